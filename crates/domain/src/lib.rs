@@ -3,7 +3,8 @@
 //! * [`money`] — amounts as integer kopecks and their exact ruble text for bank wires;
 //! * [`ids`] — strict newtypes for everything that identifies something;
 //! * [`payment`] — payment statuses and the one transition function of the state machine;
-//! * [`nspk`] — NSPK (SBP) QR links and their CRC-16.
+//! * [`nspk`] — NSPK (SBP) QR links and their CRC-16;
+//! * [`secret`] — strings that never reach logs.
 //!
 //! Architecture invariant: this crate does no IO (no clock reads, no randomness, no network,
 //! no database). Callers hand it the current time and fresh ids. That keeps every rule here
@@ -13,3 +14,4 @@ pub mod ids;
 pub mod money;
 pub mod nspk;
 pub mod payment;
+pub mod secret;

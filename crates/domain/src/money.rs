@@ -27,7 +27,9 @@ pub enum AmountError {
     #[error("amount is too large")]
     TooLarge,
     /// The ruble text is not a plain decimal number with at most two significant decimals.
-    #[error("`{0}` is not an exact ruble amount (digits, optionally `.` and up to two kopeck digits)")]
+    #[error(
+        "`{0}` is not an exact ruble amount (digits, optionally `.` and up to two kopeck digits)"
+    )]
     BadRubleText(String),
 }
 
@@ -61,12 +63,16 @@ impl Kopecks {
 
     /// Checked addition (None on overflow or beyond [`Kopecks::MAX`]).
     pub fn checked_add(self, other: Kopecks) -> Option<Kopecks> {
-        self.0.checked_add(other.0).and_then(|v| Kopecks::new(v).ok())
+        self.0
+            .checked_add(other.0)
+            .and_then(|v| Kopecks::new(v).ok())
     }
 
     /// Checked subtraction (None when the result would be negative).
     pub fn checked_sub(self, other: Kopecks) -> Option<Kopecks> {
-        self.0.checked_sub(other.0).and_then(|v| Kopecks::new(v).ok())
+        self.0
+            .checked_sub(other.0)
+            .and_then(|v| Kopecks::new(v).ok())
     }
 
     /// Rubles in canonical shortest text: `100`, `10.5`, `101.01`, `0.01`.
@@ -211,7 +217,10 @@ mod tests {
             "", ".", "1.", ".5", "-1", "+1", "1e2", "1.001", "1,5", " 1", "1 ", "0x10", "1.2.3",
             "１",
         ] {
-            assert!(Kopecks::parse_rubles(bad).is_err(), "{bad:?} must be refused");
+            assert!(
+                Kopecks::parse_rubles(bad).is_err(),
+                "{bad:?} must be refused"
+            );
         }
         assert_eq!(
             Kopecks::parse_rubles("99999999999999999999999"),

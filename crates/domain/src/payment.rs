@@ -6,7 +6,7 @@
 //!     │                   │  │ CloseRequested(reason)            ▲
 //!     │ CreationFailed    │  ▼                       BankPaid     │
 //!     ▼                   │ Closing(reason) ────────────────────┘
-//!   Failed ◀──────────────┘  │ BankClosed
+//!   Failed ◀──────────────┘  │ BankClosed | BankDeclined
 //!          BankDeclined      ▼
 //!                      Cancelled | Expired   (by the closing reason)
 //! ```
@@ -122,9 +122,9 @@ impl PaymentState {
             (S::Closing(Expire), E::CloseRequested(Cancel)) => to(S::Closing(Cancel)),
             (S::Closing(_), E::CloseRequested(_)) => Ok(Transition::Unchanged),
             (S::Closing(_), E::BankPaid) => to(S::Paid),
-            (S::Closing(_), E::BankDeclined) => to(S::Failed),
-            (S::Closing(Cancel), E::BankClosed) => to(S::Cancelled),
-            (S::Closing(Expire), E::BankClosed) => to(S::Expired),
+            // Declined or closed, nothing was paid: the payment ends the way it was closing.
+            (S::Closing(Cancel), E::BankClosed | E::BankDeclined) => to(S::Cancelled),
+            (S::Closing(Expire), E::BankClosed | E::BankDeclined) => to(S::Expired),
             (S::Closing(_), E::QrIssued | E::CreationFailed) => illegal,
 
             (S::Paid, E::BankPaid) => Ok(Transition::Unchanged),
@@ -301,9 +301,8 @@ mod tests {
             (S::Closing(Expire), E::CloseRequested(Cancel)) => t(to(S::Closing(Cancel))),
             (S::Closing(_), E::CloseRequested(_)) => unchanged,
             (S::Closing(_), E::BankPaid) => t(to(S::Paid)),
-            (S::Closing(_), E::BankDeclined) => t(to(S::Failed)),
-            (S::Closing(Cancel), E::BankClosed) => t(to(S::Cancelled)),
-            (S::Closing(Expire), E::BankClosed) => t(to(S::Expired)),
+            (S::Closing(Cancel), E::BankClosed | E::BankDeclined) => t(to(S::Cancelled)),
+            (S::Closing(Expire), E::BankClosed | E::BankDeclined) => t(to(S::Expired)),
             (S::Closing(_), _) => illegal,
             (S::Paid, E::BankPaid) => unchanged,
             (S::Paid, _) => illegal,

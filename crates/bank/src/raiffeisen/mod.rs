@@ -1,0 +1,397 @@
+//! Raiffeisenbank SBP API adapter (BANKS.md §1).
+//!
+//! Calls: `POST /api/sbp/v2/qrs` (register a QRDynamic, no auth), `GET
+//! /api/sbp/v1/qr/{qrId}/payment-info`, `DELETE /api/sbp/v2/qrs/{qrId}`, `GET
+//! /api/sbp/v2/qrs/{qrId}`, `POST /api/settings/v1/callback`; notifications signed with
+//! `X-Api-Signature-SHA256`. Success is `code == "SUCCESS"` *and* a 2xx status: the bank
+//! reports business errors with HTTP 200 too.
+
+mod signature;
+mod wire;
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::FixedOffset;
+use qrpayd_domain::ids::QrId;
+use qrpayd_domain::money::{Currency, Kopecks};
+use qrpayd_domain::secret::Secret;
+use reqwest::{Method, StatusCode};
+use serde::de::DeserializeOwned;
+
+use crate::{
+    BankAdapter, BankError, BankPaymentStatus, CallbackError, CallbackNotice, CreateQr, IssuedQr,
+    PaymentQuery,
+};
+
+pub use signature::{notification_signature, verify_notification_signature};
+
+/// Settings of one Raiffeisen merchant.
+#[derive(Debug, Clone)]
+pub struct RaiffeisenConfig {
+    /// `https://pay.raif.ru` (production), `https://pay-test.raif.ru` (the bank's sandbox) or
+    /// qrpayd's own sandbox. Paths `/api/...` are appended.
+    pub base_url: String,
+    /// The SBP merchant id, e.g. `MA0000000552`.
+    pub sbp_merchant_id: String,
+    /// The secret key: Bearer token for the API and HMAC key of notifications.
+    pub secret_key: Secret,
+    /// Per-request timeout.
+    pub timeout: Duration,
+}
+
+/// The adapter. Cheap to clone (the HTTP client is shared).
+#[derive(Debug, Clone)]
+pub struct Raiffeisen {
+    config: RaiffeisenConfig,
+    http: reqwest::Client,
+}
+
+/// Moscow time: the offset the bank's own examples use in `qrExpirationDate`.
+fn moscow() -> Option<FixedOffset> {
+    FixedOffset::east_opt(3 * 3600)
+}
+
+impl Raiffeisen {
+    /// Builds the adapter and its HTTP client.
+    pub fn new(config: RaiffeisenConfig) -> Result<Self, BankError> {
+        let http = reqwest::Client::builder()
+            .timeout(config.timeout)
+            .connect_timeout(config.timeout)
+            .user_agent(concat!("qrpayd/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| BankError::Unavailable(format!("cannot build HTTP client: {e}")))?;
+        Ok(Raiffeisen { config, http })
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.config.base_url.trim_end_matches('/'))
+    }
+
+    /// Sends a request and returns (status, body). Transport problems become
+    /// `Timeout`/`Unavailable`, server errors `Unavailable`.
+    async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        auth: bool,
+        body: Option<Vec<u8>>,
+    ) -> Result<(StatusCode, Vec<u8>), BankError> {
+        let mut request = self.http.request(method.clone(), self.url(path));
+        if auth {
+            request = request.bearer_auth(self.config.secret_key.expose());
+        }
+        if let Some(body) = body {
+            request = request
+                .header(reqwest::header::CONTENT_TYPE, "application/json")
+                .body(body);
+        }
+        let response = request.send().await.map_err(transport_error)?;
+        let status = response.status();
+        let bytes = response.bytes().await.map_err(transport_error)?.to_vec();
+        tracing::debug!(%method, path, status = status.as_u16(), "raiffeisen call");
+        if status.is_server_error() {
+            return Err(BankError::Unavailable(format!(
+                "HTTP {} from {path}",
+                status.as_u16()
+            )));
+        }
+        if status == StatusCode::UNAUTHORIZED || status == StatusCode::FORBIDDEN {
+            return Err(BankError::Rejected {
+                code: format!("HTTP_{}", status.as_u16()),
+                message: "the bank refused the secret key (check secret_key in the config)".into(),
+            });
+        }
+        Ok((status, bytes))
+    }
+
+    /// Sends a request whose answer carries `code`, and decodes it when `code == SUCCESS`.
+    async fn call<T: DeserializeOwned>(
+        &self,
+        method: Method,
+        path: &str,
+        auth: bool,
+        body: Option<Vec<u8>>,
+    ) -> Result<T, BankError> {
+        let (status, bytes) = self.send(method, path, auth, body).await?;
+        let envelope: wire::Envelope = serde_json::from_slice(&bytes).map_err(|e| {
+            BankError::Protocol(format!(
+                "HTTP {} with unreadable body: {e}",
+                status.as_u16()
+            ))
+        })?;
+        if envelope.code.as_deref() != Some("SUCCESS") || !status.is_success() {
+            return Err(BankError::Rejected {
+                code: envelope
+                    .code
+                    .unwrap_or_else(|| format!("HTTP_{}", status.as_u16())),
+                message: envelope.message.unwrap_or_default(),
+            });
+        }
+        serde_json::from_slice(&bytes)
+            .map_err(|e| BankError::Protocol(format!("unexpected answer shape: {e}")))
+    }
+
+    async fn qr_status(&self, qr_id: &QrId) -> Result<String, BankError> {
+        let info: wire::QrInfo = self
+            .call(
+                Method::GET,
+                &format!("/api/sbp/v2/qrs/{}", qr_id.as_str()),
+                true,
+                None,
+            )
+            .await?;
+        Ok(info.qr_status)
+    }
+}
+
+fn transport_error(e: reqwest::Error) -> BankError {
+    if e.is_timeout() {
+        BankError::Timeout
+    } else {
+        BankError::Unavailable(e.to_string())
+    }
+}
+
+fn to_json(value: &impl serde::Serialize) -> Result<Vec<u8>, BankError> {
+    serde_json::to_vec(value).map_err(|e| BankError::Protocol(format!("cannot encode: {e}")))
+}
+
+/// Checks the amount and currency of an answer against what we asked for.
+fn check_amount(
+    what: &str,
+    amount: Option<&serde_json::value::RawValue>,
+    currency: Option<&str>,
+    want_amount: Kopecks,
+    want_currency: Currency,
+) -> Result<(), BankError> {
+    if let Some(raw) = amount {
+        let got = Kopecks::parse_rubles(raw.get())
+            .map_err(|e| BankError::Protocol(format!("{what}: bad amount: {e}")))?;
+        if got != want_amount {
+            return Err(BankError::Protocol(format!(
+                "{what}: the bank reports {} RUB, we asked for {}",
+                got.to_rubles_fixed(),
+                want_amount.to_rubles_fixed()
+            )));
+        }
+    }
+    if let Some(currency) = currency {
+        if currency != want_currency.code() {
+            return Err(BankError::Protocol(format!(
+                "{what}: the bank reports currency {currency}, we asked for {want_currency}"
+            )));
+        }
+    }
+    Ok(())
+}
+
+fn payment_status(
+    text: &str,
+    transaction_id: Option<String>,
+) -> Result<BankPaymentStatus, BankError> {
+    match text {
+        "NO_INFO" => Ok(BankPaymentStatus::NotPaid),
+        "IN_PROGRESS" => Ok(BankPaymentStatus::InProgress),
+        "SUCCESS" => Ok(BankPaymentStatus::Paid { transaction_id }),
+        "DECLINED" => Ok(BankPaymentStatus::Declined),
+        other => Err(BankError::Protocol(format!(
+            "unknown paymentStatus {other:?}"
+        ))),
+    }
+}
+
+#[async_trait]
+impl BankAdapter for Raiffeisen {
+    async fn create_qr(&self, request: &CreateQr) -> Result<IssuedQr, BankError> {
+        let expires = moscow()
+            .map(|tz| {
+                request
+                    .expires_at
+                    .with_timezone(&tz)
+                    .format("%Y-%m-%dT%H:%M:%S%.6f%:z")
+                    .to_string()
+            })
+            .ok_or_else(|| BankError::Protocol("no Moscow offset".into()))?;
+        let body = wire::RegisterQr {
+            qr_type: "QRDynamic",
+            sbp_merchant_id: &self.config.sbp_merchant_id,
+            order: request.payment_id.as_str(),
+            amount: wire::amount(request.amount)?,
+            currency: request.currency.code(),
+            qr_expiration_date: expires,
+            payment_details: request.description.as_deref(),
+        };
+        let answer: wire::RegisteredQr = self
+            .call(
+                Method::POST,
+                "/api/sbp/v2/qrs",
+                false,
+                Some(to_json(&body)?),
+            )
+            .await?;
+        let qr_id = QrId::parse(&answer.qr_id)
+            .map_err(|e| BankError::Protocol(format!("qrId {:?}: {e}", answer.qr_id)))?;
+        // The payload is what the customer pays: make sure it is the QR and the sum we asked for.
+        let expected_prefix = format!("https://qr.nspk.ru/{}", qr_id.as_str());
+        if !answer.payload.starts_with(&expected_prefix) {
+            return Err(BankError::Protocol(format!(
+                "payload {:?} does not name QR {qr_id}",
+                answer.payload
+            )));
+        }
+        if let Some(sum) = query_param(&answer.payload, "sum") {
+            if sum != request.amount.get().to_string() {
+                return Err(BankError::Protocol(format!(
+                    "payload sum {sum} kopecks, we asked for {}",
+                    request.amount.get()
+                )));
+            }
+        }
+        Ok(IssuedQr {
+            qr_id,
+            payload: answer.payload,
+        })
+    }
+
+    async fn payment_status(&self, query: &PaymentQuery) -> Result<BankPaymentStatus, BankError> {
+        let info: wire::PaymentInfo = self
+            .call(
+                Method::GET,
+                &format!("/api/sbp/v1/qr/{}/payment-info", query.qr_id.as_str()),
+                true,
+                None,
+            )
+            .await?;
+        if let Some(qr_id) = &info.qr_id {
+            if qr_id != query.qr_id.as_str() {
+                return Err(BankError::Protocol(format!(
+                    "payment-info for {qr_id}, we asked about {}",
+                    query.qr_id
+                )));
+            }
+        }
+        if let Some(order) = &info.order {
+            if order != query.payment_id.as_str() {
+                return Err(BankError::Protocol(format!(
+                    "payment-info order {order}, we expected {}",
+                    query.payment_id
+                )));
+            }
+        }
+        check_amount(
+            "payment-info",
+            info.amount.as_deref(),
+            info.currency.as_deref(),
+            query.amount,
+            query.currency,
+        )?;
+        let status = info
+            .payment_status
+            .as_deref()
+            .ok_or_else(|| BankError::Protocol("payment-info without paymentStatus".into()))?;
+        payment_status(status, info.transaction_id.map(|id| id.to_string()))
+    }
+
+    async fn deactivate_qr(&self, qr_id: &QrId) -> Result<(), BankError> {
+        let path = format!("/api/sbp/v2/qrs/{}", qr_id.as_str());
+        let (status, bytes) = self.send(Method::DELETE, &path, true, None).await?;
+        // Success is HTTP 200 with an empty body (or a SUCCESS envelope).
+        let envelope: Option<wire::Envelope> = serde_json::from_slice(&bytes).ok();
+        let code = envelope.as_ref().and_then(|e| e.code.clone());
+        if status.is_success() && matches!(code.as_deref(), None | Some("SUCCESS")) {
+            return Ok(());
+        }
+        let refused = BankError::Rejected {
+            code: code.unwrap_or_else(|| format!("HTTP_{}", status.as_u16())),
+            message: envelope.and_then(|e| e.message).unwrap_or_default(),
+        };
+        // The bank would not deactivate it. Ask the QR's own status instead of guessing why:
+        // already paid, cancelled or expired all mean "nobody can pay it any more".
+        match self.qr_status(qr_id).await?.as_str() {
+            "PAID" | "CANCELLED" | "EXPIRED" => Ok(()),
+            _ => Err(refused),
+        }
+    }
+
+    async fn register_callback_url(&self, url: &str) -> Result<(), BankError> {
+        let body = to_json(&wire::CallbackSettings { callback_url: url })?;
+        let (status, bytes) = self
+            .send(Method::POST, "/api/settings/v1/callback", true, Some(body))
+            .await?;
+        if status.is_success() {
+            return Ok(());
+        }
+        let envelope: Option<wire::Envelope> = serde_json::from_slice(&bytes).ok();
+        Err(BankError::Rejected {
+            code: envelope
+                .as_ref()
+                .and_then(|e| e.code.clone())
+                .unwrap_or_else(|| format!("HTTP_{}", status.as_u16())),
+            message: envelope.and_then(|e| e.message).unwrap_or_default(),
+        })
+    }
+
+    fn parse_callback(
+        &self,
+        headers: &reqwest::header::HeaderMap,
+        body: &[u8],
+    ) -> Result<CallbackNotice, CallbackError> {
+        let given = headers
+            .get("x-api-signature-sha256")
+            .and_then(|v| v.to_str().ok())
+            .ok_or(CallbackError::BadSignature)?;
+        let notice: wire::PaymentNotification =
+            serde_json::from_slice(body).map_err(|e| CallbackError::Malformed(e.to_string()))?;
+        let amount_text = notice.amount.get();
+        let order = notice.order.clone().unwrap_or_default();
+        let signed = |amount: &str| {
+            verify_notification_signature(
+                &self.config.secret_key,
+                amount,
+                &notice.sbp_merchant_id,
+                &order,
+                &notice.payment_status,
+                &notice.transaction_date,
+                given,
+            )
+        };
+        let amount = Kopecks::parse_rubles(amount_text)
+            .map_err(|e| CallbackError::Malformed(format!("amount: {e}")))?;
+        // The bank signs the amount as text and its SDKs print it two ways (`10.50`, `10.5`):
+        // accept the text as sent, then the canonical form.
+        if !(signed(amount_text) || signed(&amount.to_rubles_text())) {
+            return Err(CallbackError::BadSignature);
+        }
+        if notice.sbp_merchant_id != self.config.sbp_merchant_id {
+            return Err(CallbackError::Malformed(format!(
+                "notification for merchant {}, we are {}",
+                notice.sbp_merchant_id, self.config.sbp_merchant_id
+            )));
+        }
+        let status = payment_status(
+            &notice.payment_status,
+            notice.transaction_id.map(|id| id.to_string()),
+        )
+        .map_err(|e| CallbackError::Malformed(e.to_string()))?;
+        Ok(CallbackNotice {
+            qr_id: notice.qr_id.as_deref().and_then(|q| QrId::parse(q).ok()),
+            order: notice.order,
+            amount,
+            currency: notice.currency.as_deref().and_then(Currency::parse),
+            status,
+        })
+    }
+}
+
+/// The value of a query parameter in a link, without pulling in a URL parser.
+fn query_param<'a>(link: &'a str, name: &str) -> Option<&'a str> {
+    let (_, query) = link.split_once('?')?;
+    query.split('&').find_map(|pair| {
+        let (k, v) = pair.split_once('=')?;
+        (k == name).then_some(v)
+    })
+}
+
+#[cfg(test)]
+mod tests;
