@@ -1,1 +1,446 @@
-//! placeholder
+//! The journal: payments, their history and their durable jobs, in SQL.
+//!
+//! Every state change goes through [`Store::apply_event`], which runs the domain's transition
+//! function inside one write transaction: read the row, decide, update the row, append the
+//! history line and reschedule (or delete) the job row, commit. So the database never holds a
+//! state the state machine would not allow, and a crash at any point leaves either the old
+//! state with its job or the new one with its job.
+//!
+//! The embedded backend is SQLite (WAL, `BEGIN IMMEDIATE` for writes so two writers queue on
+//! the busy timeout instead of failing). The schema in `migrations/sqlite` avoids anything a
+//! MariaDB or PostgreSQL port would have to redesign; see its header.
+
+mod record;
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use qrpayd_domain::ids::{IdempotencyKey, PaymentId, QrId, RegisterId};
+use qrpayd_domain::payment::{IllegalTransition, PaymentEvent, PaymentState, Transition};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{Row, SqlitePool};
+
+pub use record::{NewPayment, Payment};
+
+/// Storage failures. None of them is the client's fault.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The database refused or failed.
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+    /// Migrations could not be applied.
+    #[error("cannot migrate the database: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    /// A row holds something our code cannot read (a bug or a hand edit).
+    #[error("corrupt row: {0}")]
+    Corrupt(String),
+    /// The payment vanished between two statements of one operation.
+    #[error("payment {0} not found")]
+    NotFound(PaymentId),
+}
+
+/// Extra facts recorded with a state change.
+#[derive(Debug, Clone, Default)]
+pub struct EventDetails {
+    /// The bank's QR id and payload (with `QrIssued`).
+    pub qr: Option<(QrId, String)>,
+    /// The bank's transaction id (with `BankPaid`).
+    pub bank_transaction_id: Option<String>,
+    /// Why the payment failed (with `CreationFailed`/`BankDeclined`): stable code and text.
+    pub failure: Option<(String, String)>,
+    /// Free text for the history line: who or what reported the event.
+    pub source: &'static str,
+}
+
+/// What [`Store::apply_event`] did.
+#[derive(Debug, Clone)]
+pub enum Applied {
+    /// The state changed; `payment` is the new row.
+    Changed {
+        /// The payment after the change.
+        payment: Payment,
+        /// The previous state.
+        from: PaymentState,
+    },
+    /// The event repeated something already recorded; nothing was written.
+    Unchanged(Payment),
+    /// The event is not allowed in the current state; nothing was written.
+    Illegal(Payment, IllegalTransition),
+}
+
+impl Applied {
+    /// The payment as it is now.
+    pub fn payment(&self) -> &Payment {
+        match self {
+            Applied::Changed { payment, .. }
+            | Applied::Unchanged(payment)
+            | Applied::Illegal(payment, _) => payment,
+        }
+    }
+}
+
+/// Result of inserting a payment with an idempotency key.
+#[derive(Debug, Clone)]
+pub enum Inserted {
+    /// A new payment row (state `Creating`) and its job row were written.
+    New(Payment),
+    /// The register already used this key; here is that payment.
+    Existing(Payment),
+}
+
+/// A due job, claimed with a lease.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClaimedJob {
+    /// The payment to look at.
+    pub payment_id: PaymentId,
+    /// How many times this job already ran without finishing the payment.
+    pub attempts: i64,
+}
+
+/// The journal.
+#[derive(Debug, Clone)]
+pub struct Store {
+    pool: SqlitePool,
+}
+
+/// Milliseconds since the epoch, the storage form of a time.
+pub fn to_ms(at: DateTime<Utc>) -> i64 {
+    at.timestamp_millis()
+}
+
+/// Back from storage form.
+pub fn from_ms(ms: i64) -> Result<DateTime<Utc>, StoreError> {
+    DateTime::from_timestamp_millis(ms).ok_or_else(|| StoreError::Corrupt(format!("time {ms}")))
+}
+
+impl Store {
+    /// Opens (creating if needed) the database at `url` and applies migrations.
+    ///
+    /// `url` is a `sqlite://…` URL, e.g. `sqlite://qrpayd.db?mode=rwc` or `sqlite::memory:`.
+    pub async fn connect(url: &str) -> Result<Store, StoreError> {
+        let options = SqliteConnectOptions::from_str(url)?
+            .journal_mode(SqliteJournalMode::Wal)
+            // FULL: a payment acknowledged to a register survives power loss, not just a crash.
+            .synchronous(SqliteSynchronous::Full)
+            .busy_timeout(Duration::from_secs(10))
+            .foreign_keys(true);
+        let in_memory = url.contains(":memory:") || url.contains("mode=memory");
+        let pool = SqlitePoolOptions::new()
+            // An in-memory database exists per connection: keep exactly one.
+            .max_connections(if in_memory { 1 } else { 8 })
+            .min_connections(1)
+            .idle_timeout(None)
+            .max_lifetime(None)
+            .connect_with(options)
+            .await?;
+        sqlx::migrate!("migrations/sqlite").run(&pool).await?;
+        Ok(Store { pool })
+    }
+
+    /// Checks that the database answers (for `/healthz`).
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    /// Saves a new payment in state `Creating` with its job row (due at `job_due_at`, when a
+    /// worker should conclude that the bank call was interrupted), unless the register already
+    /// used `idempotency_key`: then returns that payment and writes nothing.
+    pub async fn insert_payment(
+        &self,
+        new: &NewPayment,
+        job_due_at: DateTime<Utc>,
+    ) -> Result<Inserted, StoreError> {
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        if let Some(existing) =
+            select_by_key(&mut *tx, &new.register_id, &new.idempotency_key).await?
+        {
+            return Ok(Inserted::Existing(existing));
+        }
+        let now = to_ms(new.created_at);
+        sqlx::query(
+            "INSERT INTO payments (id, register_id, idempotency_key, request_hash, amount, \
+             currency, provider, order_ref, description, status, created_at, expires_at, updated_at) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(new.id.as_str())
+        .bind(new.register_id.as_str())
+        .bind(new.idempotency_key.as_str())
+        .bind(&new.request_hash)
+        .bind(new.amount.get())
+        .bind(new.currency.code())
+        .bind(new.provider.as_str())
+        .bind(new.order.as_ref().map(|o| o.as_str()))
+        .bind(new.description.as_deref())
+        .bind(PaymentState::Creating.as_db_str())
+        .bind(now)
+        .bind(to_ms(new.expires_at))
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query(
+            "INSERT INTO payment_history (payment_id, seq, at, from_status, to_status, event, detail) \
+             VALUES (?, 0, ?, NULL, ?, 'Created', NULL)",
+        )
+        .bind(new.id.as_str())
+        .bind(now)
+        .bind(PaymentState::Creating.as_db_str())
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query("INSERT INTO payment_jobs (payment_id, due_at) VALUES (?, ?)")
+            .bind(new.id.as_str())
+            .bind(to_ms(job_due_at))
+            .execute(&mut *tx)
+            .await?;
+        let payment = select_by_id(&mut *tx, &new.id)
+            .await?
+            .ok_or_else(|| StoreError::NotFound(new.id.clone()))?;
+        tx.commit().await?;
+        Ok(Inserted::New(payment))
+    }
+
+    /// A payment by id.
+    pub async fn payment(&self, id: &PaymentId) -> Result<Option<Payment>, StoreError> {
+        let mut conn = self.pool.acquire().await?;
+        select_by_id(&mut *conn, id).await
+    }
+
+    /// A payment by the bank's QR id (for notifications).
+    pub async fn payment_by_qr(&self, qr_id: &QrId) -> Result<Option<Payment>, StoreError> {
+        let row = sqlx::query("SELECT * FROM payments WHERE qr_id = ?")
+            .bind(qr_id.as_str())
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(record::from_row).transpose()
+    }
+
+    /// Applies `event` to the payment in one transaction (see the module doc). When the new
+    /// state is final the job row is deleted; otherwise it is due at `next_job_at` with a
+    /// fresh attempt count.
+    pub async fn apply_event(
+        &self,
+        id: &PaymentId,
+        event: PaymentEvent,
+        details: &EventDetails,
+        now: DateTime<Utc>,
+        next_job_at: DateTime<Utc>,
+    ) -> Result<Applied, StoreError> {
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let current = select_by_id(&mut *tx, id)
+            .await?
+            .ok_or_else(|| StoreError::NotFound(id.clone()))?;
+        let (to, late) = match current.state.apply(event) {
+            Ok(Transition::To { to, late }) => (to, late),
+            Ok(Transition::Unchanged) => return Ok(Applied::Unchanged(current)),
+            Err(illegal) => return Ok(Applied::Illegal(current, illegal)),
+        };
+        let now_ms = to_ms(now);
+        let (qr_id, qr_payload) = details
+            .qr
+            .as_ref()
+            .map(|(id, payload)| (Some(id.as_str()), Some(payload.as_str())))
+            .unwrap_or((None, None));
+        let (failure_code, failure_message) = details
+            .failure
+            .as_ref()
+            .map(|(c, m)| (Some(c.as_str()), Some(m.as_str())))
+            .unwrap_or((None, None));
+        let paid_at = (to == PaymentState::Paid).then_some(now_ms);
+        let updated = sqlx::query(
+            "UPDATE payments SET status = ?, late = CASE WHEN ? THEN 1 ELSE late END, \
+             qr_id = COALESCE(?, qr_id), qr_payload = COALESCE(?, qr_payload), \
+             bank_transaction_id = COALESCE(?, bank_transaction_id), \
+             failure_code = COALESCE(?, failure_code), failure_message = COALESCE(?, failure_message), \
+             paid_at = COALESCE(?, paid_at), updated_at = ?, version = version + 1 \
+             WHERE id = ? AND version = ?",
+        )
+        .bind(to.as_db_str())
+        .bind(late)
+        .bind(qr_id)
+        .bind(qr_payload)
+        .bind(details.bank_transaction_id.as_deref())
+        .bind(failure_code)
+        .bind(failure_message)
+        .bind(paid_at)
+        .bind(now_ms)
+        .bind(id.as_str())
+        .bind(current.version)
+        .execute(&mut *tx)
+        .await?;
+        if updated.rows_affected() != 1 {
+            // Cannot happen under BEGIN IMMEDIATE; refuse rather than write a stale decision.
+            return Err(StoreError::Corrupt(format!(
+                "{id} changed during its own update"
+            )));
+        }
+        let detail = failure_message.map(str::to_owned).or_else(|| {
+            details
+                .bank_transaction_id
+                .clone()
+                .map(|t| format!("transaction {t}"))
+        });
+        sqlx::query(
+            "INSERT INTO payment_history (payment_id, seq, at, from_status, to_status, event, detail) \
+             VALUES (?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(id.as_str())
+        .bind(current.version + 1)
+        .bind(now_ms)
+        .bind(current.state.as_db_str())
+        .bind(to.as_db_str())
+        .bind(format!("{event:?} via {}", details.source))
+        .bind(detail)
+        .execute(&mut *tx)
+        .await?;
+        if to.is_final() {
+            sqlx::query("DELETE FROM payment_jobs WHERE payment_id = ?")
+                .bind(id.as_str())
+                .execute(&mut *tx)
+                .await?;
+        } else {
+            // Upsert: a late payment re-opens nothing, but a payment without a job row (a hand
+            // edit, a bug) must not become unwatched.
+            sqlx::query(
+                "INSERT INTO payment_jobs (payment_id, due_at, attempts, lease_until) VALUES (?, ?, 0, 0) \
+                 ON CONFLICT (payment_id) DO UPDATE SET due_at = excluded.due_at, attempts = 0, lease_until = 0",
+            )
+            .bind(id.as_str())
+            .bind(to_ms(next_job_at))
+            .execute(&mut *tx)
+            .await?;
+        }
+        let payment = select_by_id(&mut *tx, id)
+            .await?
+            .ok_or_else(|| StoreError::NotFound(id.clone()))?;
+        tx.commit().await?;
+        Ok(Applied::Changed {
+            payment,
+            from: current.state,
+        })
+    }
+
+    /// Claims up to `limit` jobs due at `now` whose lease has run out, leasing them until
+    /// `now + lease`. A claimed job is invisible to other claims until the lease ends.
+    pub async fn claim_due_jobs(
+        &self,
+        now: DateTime<Utc>,
+        lease: Duration,
+        limit: i64,
+    ) -> Result<Vec<ClaimedJob>, StoreError> {
+        let now_ms = to_ms(now);
+        let lease_ms = i64::try_from(lease.as_millis()).unwrap_or(i64::MAX);
+        let rows = sqlx::query(
+            "UPDATE payment_jobs SET lease_until = ? WHERE payment_id IN \
+             (SELECT payment_id FROM payment_jobs WHERE due_at <= ? AND lease_until <= ? \
+              ORDER BY due_at LIMIT ?) RETURNING payment_id, attempts",
+        )
+        .bind(now_ms.saturating_add(lease_ms))
+        .bind(now_ms)
+        .bind(now_ms)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                let id: String = row.try_get("payment_id")?;
+                Ok(ClaimedJob {
+                    payment_id: PaymentId::parse(&id)
+                        .map_err(|e| StoreError::Corrupt(format!("job id {id:?}: {e}")))?,
+                    attempts: row.try_get("attempts")?,
+                })
+            })
+            .collect()
+    }
+
+    /// Puts a job back, due at `due_at`, counting an attempt and remembering why.
+    pub async fn reschedule_job(
+        &self,
+        id: &PaymentId,
+        due_at: DateTime<Utc>,
+        error: Option<&str>,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE payment_jobs SET due_at = ?, lease_until = 0, attempts = attempts + 1, \
+             last_error = ? WHERE payment_id = ?",
+        )
+        .bind(to_ms(due_at))
+        .bind(error)
+        .bind(id.as_str())
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Makes a payment's job due at once (a cancel whose bank call failed, a doubtful
+    /// notification): the worker takes it on its next round.
+    pub async fn job_due_now(&self, id: &PaymentId, now: DateTime<Utc>) -> Result<(), StoreError> {
+        sqlx::query("UPDATE payment_jobs SET due_at = ?, lease_until = 0 WHERE payment_id = ?")
+            .bind(to_ms(now))
+            .bind(id.as_str())
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Deletes the job row of a payment that is already final (left over by a crash between
+    /// two versions of the code, or a hand edit).
+    pub async fn delete_job(&self, id: &PaymentId) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM payment_jobs WHERE payment_id = ?")
+            .bind(id.as_str())
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// The earliest due time among jobs (to know how long a worker may sleep).
+    pub async fn next_job_due(&self) -> Result<Option<DateTime<Utc>>, StoreError> {
+        let due: Option<i64> = sqlx::query_scalar("SELECT MIN(due_at) FROM payment_jobs")
+            .fetch_one(&self.pool)
+            .await?;
+        due.map(from_ms).transpose()
+    }
+
+    /// The history lines of a payment, oldest first: `(from, to, event)`.
+    pub async fn history(
+        &self,
+        id: &PaymentId,
+    ) -> Result<Vec<(Option<String>, String, String)>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT from_status, to_status, event FROM payment_history WHERE payment_id = ? ORDER BY seq",
+        )
+        .bind(id.as_str())
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?)))
+            .collect()
+    }
+}
+
+async fn select_by_id(
+    conn: &mut sqlx::SqliteConnection,
+    id: &PaymentId,
+) -> Result<Option<Payment>, StoreError> {
+    let row = sqlx::query("SELECT * FROM payments WHERE id = ?")
+        .bind(id.as_str())
+        .fetch_optional(conn)
+        .await?;
+    row.as_ref().map(record::from_row).transpose()
+}
+
+async fn select_by_key(
+    conn: &mut sqlx::SqliteConnection,
+    register: &RegisterId,
+    key: &IdempotencyKey,
+) -> Result<Option<Payment>, StoreError> {
+    let row = sqlx::query("SELECT * FROM payments WHERE register_id = ? AND idempotency_key = ?")
+        .bind(register.as_str())
+        .bind(key.as_str())
+        .fetch_optional(conn)
+        .await?;
+    row.as_ref().map(record::from_row).transpose()
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,259 @@
+//! Store tests on a real SQLite file.
+
+use chrono::{Duration as Chrono, TimeZone};
+use qrpayd_domain::ids::{IdempotencyKey, PaymentId, ProviderName, QrId, RegisterId};
+use qrpayd_domain::money::{Currency, Kopecks};
+use qrpayd_domain::payment::{CloseReason, PaymentEvent, PaymentState};
+
+use super::*;
+
+fn t0() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 28, 12, 0, 0)
+        .single()
+        .unwrap()
+}
+
+async fn store() -> (Store, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}?mode=rwc", dir.path().join("t.db").display());
+    (Store::connect(&url).await.unwrap(), dir)
+}
+
+fn new_payment(n: u128, key: &str) -> NewPayment {
+    NewPayment {
+        id: PaymentId::from_u128(n),
+        register_id: RegisterId::parse("pos-1").unwrap(),
+        idempotency_key: IdempotencyKey::parse(key).unwrap(),
+        request_hash: "h".into(),
+        amount: Kopecks::new(12345).unwrap(),
+        currency: Currency::Rub,
+        provider: ProviderName::parse("raiffeisen").unwrap(),
+        order: None,
+        description: None,
+        created_at: t0(),
+        expires_at: t0() + Chrono::minutes(5),
+    }
+}
+
+fn issued() -> EventDetails {
+    EventDetails {
+        qr: Some((QrId::parse("AD1").unwrap(), "https://qr.nspk.ru/AD1".into())),
+        source: "test",
+        ..EventDetails::default()
+    }
+}
+
+#[tokio::test]
+async fn insert_is_idempotent_per_register_key() {
+    let (store, _dir) = store().await;
+    let first = store
+        .insert_payment(&new_payment(1, "k1"), t0())
+        .await
+        .unwrap();
+    assert!(matches!(first, Inserted::New(ref p) if p.state == PaymentState::Creating));
+    let again = store
+        .insert_payment(&new_payment(2, "k1"), t0())
+        .await
+        .unwrap();
+    let Inserted::Existing(p) = again else {
+        panic!("expected the existing payment")
+    };
+    assert_eq!(p.id, PaymentId::from_u128(1));
+    assert!(
+        store
+            .payment(&PaymentId::from_u128(2))
+            .await
+            .unwrap()
+            .is_none()
+    );
+}
+
+#[tokio::test]
+async fn transitions_write_history_and_manage_the_job() {
+    let (store, _dir) = store().await;
+    let id = PaymentId::from_u128(1);
+    store
+        .insert_payment(&new_payment(1, "k"), t0())
+        .await
+        .unwrap();
+    let poll_at = t0() + Chrono::seconds(1);
+    let applied = store
+        .apply_event(&id, PaymentEvent::QrIssued, &issued(), t0(), poll_at)
+        .await
+        .unwrap();
+    assert!(matches!(
+        applied,
+        Applied::Changed {
+            from: PaymentState::Creating,
+            ..
+        }
+    ));
+    assert_eq!(applied.payment().state, PaymentState::Pending);
+    assert_eq!(
+        applied.payment().qr.as_ref().map(|q| q.0.as_str()),
+        Some("AD1")
+    );
+    assert_eq!(store.next_job_due().await.unwrap(), Some(poll_at));
+
+    // An illegal event writes nothing.
+    let illegal = store
+        .apply_event(&id, PaymentEvent::QrIssued, &issued(), t0(), t0())
+        .await
+        .unwrap();
+    assert!(matches!(illegal, Applied::Illegal(..)));
+
+    let paid = EventDetails {
+        bank_transaction_id: Some("17998".into()),
+        source: "test",
+        ..EventDetails::default()
+    };
+    let applied = store
+        .apply_event(&id, PaymentEvent::BankPaid, &paid, t0(), t0())
+        .await
+        .unwrap();
+    assert_eq!(applied.payment().state, PaymentState::Paid);
+    assert_eq!(
+        applied.payment().bank_transaction_id.as_deref(),
+        Some("17998")
+    );
+    assert_eq!(applied.payment().paid_at, Some(t0()));
+    // Final: the job row is gone.
+    assert_eq!(store.next_job_due().await.unwrap(), None);
+    // A duplicate notification changes nothing.
+    let again = store
+        .apply_event(&id, PaymentEvent::BankPaid, &paid, t0(), t0())
+        .await
+        .unwrap();
+    assert!(matches!(again, Applied::Unchanged(_)));
+
+    let history = store.history(&id).await.unwrap();
+    let states: Vec<&str> = history.iter().map(|h| h.1.as_str()).collect();
+    assert_eq!(states, ["creating", "pending", "paid"]);
+}
+
+#[tokio::test]
+async fn late_payment_is_marked() {
+    let (store, _dir) = store().await;
+    let id = PaymentId::from_u128(1);
+    store
+        .insert_payment(&new_payment(1, "k"), t0())
+        .await
+        .unwrap();
+    let d = EventDetails {
+        source: "test",
+        ..EventDetails::default()
+    };
+    for event in [
+        PaymentEvent::QrIssued,
+        PaymentEvent::CloseRequested(CloseReason::Cancel),
+        PaymentEvent::BankClosed,
+    ] {
+        let details = if event == PaymentEvent::QrIssued {
+            issued()
+        } else {
+            d.clone()
+        };
+        store
+            .apply_event(&id, event, &details, t0(), t0())
+            .await
+            .unwrap();
+    }
+    let p = store.payment(&id).await.unwrap().unwrap();
+    assert_eq!((p.state, p.late), (PaymentState::Cancelled, false));
+    let applied = store
+        .apply_event(&id, PaymentEvent::BankPaid, &d, t0(), t0())
+        .await
+        .unwrap();
+    assert_eq!(
+        (applied.payment().state, applied.payment().late),
+        (PaymentState::Paid, true)
+    );
+}
+
+#[tokio::test]
+async fn leases_hide_claimed_jobs_until_they_run_out() {
+    let (store, _dir) = store().await;
+    for n in 1..=3 {
+        store
+            .insert_payment(
+                &new_payment(n, &format!("k{n}")),
+                t0() + Chrono::seconds(i64::try_from(n).unwrap()),
+            )
+            .await
+            .unwrap();
+    }
+    let lease = std::time::Duration::from_secs(30);
+    // Only jobs due by now.
+    let claimed = store
+        .claim_due_jobs(t0() + Chrono::seconds(2), lease, 10)
+        .await
+        .unwrap();
+    assert_eq!(claimed.len(), 2);
+    // Claimed ones are leased: a second claim sees only the third once it is due.
+    let later = t0() + Chrono::seconds(5);
+    let claimed = store.claim_due_jobs(later, lease, 10).await.unwrap();
+    assert_eq!(
+        claimed
+            .iter()
+            .map(|j| j.payment_id.clone())
+            .collect::<Vec<_>>(),
+        [PaymentId::from_u128(3)]
+    );
+    // After the lease runs out (a crashed worker), the jobs come back.
+    let claimed = store
+        .claim_due_jobs(later + Chrono::seconds(31), lease, 10)
+        .await
+        .unwrap();
+    assert_eq!(claimed.len(), 3);
+    store
+        .reschedule_job(
+            &PaymentId::from_u128(1),
+            later + Chrono::hours(1),
+            Some("bank down"),
+        )
+        .await
+        .unwrap();
+    let claimed = store
+        .claim_due_jobs(later + Chrono::minutes(2), lease, 10)
+        .await
+        .unwrap();
+    assert_eq!(claimed.len(), 2);
+}
+
+#[tokio::test]
+async fn concurrent_events_serialise() {
+    let (store, _dir) = store().await;
+    let id = PaymentId::from_u128(1);
+    store
+        .insert_payment(&new_payment(1, "k"), t0())
+        .await
+        .unwrap();
+    store
+        .apply_event(&id, PaymentEvent::QrIssued, &issued(), t0(), t0())
+        .await
+        .unwrap();
+    let d = EventDetails {
+        source: "test",
+        ..EventDetails::default()
+    };
+    let mut tasks = Vec::new();
+    for i in 0..20 {
+        let (store, id, d) = (store.clone(), id.clone(), d.clone());
+        tasks.push(tokio::spawn(async move {
+            let event = if i % 2 == 0 {
+                PaymentEvent::BankPaid
+            } else {
+                PaymentEvent::CloseRequested(CloseReason::Cancel)
+            };
+            store.apply_event(&id, event, &d, t0(), t0()).await.unwrap()
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    let p = store.payment(&id).await.unwrap().unwrap();
+    // Whatever the order, a paid outcome is never overwritten and the history is gapless.
+    assert_eq!(p.state, PaymentState::Paid);
+    let history = store.history(&id).await.unwrap();
+    assert_eq!(i64::try_from(history.len()).unwrap(), p.version + 1);
+}
