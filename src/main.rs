@@ -1,1 +1,216 @@
-fn main() {}
+//! The `qrpayd` binary: command line, logging, signals. Everything else lives in the crates
+//! (`crates/service` first; see ARCHITECTURE.md).
+//!
+//! With no arguments qrpayd runs the embedded demo: SQLite + the built-in sandbox bank, with
+//! a configuration written to `qrpayd-demo.toml` on first start.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use qrpayd_service::clock::SystemClock;
+use qrpayd_service::config::{Config, demo_toml};
+use qrpayd_service::startup::{StartOptions, start};
+
+/// SBP QR-payment integrator: cash registers ask for a QR, qrpayd talks to the bank.
+///
+/// Without a command, runs the embedded demo (SQLite + built-in sandbox bank).
+#[derive(Parser, Debug)]
+#[command(name = "qrpayd", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Runs the server with a configuration file.
+    Serve {
+        /// The TOML configuration file.
+        #[arg(long, short, env = "QRPAYD_CONFIG")]
+        config: PathBuf,
+    },
+    /// Checks a configuration file (including the timeout chain) and exits.
+    CheckConfig {
+        /// The TOML configuration file.
+        #[arg(long, short, env = "QRPAYD_CONFIG")]
+        config: PathBuf,
+    },
+    /// Runs only the SBP sandbox bank (Raiffeisen protocol), for tests and training.
+    Sandbox {
+        /// Address to listen on.
+        #[arg(long, default_value = "127.0.0.1:8090")]
+        listen: String,
+        /// The merchant id the sandbox accepts.
+        #[arg(long, default_value = "MA0000000552")]
+        sbp_merchant_id: String,
+        /// The secret key (Bearer token and callback HMAC key).
+        #[arg(long, env = "QRPAYD_SANDBOX_SECRET_KEY")]
+        secret_key: String,
+    },
+}
+
+const DEMO_CONFIG: &str = "qrpayd-demo.toml";
+
+fn init_logging(json: bool) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn,tower_http=warn"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter);
+    if json {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+}
+
+fn random_token(prefix: &str) -> String {
+    format!("{prefix}{}", uuid::Uuid::new_v4().simple())
+}
+
+/// Loads the demo config, writing a fresh one (with random keys) on first start.
+fn demo_config() -> anyhow::Result<(Config, bool)> {
+    let path = Path::new(DEMO_CONFIG);
+    let first = !path.exists();
+    if first {
+        let text = demo_toml("127.0.0.1:8080", &random_token("pos1-"), &random_token("sandbox-"));
+        std::fs::write(path, text).with_context(|| format!("cannot write {DEMO_CONFIG}"))?;
+    }
+    Ok((Config::load(path)?, first))
+}
+
+fn print_demo_banner(config: &Config, first: bool) {
+    let base = config.public_url.clone().unwrap_or_else(|| format!("http://{}", config.listen));
+    let key = config.registers.first().map(|r| r.api_key.expose().to_owned()).unwrap_or_default();
+    let provider = config.providers.first().map(|p| p.name.clone()).unwrap_or_default();
+    println!(
+        r#"
+qrpayd {version} is running the embedded demo: SQLite journal ({db}) and the built-in SBP
+sandbox bank at {base}/sandbox-bank. {written}
+
+Register pos-1's API key: {key}
+
+1. Create a payment of 123.45 RUB (the register's request):
+   curl -s -X POST {base}/v1/payments -H 'Authorization: Bearer {key}' \
+     -H 'Idempotency-Key: sale-1' -H 'Content-Type: application/json' \
+     -d '{{"amount": 12345, "currency": "RUB", "provider": "{provider}", "order": "receipt-1"}}'
+
+2. "Pay" it as the customer would, through the sandbox bank (qr_id from step 1):
+   curl -s -X POST {base}/sandbox-bank/api/nspc-mock/v01/rfuture/payment/init \
+     -H 'Content-Type: application/json' -d '{{"qrId": "<qr_id>", "amount": 123.45}}'
+
+3. Watch it (long-poll up to 30 s; returns as soon as it is final):
+   curl -s '{base}/v1/payments/<id>?wait=30' -H 'Authorization: Bearer {key}'
+
+   Or cancel instead: curl -s -X POST {base}/v1/payments/<id>/cancel -H 'Authorization: Bearer {key}'
+
+API description: {base}/openapi.json   Health: {base}/healthz   Stop: Ctrl+C
+"#,
+        version = env!("CARGO_PKG_VERSION"),
+        db = config.database_url,
+        written = if first {
+            format!("Configuration written to {DEMO_CONFIG}.")
+        } else {
+            format!("Configuration read from {DEMO_CONFIG}.")
+        },
+    );
+}
+
+async fn serve(config: Config, banner: Option<bool>) -> anyhow::Result<()> {
+    let addr = config.listen_addr()?;
+    let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| {
+        format!("cannot listen on {addr} (is another qrpayd or program using it? change `listen`)")
+    })?;
+    let options = StartOptions { clock: Arc::new(SystemClock), run_worker: true };
+    let mut running = start(&config, listener, options).await?;
+    if let Some(first) = banner {
+        print_demo_banner(&config, first);
+    }
+    let shutdown = running.shutdown_handle();
+    tokio::spawn(async move {
+        shutdown_signal().await;
+        tracing::info!("stopping");
+        let _ = shutdown.send(true);
+    });
+    running.wait().await?;
+    running.stop().await;
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {}
+        () = term => {}
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        None => {
+            let (config, first) = demo_config()?;
+            init_logging(config.log_format == "json");
+            serve(config, Some(first)).await
+        }
+        Some(Command::Serve { config }) => {
+            let config = Config::load(&config)?;
+            init_logging(config.log_format == "json");
+            serve(config, None).await
+        }
+        Some(Command::CheckConfig { config: path }) => {
+            let config = Config::load(&path)?;
+            println!(
+                "{}: OK — {} register(s), {} provider(s), QR lifetime {} s < qrpayd's bank wait {} s < register timeout {} s",
+                path.display(),
+                config.registers.len(),
+                config.providers.len(),
+                config.payment_ttl_seconds,
+                config.bank_wait_seconds(),
+                config.register_timeout_seconds
+            );
+            Ok(())
+        }
+        Some(Command::Sandbox { listen, sbp_merchant_id, secret_key }) => {
+            init_logging(false);
+            let listener = tokio::net::TcpListener::bind(&listen)
+                .await
+                .with_context(|| format!("cannot listen on {listen}"))?;
+            let sandbox = qrpayd_sandbox::Sandbox::new(qrpayd_sandbox::SandboxConfig::new(
+                sbp_merchant_id.clone(),
+                secret_key,
+            ));
+            println!(
+                "SBP sandbox bank (Raiffeisen protocol) for merchant {sbp_merchant_id} on http://{listen}\n\
+                 Pay a QR: curl -X POST http://{listen}/api/nspc-mock/v01/rfuture/payment/init -H 'Content-Type: application/json' -d '{{\"qrId\": \"…\", \"amount\": 123.45}}'"
+            );
+            qrpayd_sandbox::serve(listener, sandbox, shutdown_signal()).await?;
+            Ok(())
+        }
+    }
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("qrpayd: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

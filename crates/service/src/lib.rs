@@ -1,1 +1,16 @@
-//! placeholder
+//! qrpayd's service layer: everything between the bank adapters and the binary.
+//!
+//! * [`config`] — the TOML file, environment overrides and startup validation;
+//! * [`payments`] — the orchestration of create / wait / cancel / notifications / jobs;
+//! * [`worker`] — the loop that runs due jobs (polling, expiry, recovery);
+//! * [`api`] — the POS API v1 over HTTP;
+//! * [`startup`] — wiring it together; `main` and the tests start qrpayd through it;
+//! * [`clock`] and [`hub`] — business time and in-process change notifications.
+
+pub mod api;
+pub mod clock;
+pub mod config;
+pub mod hub;
+pub mod payments;
+pub mod startup;
+pub mod worker;

@@ -353,7 +353,8 @@ impl Store {
             .collect()
     }
 
-    /// Puts a job back, due at `due_at`, counting an attempt and remembering why.
+    /// Puts a job back, due at `due_at`. With an `error` the attempt counts towards backoff and
+    /// the error is remembered; without one (a routine poll) the count starts over.
     pub async fn reschedule_job(
         &self,
         id: &PaymentId,
@@ -361,10 +362,12 @@ impl Store {
         error: Option<&str>,
     ) -> Result<(), StoreError> {
         sqlx::query(
-            "UPDATE payment_jobs SET due_at = ?, lease_until = 0, attempts = attempts + 1, \
+            "UPDATE payment_jobs SET due_at = ?, lease_until = 0, \
+             attempts = CASE WHEN ? IS NULL THEN 0 ELSE attempts + 1 END, \
              last_error = ? WHERE payment_id = ?",
         )
         .bind(to_ms(due_at))
+        .bind(error)
         .bind(error)
         .bind(id.as_str())
         .execute(&self.pool)

@@ -1,0 +1,354 @@
+//! The HTTP face of the sandbox: Raiffeisen's paths (BANKS.md §1.2), its Bearer auth and
+//! error envelopes, fault injection on the `/api` routes, and the sandbox-only controls
+//! under `/sandbox/...`.
+
+use std::time::Duration;
+
+use axum::Json;
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{FromRequestParts, Path, Request, State};
+use axum::http::request::Parts;
+use axum::http::{StatusCode, Uri, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use chrono::Utc;
+use serde::Serialize;
+use uuid::Uuid;
+
+use crate::error::SandboxError;
+use crate::state::{QrType, micros_text, to_msk};
+use crate::wire::{
+    CallbackSettings, DeclineRequest, Overview, PayRequest, PaymentInfoResponse, QrDataResponse,
+    QrStatusResponse, RefundRequest, RefundResponse, RegisterQrRequest, SUCCESS, SuccessBody,
+    parse_body,
+};
+use crate::{Faults, Sandbox};
+
+/// All routes, rooted at `/`.
+pub(crate) fn router(sandbox: Sandbox) -> Router {
+    let api = Router::new()
+        .route("/api/sbp/v2/qrs", post(register_qr))
+        .route("/api/sbp/v1/qr/register", post(register_qr))
+        .route("/api/sbp/v2/qrs/{qr_id}", get(qr_status).delete(cancel_qr))
+        .route("/api/sbp/v1/qr/{qr_id}/info", get(qr_info))
+        .route("/api/sbp/v1/qr/{qr_id}/payment-info", get(payment_info))
+        .route("/api/sbp/v1/refund", post(create_refund))
+        .route("/api/sbp/v1/refund/{refund_id}", get(refund_status))
+        .route("/api/settings/v1/callback", post(set_callback_url))
+        .route_layer(middleware::from_fn_with_state(
+            sandbox.clone(),
+            inject_faults,
+        ));
+    let controls = Router::new()
+        .route("/api/nspc-mock/v01/rfuture/payment/init", post(nspc_pay))
+        .route("/sandbox/qrs", get(overview))
+        .route("/sandbox/qrs/{qr_id}/decline", post(decline_payment))
+        .route("/sandbox/qrs/{qr_id}/expire", post(expire_qr))
+        .route("/sandbox/refunds/{refund_id}/decline", post(decline_refund))
+        .route("/sandbox/faults", get(get_faults).put(put_faults));
+    api.merge(controls)
+        .fallback(unknown_path)
+        .with_state(sandbox)
+}
+
+/// A fresh QR id: the type's prefix (`AD1` dynamic, `AS1` static) and 29 random characters
+/// of the base32hex alphabet `0-9A-V`, like the ids NSPK hands out (BANKS.md §2.1).
+fn fresh_qr_id(qr_type: QrType) -> String {
+    let prefix = match qr_type {
+        QrType::Dynamic => "AD1",
+        QrType::Static => "AS1",
+    };
+    let (a, b) = (Uuid::new_v4(), Uuid::new_v4());
+    let tail: String = a
+        .as_bytes()
+        .iter()
+        .chain(b.as_bytes().iter())
+        .take(29)
+        .map(|byte| {
+            char::from_digit(u32::from(byte & 0x1F), 32)
+                .unwrap_or('0')
+                .to_ascii_uppercase()
+        })
+        .collect();
+    format!("{prefix}{tail}")
+}
+
+/// Proof that the request carried `Authorization: Bearer <secretKey>`; else HTTP 401.
+struct Authorized;
+
+impl FromRequestParts<Sandbox> for Authorized {
+    type Rejection = SandboxError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        sandbox: &Sandbox,
+    ) -> Result<Self, SandboxError> {
+        let token = parts
+            .headers
+            .get(header::AUTHORIZATION)
+            .and_then(|value| value.to_str().ok())
+            .and_then(|value| {
+                value
+                    .strip_prefix("Bearer ")
+                    .or_else(|| value.strip_prefix("bearer "))
+            })
+            .map(str::trim);
+        match token {
+            Some(token) if same_secret(token, sandbox.secret_key()) => Ok(Authorized),
+            _ => Err(SandboxError::Unauthorized),
+        }
+    }
+}
+
+/// Compares without stopping at the first difference.
+fn same_secret(given: &str, expected: &str) -> bool {
+    given.len() == expected.len()
+        && given
+            .bytes()
+            .zip(expected.bytes())
+            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
+            == 0
+}
+
+/// Applies [`Faults`] to every `/api` call except the nspc-mock payment.
+async fn inject_faults(State(sandbox): State<Sandbox>, request: Request, next: Next) -> Response {
+    let (latency_ms, fault) = sandbox.lock().take_fault();
+    if latency_ms > 0 {
+        tokio::time::sleep(Duration::from_millis(latency_ms)).await;
+    }
+    match fault {
+        Some(error) => {
+            tracing::info!(path = %request.uri().path(), code = error.code(), "sandbox fault injected");
+            error.into_response()
+        }
+        None => next.run(request).await,
+    }
+}
+
+/// `POST /api/sbp/v2/qrs`, `POST /api/sbp/v1/qr/register`.
+async fn register_qr(
+    State(sandbox): State<Sandbox>,
+    body: Bytes,
+) -> Result<Json<QrDataResponse>, SandboxError> {
+    let new = parse_body::<RegisterQrRequest>(&body)?.into_new_qr()?;
+    let qr = sandbox.lock().register(new, Utc::now(), fresh_qr_id)?;
+    tracing::info!(qr_id = %qr.id, order = %qr.order, "sandbox QR registered");
+    Ok(Json(QrDataResponse::from(&qr)))
+}
+
+/// `GET /api/sbp/v2/qrs/{qrId}`.
+async fn qr_status(
+    _: Authorized,
+    State(sandbox): State<Sandbox>,
+    Path(qr_id): Path<String>,
+) -> Result<Json<QrStatusResponse>, SandboxError> {
+    let qr = sandbox.lock().qr(&qr_id, Utc::now())?;
+    Ok(Json(QrStatusResponse::from(&qr)))
+}
+
+/// `DELETE /api/sbp/v2/qrs/{qrId}`: HTTP 200 with an empty body.
+async fn cancel_qr(
+    _: Authorized,
+    State(sandbox): State<Sandbox>,
+    Path(qr_id): Path<String>,
+) -> Result<StatusCode, SandboxError> {
+    sandbox.lock().cancel(&qr_id, Utc::now())?;
+    Ok(StatusCode::OK)
+}
+
+/// `GET /api/sbp/v1/qr/{qrId}/info`.
+async fn qr_info(
+    _: Authorized,
+    State(sandbox): State<Sandbox>,
+    Path(qr_id): Path<String>,
+) -> Result<Json<QrDataResponse>, SandboxError> {
+    let qr = sandbox.lock().qr(&qr_id, Utc::now())?;
+    Ok(Json(QrDataResponse::from(&qr)))
+}
+
+/// `GET /api/sbp/v1/qr/{qrId}/payment-info`.
+async fn payment_info(
+    _: Authorized,
+    State(sandbox): State<Sandbox>,
+    Path(qr_id): Path<String>,
+) -> Result<Json<PaymentInfoResponse>, SandboxError> {
+    let qr = sandbox.lock().qr(&qr_id, Utc::now())?;
+    Ok(Json(PaymentInfoResponse::new(
+        &qr,
+        sandbox.sbp_merchant_id(),
+    )))
+}
+
+/// `POST /api/sbp/v1/refund`.
+async fn create_refund(
+    _: Authorized,
+    State(sandbox): State<Sandbox>,
+    body: Bytes,
+) -> Result<Json<RefundResponse>, SandboxError> {
+    let new = parse_body::<RefundRequest>(&body)?.into_new_refund()?;
+    let refund = sandbox.lock().refund(new)?;
+    Ok(Json(RefundResponse::from(&refund)))
+}
+
+/// `GET /api/sbp/v1/refund/{refundId}`.
+async fn refund_status(
+    _: Authorized,
+    State(sandbox): State<Sandbox>,
+    Path(refund_id): Path<String>,
+) -> Result<Json<RefundResponse>, SandboxError> {
+    let refund = sandbox.lock().refund_status(&refund_id)?;
+    Ok(Json(RefundResponse::from(&refund)))
+}
+
+/// `POST /api/settings/v1/callback`.
+async fn set_callback_url(
+    _: Authorized,
+    State(sandbox): State<Sandbox>,
+    body: Bytes,
+) -> Result<Json<CallbackSettings>, SandboxError> {
+    let settings = parse_body::<CallbackSettings>(&body)?;
+    let url = settings
+        .callback_url
+        .ok_or_else(|| SandboxError::InvalidRequest("Не передан callbackUrl".into()))?;
+    match reqwest::Url::parse(&url) {
+        Ok(parsed) if matches!(parsed.scheme(), "http" | "https") => {}
+        _ => {
+            return Err(SandboxError::InvalidRequest(
+                "callbackUrl должен быть http(s) URL".into(),
+            ));
+        }
+    }
+    sandbox.lock().callback_url = Some(url.clone());
+    tracing::info!(%url, "sandbox callback URL set");
+    Ok(Json(CallbackSettings {
+        callback_url: Some(url),
+    }))
+}
+
+/// `POST /api/nspc-mock/v01/rfuture/payment/init`: the bank's sandbox "pay this QR" call.
+async fn nspc_pay(
+    State(sandbox): State<Sandbox>,
+    body: Bytes,
+) -> Result<Json<SuccessBody>, SandboxError> {
+    let request = parse_body::<PayRequest>(&body)?;
+    let qr_id = request
+        .qr_id
+        .ok_or_else(|| SandboxError::InvalidRequest("Не передан qrId".into()))?;
+    let amount = request
+        .amount
+        .ok_or_else(|| SandboxError::InvalidRequest("Не передана сумма (amount)".into()))?;
+    sandbox.pay(&qr_id, amount.0).await?;
+    Ok(Json(SuccessBody { code: SUCCESS }))
+}
+
+/// `POST /sandbox/qrs/{qrId}/decline`: the payer's bank declines an attempt.
+async fn decline_payment(
+    State(sandbox): State<Sandbox>,
+    Path(qr_id): Path<String>,
+    body: Bytes,
+) -> Result<Json<SuccessBody>, SandboxError> {
+    let request = if body.iter().all(u8::is_ascii_whitespace) {
+        DeclineRequest::default()
+    } else {
+        parse_body::<DeclineRequest>(&body)?
+    };
+    sandbox.decline(&qr_id, request.amount.map(|a| a.0))?;
+    Ok(Json(SuccessBody { code: SUCCESS }))
+}
+
+/// `POST /sandbox/qrs/{qrId}/expire`: lets a `NEW` QR's expiry pass now.
+async fn expire_qr(
+    State(sandbox): State<Sandbox>,
+    Path(qr_id): Path<String>,
+) -> Result<Json<QrStatusResponse>, SandboxError> {
+    let qr = sandbox.lock().expire_now(&qr_id, Utc::now())?;
+    Ok(Json(QrStatusResponse::from(&qr)))
+}
+
+/// `GET /sandbox/qrs`: every QR and refund.
+async fn overview(State(sandbox): State<Sandbox>) -> Json<Overview> {
+    let mut state = sandbox.lock();
+    let qrs = state.all_qrs(Utc::now());
+    let refunds = state.all_refunds();
+    Json(Overview::new(&qrs, &refunds))
+}
+
+/// `POST /sandbox/refunds/{refundId}/decline`.
+async fn decline_refund(
+    State(sandbox): State<Sandbox>,
+    Path(refund_id): Path<String>,
+) -> Result<Json<RefundResponse>, SandboxError> {
+    let refund = sandbox.lock().decline_refund(&refund_id)?;
+    Ok(Json(RefundResponse::from(&refund)))
+}
+
+/// `GET /sandbox/faults`.
+async fn get_faults(State(sandbox): State<Sandbox>) -> Json<Faults> {
+    Json(sandbox.faults())
+}
+
+/// `PUT /sandbox/faults`: replaces the faults (missing fields are off).
+async fn put_faults(
+    State(sandbox): State<Sandbox>,
+    body: Bytes,
+) -> Result<Json<Faults>, SandboxError> {
+    // Only a JSON object: serde would also take an array of the fields in order.
+    let object = parse_body::<serde_json::Map<String, serde_json::Value>>(&body)?;
+    let faults = serde_json::from_value::<Faults>(serde_json::Value::Object(object))
+        .map_err(|e| SandboxError::InvalidRequest(format!("Некорректные faults: {e}")))?;
+    sandbox.set_faults(faults.clone());
+    Ok(Json(faults))
+}
+
+/// The Spring-style 404 the bank answers unknown paths with.
+#[derive(Serialize)]
+struct SpringNotFound {
+    /// When.
+    timestamp: String,
+    /// 404.
+    status: u16,
+    /// `Not Found`.
+    error: &'static str,
+    /// The path asked for.
+    path: String,
+}
+
+/// Any other path.
+async fn unknown_path(uri: Uri) -> Response {
+    let body = SpringNotFound {
+        timestamp: micros_text(to_msk(Utc::now())),
+        status: StatusCode::NOT_FOUND.as_u16(),
+        error: "Not Found",
+        path: uri.path().to_owned(),
+    };
+    (StatusCode::NOT_FOUND, Json(body)).into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn qr_ids_look_like_nspk_ids() {
+        for (qr_type, prefix) in [(QrType::Dynamic, "AD1"), (QrType::Static, "AS1")] {
+            let id = fresh_qr_id(qr_type);
+            assert_eq!(id.len(), 32);
+            assert!(id.starts_with(prefix));
+            assert!(
+                id.bytes()
+                    .all(|b| b.is_ascii_digit() || (b'A'..=b'V').contains(&b)),
+                "{id}"
+            );
+        }
+        assert_ne!(fresh_qr_id(QrType::Dynamic), fresh_qr_id(QrType::Dynamic));
+    }
+
+    #[test]
+    fn secret_comparison() {
+        assert!(same_secret("abc", "abc"));
+        assert!(!same_secret("abd", "abc"));
+        assert!(!same_secret("ab", "abc"));
+    }
+}

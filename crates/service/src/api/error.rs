@@ -1,0 +1,156 @@
+//! The API's one error type: a stable snake_case code, human text, and the payment when the
+//! client needs it (`already_paid` carries the paid payment).
+//!
+//! Codes are a contract with register software; add new ones, never rename. The table in
+//! `openapi.json` (`ErrorCode`) lists them all.
+
+use axum::Json;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use qrpayd_bank::BankError;
+use qrpayd_store::Payment;
+use serde_json::json;
+
+use super::view::payment_json;
+use crate::payments::PaymentError;
+
+/// An error answer.
+#[derive(Debug)]
+pub struct ApiError {
+    status: StatusCode,
+    code: &'static str,
+    message: String,
+    payment: Option<Box<Payment>>,
+}
+
+impl ApiError {
+    /// A new error.
+    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        ApiError {
+            status,
+            code,
+            message: message.into(),
+            payment: None,
+        }
+    }
+
+    /// 400 with a code.
+    pub fn bad_request(code: &'static str, message: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, code, message)
+    }
+
+    /// 422 with a code.
+    pub fn unprocessable(code: &'static str, message: impl Into<String>) -> Self {
+        Self::new(StatusCode::UNPROCESSABLE_ENTITY, code, message)
+    }
+
+    /// 404 `not_found`.
+    pub fn not_found() -> Self {
+        Self::new(StatusCode::NOT_FOUND, "not_found", "no such payment")
+    }
+
+    /// 500, with the details in the log only.
+    pub fn internal(cause: &dyn std::fmt::Display) -> Self {
+        tracing::error!("internal error: {cause}");
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal_error",
+            "qrpayd could not complete the request; it was logged. Retry with the same Idempotency-Key.",
+        )
+    }
+
+    fn with_payment(mut self, payment: Box<Payment>) -> Self {
+        self.payment = Some(payment);
+        self
+    }
+
+    /// The stable code (tests, logs).
+    pub fn code(&self) -> &'static str {
+        self.code
+    }
+}
+
+/// Bank trouble as the register should see it.
+fn bank_error(error: &BankError, doing: &str) -> ApiError {
+    match error {
+        BankError::Timeout => ApiError::new(
+            StatusCode::GATEWAY_TIMEOUT,
+            "bank_timeout",
+            format!("the bank did not answer in time while {doing}"),
+        ),
+        BankError::Unavailable(m) => ApiError::new(
+            StatusCode::BAD_GATEWAY,
+            "bank_unavailable",
+            format!("the bank is unavailable while {doing}: {m}"),
+        ),
+        BankError::Rejected { code, message } => ApiError::new(
+            StatusCode::BAD_GATEWAY,
+            "bank_rejected",
+            format!("the bank refused while {doing}: {code} {message}"),
+        ),
+        BankError::Protocol(m) => ApiError::new(
+            StatusCode::BAD_GATEWAY,
+            "bank_protocol_error",
+            format!("the bank's answer was not acceptable while {doing}: {m}"),
+        ),
+    }
+}
+
+impl From<PaymentError> for ApiError {
+    fn from(e: PaymentError) -> Self {
+        match e {
+            PaymentError::NotFound => ApiError::not_found(),
+            PaymentError::UnknownProvider(p) => ApiError::unprocessable(
+                "unknown_provider",
+                format!("provider {p:?} is not configured"),
+            ),
+            PaymentError::KeyReused(p) => ApiError::unprocessable(
+                "idempotency_key_reused",
+                "this Idempotency-Key was already used for a different request; use a new key for a new payment",
+            )
+            .with_payment(p),
+            PaymentError::NotReady(p) => ApiError::new(
+                StatusCode::CONFLICT,
+                "payment_not_ready",
+                "the payment is still being created; retry in a moment",
+            )
+            .with_payment(p),
+            PaymentError::CreationFailed(p, error) => {
+                bank_error(&error, "issuing the QR").with_payment(p)
+            }
+            PaymentError::AlreadyPaid(p) => ApiError::new(
+                StatusCode::CONFLICT,
+                "already_paid",
+                "the customer has already paid; the payment cannot be cancelled (refund it instead)",
+            )
+            .with_payment(p),
+            PaymentError::NotCancellable(p) => {
+                let status = p.state.api_status().as_str();
+                ApiError::new(
+                    StatusCode::CONFLICT,
+                    "payment_not_cancellable",
+                    format!("the payment is already {status}"),
+                )
+                .with_payment(p)
+            }
+            PaymentError::CancelPending(p, error) => {
+                let mut e = bank_error(&error, "cancelling");
+                e.message.push_str(
+                    "; the cancellation is recorded and qrpayd keeps deactivating the QR: poll the payment for the outcome",
+                );
+                e.with_payment(p)
+            }
+            PaymentError::Store(e) => ApiError::internal(&e),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let mut body = json!({ "error": { "code": self.code, "message": self.message } });
+        if let (Some(p), Some(obj)) = (&self.payment, body.as_object_mut()) {
+            obj.insert("payment".into(), payment_json(p));
+        }
+        (self.status, Json(body)).into_response()
+    }
+}

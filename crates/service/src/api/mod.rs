@@ -1,0 +1,148 @@
+//! The POS API v1 over HTTP (axum), the bank callback endpoint, health and OpenAPI.
+//!
+//! Read in this order: [`router`] (every route and layer), `payments.rs` (the handlers),
+//! `error.rs` (the one error type and its stable codes), `view.rs` (the payment JSON).
+//! Architecture invariant: only this module knows the POS JSON shapes.
+
+mod auth;
+mod error;
+mod payments;
+mod view;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use qrpayd_domain::ids::ProviderName;
+use qrpayd_domain::money::Kopecks;
+use serde_json::json;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::sensitive_headers::SetSensitiveRequestHeadersLayer;
+use tower_http::trace::TraceLayer;
+
+pub use auth::{Register, Registers};
+pub use error::ApiError;
+
+use crate::payments::{CallbackOutcome, CallbackProblem, Payments};
+
+/// The OpenAPI 3.1 document served at `/openapi.json`.
+pub const OPENAPI: &str = include_str!("openapi.json");
+
+/// Largest request body we read (a create request is a few hundred bytes).
+pub const MAX_BODY_BYTES: usize = 16 * 1024;
+
+/// What every handler can reach.
+#[derive(Clone, Debug)]
+pub struct AppState {
+    /// The orchestrator.
+    pub payments: Payments,
+    /// Registers and their keys.
+    pub registers: Arc<Registers>,
+    /// Cap of `?wait=`.
+    pub max_wait: Duration,
+    /// Largest amount of one payment.
+    pub max_amount: Kopecks,
+    /// The provider used when a request names none and the register has no default, if
+    /// exactly one is configured.
+    pub only_provider: Option<ProviderName>,
+}
+
+/// All routes with their layers. `extra` is merged in (the embedded sandbox bank).
+pub fn router(state: AppState, extra: Option<Router>) -> Router {
+    let api = Router::new()
+        .route("/v1/payments", post(payments::create))
+        .route("/v1/payments/{id}", get(payments::get))
+        .route("/v1/payments/{id}/cancel", post(payments::cancel))
+        .route("/v1/callbacks/{provider}", post(callback))
+        .route("/healthz", get(healthz))
+        .route("/openapi.json", get(openapi))
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .with_state(state);
+    let app = match extra {
+        Some(extra) => api.nest("/sandbox-bank", extra),
+        None => api,
+    };
+    // Outermost first: mark the key header sensitive before tracing sees the request, turn a
+    // panic into our JSON 500 instead of a dropped connection.
+    app.layer(CatchPanicLayer::custom(|_| {
+        ApiError::internal(&"a handler panicked").into_response()
+    }))
+    .layer(TraceLayer::new_for_http())
+    .layer(SetSensitiveRequestHeadersLayer::new([
+        axum::http::header::AUTHORIZATION,
+    ]))
+}
+
+async fn not_found() -> ApiError {
+    ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such endpoint; see /openapi.json")
+}
+
+async fn method_not_allowed() -> ApiError {
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        "this endpoint does not accept that method; see /openapi.json",
+    )
+}
+
+async fn healthz(State(state): State<AppState>) -> Response {
+    match state.payments.store().ping().await {
+        Ok(()) => Json(json!({ "status": "ok", "version": env!("CARGO_PKG_VERSION") })).into_response(),
+        Err(e) => {
+            tracing::error!("health check: {e}");
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                Json(json!({ "status": "unavailable", "error": { "code": "database_unavailable", "message": "the journal database does not answer" } })),
+            )
+                .into_response()
+        }
+    }
+}
+
+async fn openapi() -> Response {
+    ([(axum::http::header::CONTENT_TYPE, "application/json")], OPENAPI).into_response()
+}
+
+/// `POST /v1/callbacks/{provider}`: the bank's notification. No register key: the bank's
+/// signature authenticates it. Answers 200 for anything verified, so the bank stops retrying.
+async fn callback(
+    State(state): State<AppState>,
+    Path(provider): Path<String>,
+    headers: HeaderMap,
+    body: Result<Bytes, axum::extract::rejection::BytesRejection>,
+) -> Result<Response, ApiError> {
+    let body = body.map_err(|_| {
+        ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "body_too_large", "notification body too large")
+    })?;
+    match state.payments.on_callback(&provider, &headers, &body).await {
+        Ok(CallbackOutcome::Accepted) => Ok(Json(json!({ "status": "accepted" })).into_response()),
+        Ok(CallbackOutcome::Deferred(why)) => {
+            Ok(Json(json!({ "status": "deferred", "reason": why })).into_response())
+        }
+        Err(CallbackProblem::UnknownProvider) => Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            "unknown_provider",
+            format!("provider {provider:?} is not configured"),
+        )),
+        Err(CallbackProblem::Refused(qrpayd_bank::CallbackError::BadSignature)) => {
+            tracing::warn!(provider, "notification with a bad or missing signature refused");
+            Err(ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "invalid_signature",
+                "the notification's signature does not verify",
+            ))
+        }
+        Err(CallbackProblem::Refused(qrpayd_bank::CallbackError::Malformed(m))) => {
+            Err(ApiError::bad_request("malformed_notification", m))
+        }
+        // 5xx on purpose: the bank retries, and the notification is not lost.
+        Err(CallbackProblem::Store(e)) => Err(ApiError::internal(&e)),
+    }
+}

@@ -1,0 +1,547 @@
+//! Configuration: one TOML file, environment overrides, validation a store admin can read.
+//!
+//! Sources, later wins: built-in defaults → the file → `QRPAYD_*` environment variables.
+//! Top-level keys are overridden by `QRPAYD_<KEY>` (e.g. `QRPAYD_DATABASE_URL`); a provider's
+//! or register's keys by `QRPAYD_PROVIDERS__<NAME>__<KEY>` / `QRPAYD_REGISTERS__<ID>__<KEY>`
+//! (names upper-cased, `-` written as `_`), so secrets can stay out of the file.
+//!
+//! [`Config::validate`] checks everything at startup and reports *all* problems at once,
+//! including the timeout chain: QR lifetime < our wait for the bank < the register's timeout.
+
+use std::collections::HashSet;
+use std::fmt::Write as _;
+use std::net::SocketAddr;
+use std::path::Path;
+
+use qrpayd_domain::ids::{ProviderName, RegisterId};
+use qrpayd_domain::secret::Secret;
+use serde::Deserialize;
+
+/// The whole configuration (the file's shape).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Address the HTTP API listens on.
+    #[serde(default = "defaults::listen")]
+    pub listen: String,
+    /// `sqlite://path?mode=rwc` (embedded). MariaDB and PostgreSQL come with a later release.
+    #[serde(default = "defaults::database_url")]
+    pub database_url: String,
+    /// How the bank reaches our callbacks (`<public_url>/v1/callbacks/<provider>`).
+    #[serde(default)]
+    pub public_url: Option<String>,
+    /// How long a QR stays payable.
+    #[serde(default = "defaults::payment_ttl_seconds")]
+    pub payment_ttl_seconds: u64,
+    /// How long the register waits for an answer (its own setting, 310 s by default on UKM 4
+    /// registers). Must exceed everything qrpayd itself may wait.
+    #[serde(default = "defaults::register_timeout_seconds")]
+    pub register_timeout_seconds: u64,
+    /// Timeout of one call to a bank.
+    #[serde(default = "defaults::bank_timeout_seconds")]
+    pub bank_timeout_seconds: u64,
+    /// Longest `?wait=` a long-poll may hold a request.
+    #[serde(default = "defaults::max_wait_seconds")]
+    pub max_wait_seconds: u64,
+    /// Largest amount accepted for one payment, in kopecks (default 1 000 000 ₽).
+    #[serde(default = "defaults::max_amount_kopecks")]
+    pub max_amount_kopecks: i64,
+    /// `text` (default) or `json` log lines on stdout.
+    #[serde(default = "defaults::log_format")]
+    pub log_format: String,
+    /// Cash registers and kiosks allowed to use the API.
+    #[serde(default)]
+    pub registers: Vec<RegisterConfig>,
+    /// Banks (payment modules).
+    #[serde(default)]
+    pub providers: Vec<ProviderConfig>,
+    /// Runs the SBP sandbox bank inside qrpayd under `/sandbox-bank` (demo and training).
+    #[serde(default)]
+    pub sandbox: Option<SandboxConfig>,
+}
+
+/// One register.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RegisterConfig {
+    /// Register id, e.g. `pos-1`.
+    pub id: String,
+    /// The register's API key (`Authorization: Bearer …`).
+    pub api_key: Secret,
+    /// Provider used when a request names none.
+    #[serde(default)]
+    pub provider: Option<String>,
+}
+
+/// One provider.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProviderConfig {
+    /// The "payment module" name registers send, e.g. `raiffeisen`.
+    pub name: String,
+    /// The bank protocol: `raiffeisen`.
+    pub kind: String,
+    /// The bank's API base URL, e.g. `https://pay.raif.ru`.
+    pub base_url: String,
+    /// Raiffeisen: the SBP merchant id.
+    #[serde(default)]
+    pub sbp_merchant_id: Option<String>,
+    /// Raiffeisen: the secret key.
+    #[serde(default)]
+    pub secret_key: Option<Secret>,
+    /// How often to ask the bank about a pending payment (callbacks usually come first).
+    #[serde(default = "defaults::poll_interval_ms")]
+    pub poll_interval_ms: u64,
+    /// Tell the bank our callback URL at startup.
+    #[serde(default = "defaults::yes")]
+    pub set_callback_url: bool,
+}
+
+/// The embedded sandbox bank.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SandboxConfig {
+    /// The merchant id the sandbox accepts.
+    pub sbp_merchant_id: String,
+    /// The sandbox's secret key.
+    pub secret_key: Secret,
+}
+
+mod defaults {
+    pub(super) fn listen() -> String {
+        "127.0.0.1:8080".into()
+    }
+    pub(super) fn database_url() -> String {
+        "sqlite://qrpayd.db?mode=rwc".into()
+    }
+    pub(super) fn payment_ttl_seconds() -> u64 {
+        300
+    }
+    pub(super) fn register_timeout_seconds() -> u64 {
+        310
+    }
+    pub(super) fn bank_timeout_seconds() -> u64 {
+        5
+    }
+    pub(super) fn max_wait_seconds() -> u64 {
+        60
+    }
+    pub(super) fn max_amount_kopecks() -> i64 {
+        100_000_000
+    }
+    pub(super) fn log_format() -> String {
+        "text".into()
+    }
+    pub(super) fn poll_interval_ms() -> u64 {
+        2000
+    }
+    pub(super) fn yes() -> bool {
+        true
+    }
+}
+
+/// Why the configuration could not be used. The text lists every problem, one per line.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct ConfigError(pub String);
+
+/// Top-level keys that may be overridden from the environment, with their TOML type.
+const TOP_LEVEL: [(&str, bool); 9] = [
+    ("listen", false),
+    ("database_url", false),
+    ("public_url", false),
+    ("payment_ttl_seconds", true),
+    ("register_timeout_seconds", true),
+    ("bank_timeout_seconds", true),
+    ("max_wait_seconds", true),
+    ("max_amount_kopecks", true),
+    ("log_format", false),
+];
+
+impl Config {
+    /// Reads `path`, applies `QRPAYD_*` overrides from the process environment, validates.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| ConfigError(format!("cannot read {}: {e}", path.display())))?;
+        Config::from_toml(&text, std::env::vars())
+            .map_err(|e| ConfigError(format!("{}: {}", path.display(), e.0)))
+    }
+
+    /// Parses TOML text with the given environment (tests pass their own).
+    pub fn from_toml(
+        text: &str,
+        env: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Config, ConfigError> {
+        let mut value: toml::Table = text
+            .parse()
+            .map_err(|e: toml::de::Error| ConfigError(format!("not valid TOML: {e}")))?;
+        apply_env(&mut value, env)?;
+        let config: Config = toml::Value::Table(value)
+            .try_into()
+            .map_err(|e: toml::de::Error| ConfigError(e.message().to_owned()))?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Checks everything and reports all problems together.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let mut problems = Vec::new();
+        if self.listen.parse::<SocketAddr>().is_err() {
+            problems.push(format!(
+                "listen = {:?} is not an address like \"127.0.0.1:8080\"",
+                self.listen
+            ));
+        }
+        if !self.database_url.starts_with("sqlite:") {
+            problems.push(format!(
+                "database_url = {:?}: this version stores its journal in SQLite only (\"sqlite://qrpayd.db?mode=rwc\")",
+                self.database_url
+            ));
+        }
+        if let Some(url) = &self.public_url {
+            if !(url.starts_with("http://") || url.starts_with("https://")) {
+                problems.push(format!("public_url = {url:?} must start with http:// or https://"));
+            }
+        }
+        if self.payment_ttl_seconds < 30 {
+            problems.push(format!(
+                "payment_ttl_seconds = {} is too short for a customer to scan and pay (30 at least)",
+                self.payment_ttl_seconds
+            ));
+        }
+        if self.bank_timeout_seconds == 0 || self.bank_timeout_seconds > 60 {
+            problems.push(format!(
+                "bank_timeout_seconds = {} must be between 1 and 60",
+                self.bank_timeout_seconds
+            ));
+        }
+        let bank_wait = self.bank_wait_seconds();
+        if self.register_timeout_seconds <= bank_wait {
+            problems.push(format!(
+                "timeout chain broken: register_timeout_seconds = {} must be greater than qrpayd's own wait for the bank, \
+                 payment_ttl_seconds ({}) + bank_timeout_seconds ({}) = {bank_wait}; otherwise the register gives up \
+                 before qrpayd knows whether the customer paid. Lower payment_ttl_seconds or raise the register's timeout \
+                 (and register_timeout_seconds with it).",
+                self.register_timeout_seconds, self.payment_ttl_seconds, self.bank_timeout_seconds
+            ));
+        }
+        if self.max_wait_seconds == 0 || self.max_wait_seconds >= self.register_timeout_seconds {
+            problems.push(format!(
+                "max_wait_seconds = {} must be at least 1 and below register_timeout_seconds ({})",
+                self.max_wait_seconds, self.register_timeout_seconds
+            ));
+        }
+        if self.max_amount_kopecks < 1 {
+            problems.push("max_amount_kopecks must be positive".into());
+        }
+        if !matches!(self.log_format.as_str(), "text" | "json") {
+            problems.push(format!("log_format = {:?}: use \"text\" or \"json\"", self.log_format));
+        }
+        self.validate_providers(&mut problems);
+        self.validate_registers(&mut problems);
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            let mut text = String::from("the configuration has problems:");
+            for p in problems {
+                let _ = write!(text, "\n  - {p}");
+            }
+            Err(ConfigError(text))
+        }
+    }
+
+    fn validate_providers(&self, problems: &mut Vec<String>) {
+        if self.providers.is_empty() {
+            problems.push("no [[providers]]: add at least one bank".into());
+        }
+        let mut names = HashSet::new();
+        for p in &self.providers {
+            if ProviderName::parse(&p.name).is_err() {
+                problems.push(format!(
+                    "provider name {:?}: use letters, digits, '-', '_' or '.'",
+                    p.name
+                ));
+            }
+            if !names.insert(p.name.as_str()) {
+                problems.push(format!("provider {:?} is configured twice", p.name));
+            }
+            if !(p.base_url.starts_with("http://") || p.base_url.starts_with("https://")) {
+                problems.push(format!(
+                    "provider {:?}: base_url {:?} must start with https:// (or http:// for a local sandbox)",
+                    p.name, p.base_url
+                ));
+            }
+            if p.poll_interval_ms < 200 {
+                problems.push(format!(
+                    "provider {:?}: poll_interval_ms = {} is too frequent for a bank (200 at least)",
+                    p.name, p.poll_interval_ms
+                ));
+            }
+            match p.kind.as_str() {
+                "raiffeisen" => {
+                    if p.sbp_merchant_id.as_deref().is_none_or(str::is_empty) {
+                        problems.push(format!(
+                            "provider {:?}: sbp_merchant_id is required for kind = \"raiffeisen\"",
+                            p.name
+                        ));
+                    }
+                    if p.secret_key.as_ref().is_none_or(|s| s.expose().is_empty()) {
+                        problems.push(format!(
+                            "provider {:?}: secret_key is required for kind = \"raiffeisen\" (or set QRPAYD_PROVIDERS__{}__SECRET_KEY)",
+                            p.name,
+                            env_name(&p.name)
+                        ));
+                    }
+                }
+                other => problems.push(format!(
+                    "provider {:?}: unknown kind {other:?} (supported: \"raiffeisen\")",
+                    p.name
+                )),
+            }
+        }
+    }
+
+    fn validate_registers(&self, problems: &mut Vec<String>) {
+        if self.registers.is_empty() {
+            problems.push("no [[registers]]: add at least one register with an api_key".into());
+        }
+        let mut ids = HashSet::new();
+        let mut keys = HashSet::new();
+        for r in &self.registers {
+            if RegisterId::parse(&r.id).is_err() {
+                problems.push(format!(
+                    "register id {:?}: use letters, digits, '-', '_' or '.'",
+                    r.id
+                ));
+            }
+            if !ids.insert(r.id.as_str()) {
+                problems.push(format!("register {:?} is configured twice", r.id));
+            }
+            if r.api_key.expose().len() < 16 {
+                problems.push(format!(
+                    "register {:?}: api_key must be at least 16 characters",
+                    r.id
+                ));
+            }
+            if !keys.insert(r.api_key.expose()) {
+                problems.push(format!(
+                    "register {:?}: api_key is shared with another register; each needs its own",
+                    r.id
+                ));
+            }
+            if let Some(p) = &r.provider {
+                if !self.providers.iter().any(|x| &x.name == p) {
+                    problems.push(format!(
+                        "register {:?}: provider {p:?} is not configured",
+                        r.id
+                    ));
+                }
+            }
+        }
+    }
+
+    /// The longest qrpayd may take to learn a payment's final outcome: the QR lifetime plus
+    /// one bank call to deactivate and re-check.
+    pub fn bank_wait_seconds(&self) -> u64 {
+        self.payment_ttl_seconds
+            .saturating_add(self.bank_timeout_seconds)
+    }
+
+    /// The listen address (validated).
+    pub fn listen_addr(&self) -> Result<SocketAddr, ConfigError> {
+        self.listen
+            .parse()
+            .map_err(|_| ConfigError(format!("bad listen address {:?}", self.listen)))
+    }
+}
+
+/// `pos-1` → `POS_1`, for environment variable names.
+fn env_name(name: &str) -> String {
+    name.to_ascii_uppercase().replace(['-', '.'], "_")
+}
+
+fn apply_env(
+    table: &mut toml::Table,
+    env: impl IntoIterator<Item = (String, String)>,
+) -> Result<(), ConfigError> {
+    for (key, val) in env {
+        let Some(rest) = key.strip_prefix("QRPAYD_") else {
+            continue;
+        };
+        let lower = rest.to_ascii_lowercase();
+        if let Some(&(name, numeric)) = TOP_LEVEL.iter().find(|(n, _)| *n == lower) {
+            let value = if numeric {
+                toml::Value::Integer(val.parse().map_err(|_| {
+                    ConfigError(format!("{key} = {val:?} must be a whole number"))
+                })?)
+            } else {
+                toml::Value::String(val)
+            };
+            table.insert(name.to_owned(), value);
+            continue;
+        }
+        let mut parts = rest.splitn(3, "__");
+        let (Some(section), Some(item), Some(field)) = (parts.next(), parts.next(), parts.next())
+        else {
+            continue;
+        };
+        let (list, id_key) = match section {
+            "PROVIDERS" => ("providers", "name"),
+            "REGISTERS" => ("registers", "id"),
+            _ => continue,
+        };
+        let entries = table
+            .get_mut(list)
+            .and_then(toml::Value::as_array_mut)
+            .ok_or_else(|| ConfigError(format!("{key} is set but the file has no [[{list}]]")))?;
+        let entry = entries
+            .iter_mut()
+            .filter_map(toml::Value::as_table_mut)
+            .find(|t| {
+                t.get(id_key)
+                    .and_then(toml::Value::as_str)
+                    .is_some_and(|n| env_name(n) == item)
+            })
+            .ok_or_else(|| ConfigError(format!("{key}: no entry in [[{list}]] is called {item}")))?;
+        let field = field.to_ascii_lowercase();
+        let value = match field.as_str() {
+            "poll_interval_ms" => toml::Value::Integer(
+                val.parse()
+                    .map_err(|_| ConfigError(format!("{key} = {val:?} must be a whole number")))?,
+            ),
+            "set_callback_url" => toml::Value::Boolean(val == "true"),
+            _ => toml::Value::String(val),
+        };
+        entry.insert(field, value);
+    }
+    Ok(())
+}
+
+/// A ready-to-run configuration for the embedded demo: SQLite file, the sandbox bank inside
+/// qrpayd, one register. `register_key` and `sandbox_secret` should be random.
+pub fn demo_toml(listen: &str, register_key: &str, sandbox_secret: &str) -> String {
+    format!(
+        r#"# qrpayd demo configuration, written on first start of `cargo run --release`.
+# Everything runs in one process: the journal in a SQLite file and the built-in SBP
+# sandbox bank under /sandbox-bank. Edit freely; delete this file to start over.
+
+listen = "{listen}"
+database_url = "sqlite://qrpayd-demo.db?mode=rwc"
+public_url = "http://{listen}"          # how the bank reaches our callbacks
+payment_ttl_seconds = 300               # a QR stays payable this long
+register_timeout_seconds = 310          # the register's own wait; must exceed ttl + bank_timeout
+bank_timeout_seconds = 5
+
+[[registers]]
+id = "pos-1"
+api_key = "{register_key}"
+
+[[providers]]
+name = "raiffeisen"                     # the "payment module" name registers send
+kind = "raiffeisen"
+base_url = "http://{listen}/sandbox-bank"
+sbp_merchant_id = "MA0000000552"
+secret_key = "{sandbox_secret}"
+poll_interval_ms = 2000
+
+# The built-in sandbox bank (Raiffeisen SBP protocol). Remove for production.
+[sandbox]
+sbp_merchant_id = "MA0000000552"
+secret_key = "{sandbox_secret}"
+"#
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GOOD: &str = r#"
+listen = "127.0.0.1:8080"
+database_url = "sqlite://qrpayd.db?mode=rwc"
+public_url = "http://127.0.0.1:8080"
+payment_ttl_seconds = 300
+register_timeout_seconds = 310
+
+[[registers]]
+id = "pos-1"
+api_key = "0123456789abcdef-pos1"
+
+[[providers]]
+name = "raiffeisen"
+kind = "raiffeisen"
+base_url = "https://pay-test.raif.ru"
+sbp_merchant_id = "MA0000000552"
+secret_key = "file-secret"
+"#;
+
+    fn no_env() -> Vec<(String, String)> {
+        Vec::new()
+    }
+
+    #[test]
+    fn the_issue_shape_parses() {
+        let c = Config::from_toml(GOOD, no_env()).unwrap();
+        assert_eq!(c.payment_ttl_seconds, 300);
+        assert_eq!(c.providers[0].poll_interval_ms, 2000);
+        assert_eq!(c.bank_wait_seconds(), 305);
+    }
+
+    #[test]
+    fn environment_overrides_the_file() {
+        let env = vec![
+            ("QRPAYD_DATABASE_URL".to_owned(), "sqlite::memory:".to_owned()),
+            ("QRPAYD_PAYMENT_TTL_SECONDS".to_owned(), "120".to_owned()),
+            ("QRPAYD_PROVIDERS__RAIFFEISEN__SECRET_KEY".to_owned(), "env-secret".to_owned()),
+            ("QRPAYD_REGISTERS__POS_1__API_KEY".to_owned(), "env-key-0123456789".to_owned()),
+            ("UNRELATED".to_owned(), "x".to_owned()),
+        ];
+        let c = Config::from_toml(GOOD, env).unwrap();
+        assert_eq!(c.database_url, "sqlite::memory:");
+        assert_eq!(c.payment_ttl_seconds, 120);
+        assert_eq!(c.providers[0].secret_key.as_ref().unwrap().expose(), "env-secret");
+        assert_eq!(c.registers[0].api_key.expose(), "env-key-0123456789");
+    }
+
+    #[test]
+    fn timeout_chain_is_enforced_with_an_explanation() {
+        let text = GOOD.replace("register_timeout_seconds = 310", "register_timeout_seconds = 300");
+        let err = Config::from_toml(&text, no_env()).unwrap_err();
+        assert!(err.0.contains("timeout chain broken"), "{err}");
+        assert!(err.0.contains("= 305"), "{err}");
+    }
+
+    #[test]
+    fn all_problems_are_reported_together() {
+        let text = GOOD
+            .replace("kind = \"raiffeisen\"", "kind = \"sberbank\"")
+            .replace("0123456789abcdef-pos1", "short")
+            .replace("127.0.0.1:8080\"\ndatabase", "nowhere\"\ndatabase");
+        let err = Config::from_toml(&text, no_env()).unwrap_err().0;
+        assert!(err.contains("unknown kind \"sberbank\""), "{err}");
+        assert!(err.contains("api_key must be at least 16"), "{err}");
+        assert!(err.contains("listen = \"nowhere\""), "{err}");
+    }
+
+    #[test]
+    fn unknown_keys_and_bad_env_values_are_refused() {
+        let err = Config::from_toml(&format!("{GOOD}\nlisten_port = 1\n"), no_env()).unwrap_err();
+        assert!(err.0.contains("listen_port"), "{err}");
+        let env = vec![("QRPAYD_PAYMENT_TTL_SECONDS".to_owned(), "five".to_owned())];
+        assert!(Config::from_toml(GOOD, env).is_err());
+    }
+
+    #[test]
+    fn secrets_do_not_show_in_debug_output() {
+        let c = Config::from_toml(GOOD, no_env()).unwrap();
+        let debug = format!("{c:?}");
+        assert!(!debug.contains("file-secret") && !debug.contains("0123456789abcdef-pos1"));
+    }
+
+    #[test]
+    fn the_demo_config_is_valid() {
+        let text = demo_toml("127.0.0.1:8080", "demo-register-key-0123", "demo-secret");
+        let c = Config::from_toml(&text, no_env()).unwrap();
+        assert!(c.sandbox.is_some());
+    }
+}

@@ -1,0 +1,640 @@
+//! Payment orchestration: the register's operations and the workers' jobs, in one place.
+//!
+//! Rules this module keeps (see ARCHITECTURE.md, "Invariants"):
+//! * the payment row is saved before the bank is called, and every state change goes through
+//!   [`Store::apply_event`] (one transaction, the domain's transition function);
+//! * a create is idempotent per register and `Idempotency-Key`; a replay returns the same
+//!   payment, never a second QR;
+//! * closing (cancel or expiry) deactivates the QR and then *asks the bank* whether it was
+//!   paid; only that answer decides between `paid` and `cancelled`/`expired`;
+//! * anything not final has a job row, so a restart picks it up again;
+//! * bank answers are checked (adapter) and notifications verified (adapter) before use.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use qrpayd_bank::{BankAdapter, BankError, BankPaymentStatus, CallbackError, CreateQr, PaymentQuery};
+use qrpayd_domain::ids::{IdempotencyKey, OrderRef, PaymentId, ProviderName, RegisterId};
+use qrpayd_domain::money::{Currency, Kopecks};
+use qrpayd_domain::payment::{CloseReason, PaymentEvent, PaymentState};
+use qrpayd_store::{Applied, ClaimedJob, EventDetails, Inserted, NewPayment, Payment, Store, StoreError};
+use sha2::{Digest, Sha256};
+
+use crate::clock::Clock;
+use crate::hub::ChangeHub;
+
+/// A configured bank behind a provider name.
+#[derive(Clone)]
+pub struct Provider {
+    /// The name registers use.
+    pub name: ProviderName,
+    /// The adapter.
+    pub adapter: Arc<dyn BankAdapter>,
+    /// How often pending payments are polled.
+    pub poll_interval: Duration,
+}
+
+impl std::fmt::Debug for Provider {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Provider")
+            .field("name", &self.name)
+            .field("poll_interval", &self.poll_interval)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Settings the orchestration needs (from the config).
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// QR lifetime.
+    pub payment_ttl: Duration,
+    /// Timeout of one bank call.
+    pub bank_timeout: Duration,
+}
+
+/// A validated create request.
+#[derive(Debug, Clone)]
+pub struct CreatePayment {
+    /// The bill.
+    pub amount: Kopecks,
+    /// RUB.
+    pub currency: Currency,
+    /// Which bank.
+    pub provider: ProviderName,
+    /// The sale receipt id.
+    pub order: Option<OrderRef>,
+    /// Payment purpose shown in the bank app.
+    pub description: Option<String>,
+}
+
+impl CreatePayment {
+    /// A fingerprint of the request, to tell a retry from a reused key.
+    fn hash(&self) -> String {
+        let canonical = serde_json::json!([
+            self.amount.get(),
+            self.currency.code(),
+            self.provider.as_str(),
+            self.order.as_ref().map(OrderRef::as_str),
+            self.description,
+        ]);
+        hex::encode(Sha256::digest(canonical.to_string().as_bytes()))
+    }
+}
+
+/// Why an operation could not be done as asked.
+#[derive(Debug, thiserror::Error)]
+pub enum PaymentError {
+    /// No such payment for this register.
+    #[error("payment not found")]
+    NotFound,
+    /// The provider name is not configured.
+    #[error("unknown provider {0:?}")]
+    UnknownProvider(String),
+    /// The key was used before with a different request.
+    #[error("this Idempotency-Key was already used for a different request")]
+    KeyReused(Box<Payment>),
+    /// The payment is still being created (a concurrent request with the same key).
+    #[error("the payment is still being created; retry shortly")]
+    NotReady(Box<Payment>),
+    /// The bank did not give a QR; the payment is `failed`.
+    #[error("the bank could not issue a QR")]
+    CreationFailed(Box<Payment>, BankError),
+    /// Cancel refused: the customer already paid.
+    #[error("the customer has already paid")]
+    AlreadyPaid(Box<Payment>),
+    /// Cancel refused: the payment is already failed or expired.
+    #[error("the payment is already final")]
+    NotCancellable(Box<Payment>),
+    /// Cancel asked, but the bank could not confirm yet; qrpayd keeps trying.
+    #[error("the bank did not confirm the cancellation yet; qrpayd keeps trying")]
+    CancelPending(Box<Payment>, BankError),
+    /// The journal failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// What a create returned.
+#[derive(Debug, Clone)]
+pub struct Created {
+    /// The payment.
+    pub payment: Payment,
+    /// True when this is a repeat of an earlier request with the same key.
+    pub replayed: bool,
+}
+
+/// What happened to a notification.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CallbackOutcome {
+    /// Applied (or already known).
+    Accepted,
+    /// Verified but not trusted as is (amount mismatch, unknown QR); the bank will be asked.
+    Deferred(String),
+}
+
+/// Why a notification was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum CallbackProblem {
+    /// Not a provider we know.
+    #[error("unknown provider")]
+    UnknownProvider,
+    /// Signature or shape wrong.
+    #[error(transparent)]
+    Refused(#[from] CallbackError),
+    /// The journal failed (the bank will retry).
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// The orchestrator. Cheap to clone.
+#[derive(Clone, Debug)]
+pub struct Payments {
+    store: Store,
+    clock: Arc<dyn Clock>,
+    hub: ChangeHub,
+    providers: Arc<HashMap<ProviderName, Provider>>,
+    settings: Settings,
+}
+
+/// Longest pause between retries of a failing bank call.
+const MAX_BACKOFF: Duration = Duration::from_secs(60);
+/// First pause after a failed bank call while closing.
+const RETRY_BASE: Duration = Duration::from_secs(1);
+
+fn chrono(d: Duration) -> chrono::Duration {
+    chrono::Duration::from_std(d).unwrap_or(chrono::Duration::MAX)
+}
+
+/// Exponential backoff: base·2^attempts, at most [`MAX_BACKOFF`].
+pub fn backoff(base: Duration, attempts: i64) -> Duration {
+    let shift = u32::try_from(attempts.clamp(0, 16)).unwrap_or(16);
+    base.saturating_mul(1u32 << shift).min(MAX_BACKOFF)
+}
+
+/// The stable failure code stored for a bank error at creation.
+fn failure_code(e: &BankError) -> &'static str {
+    match e {
+        BankError::Timeout => "bank_timeout",
+        BankError::Unavailable(_) => "bank_unavailable",
+        BankError::Rejected { .. } => "bank_rejected",
+        BankError::Protocol(_) => "bank_protocol_error",
+    }
+}
+
+/// Recovers the bank error from a stored creation failure (for idempotent replays).
+fn stored_creation_error(payment: &Payment) -> Option<BankError> {
+    let (code, message) = payment.failure.as_ref()?;
+    Some(match code.as_str() {
+        "bank_timeout" => BankError::Timeout,
+        "bank_unavailable" | "creation_interrupted" => BankError::Unavailable(message.clone()),
+        "bank_rejected" => BankError::Rejected {
+            code: message.split(':').next().unwrap_or_default().to_owned(),
+            message: message.clone(),
+        },
+        "bank_protocol_error" => BankError::Protocol(message.clone()),
+        _ => return None,
+    })
+}
+
+impl Payments {
+    /// Builds the orchestrator.
+    pub fn new(
+        store: Store,
+        clock: Arc<dyn Clock>,
+        hub: ChangeHub,
+        providers: HashMap<ProviderName, Provider>,
+        settings: Settings,
+    ) -> Self {
+        Payments {
+            store,
+            clock,
+            hub,
+            providers: Arc::new(providers),
+            settings,
+        }
+    }
+
+    /// The journal (for health checks and tests).
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// Is `name` a configured provider?
+    pub fn provider(&self, name: &str) -> Option<&Provider> {
+        ProviderName::parse(name)
+            .ok()
+            .and_then(|n| self.providers.get(&n))
+    }
+
+    /// The names of all providers.
+    pub fn provider_names(&self) -> Vec<&ProviderName> {
+        self.providers.keys().collect()
+    }
+
+    fn provider_of(&self, payment: &Payment) -> Option<&Provider> {
+        self.providers.get(&payment.provider)
+    }
+
+    /// When a worker should decide that a create whose bank call never came back was
+    /// interrupted (a crash): after the bank timeout, with a margin.
+    fn creation_deadline(&self, created_at: DateTime<Utc>) -> DateTime<Utc> {
+        created_at + chrono(self.settings.bank_timeout) + chrono::Duration::seconds(5)
+    }
+
+    /// Applies an event and announces a change to long-polls.
+    async fn apply(
+        &self,
+        id: &PaymentId,
+        event: PaymentEvent,
+        details: EventDetails,
+        next_job_at: DateTime<Utc>,
+    ) -> Result<Applied, StoreError> {
+        let now = self.clock.now();
+        let applied = self
+            .store
+            .apply_event(id, event, &details, now, next_job_at.max(now))
+            .await?;
+        match &applied {
+            Applied::Changed { payment, from } => {
+                if payment.late && payment.state == PaymentState::Paid && from.is_final() {
+                    tracing::warn!(payment = %id, from = %from, "LATE PAYMENT: the customer paid after the payment was {from}; it is now paid and needs handling (refund or goods)");
+                } else {
+                    tracing::info!(payment = %id, from = %from, to = %payment.state, source = details.source, "payment state changed");
+                }
+                self.hub.changed(id);
+            }
+            Applied::Unchanged(_) => {
+                tracing::debug!(payment = %id, ?event, "event repeats the current state");
+            }
+            Applied::Illegal(payment, e) => {
+                tracing::warn!(payment = %id, state = %payment.state, ?event, source = details.source, "ignored: {e}");
+            }
+        }
+        Ok(applied)
+    }
+
+    /// Creates a payment and its QR (or returns the earlier one for a repeated key).
+    pub async fn create(
+        &self,
+        register: &RegisterId,
+        key: IdempotencyKey,
+        request: CreatePayment,
+    ) -> Result<Created, PaymentError> {
+        let provider = self
+            .providers
+            .get(&request.provider)
+            .ok_or_else(|| PaymentError::UnknownProvider(request.provider.to_string()))?
+            .clone();
+        let now = self.clock.now();
+        let new = NewPayment {
+            id: PaymentId::from_u128(uuid::Uuid::now_v7().as_u128()),
+            register_id: register.clone(),
+            idempotency_key: key,
+            request_hash: request.hash(),
+            amount: request.amount,
+            currency: request.currency,
+            provider: request.provider.clone(),
+            order: request.order.clone(),
+            description: request.description.clone(),
+            created_at: now,
+            expires_at: now + chrono(self.settings.payment_ttl),
+        };
+        let payment = match self
+            .store
+            .insert_payment(&new, self.creation_deadline(now))
+            .await?
+        {
+            Inserted::New(payment) => payment,
+            Inserted::Existing(existing) => return self.replay(existing, &new.request_hash).await,
+        };
+        tracing::info!(payment = %payment.id, register = %register, amount = %payment.amount, provider = %provider.name, "payment saved; asking the bank for a QR");
+        let asked = CreateQr {
+            payment_id: payment.id.clone(),
+            amount: payment.amount,
+            currency: payment.currency,
+            expires_at: payment.expires_at,
+            description: payment.description.clone(),
+        };
+        match provider.adapter.create_qr(&asked).await {
+            Ok(qr) => {
+                let first_poll = (self.clock.now() + chrono(provider.poll_interval)).min(payment.expires_at);
+                let details = EventDetails {
+                    qr: Some((qr.qr_id, qr.payload)),
+                    source: "bank registration",
+                    ..EventDetails::default()
+                };
+                let applied = self.apply(&payment.id, PaymentEvent::QrIssued, details, first_poll).await?;
+                let payment = applied.payment().clone();
+                if payment.state == PaymentState::Failed {
+                    // A worker gave up on this create while the bank was answering.
+                    let error = stored_creation_error(&payment).unwrap_or(BankError::Timeout);
+                    return Err(PaymentError::CreationFailed(Box::new(payment), error));
+                }
+                Ok(Created { payment, replayed: false })
+            }
+            Err(error) => {
+                tracing::warn!(payment = %payment.id, "the bank did not issue a QR: {error}");
+                let message = match &error {
+                    BankError::Rejected { code, message } => format!("{code}: {message}"),
+                    other => other.to_string(),
+                };
+                let details = EventDetails {
+                    failure: Some((failure_code(&error).to_owned(), message)),
+                    source: "bank registration",
+                    ..EventDetails::default()
+                };
+                let applied = self
+                    .apply(&payment.id, PaymentEvent::CreationFailed, details, self.clock.now())
+                    .await?;
+                Err(PaymentError::CreationFailed(Box::new(applied.payment().clone()), error))
+            }
+        }
+    }
+
+    /// A repeated create: same request → the same payment (waiting for an in-flight create to
+    /// finish); different request → refused.
+    async fn replay(&self, existing: Payment, request_hash: &str) -> Result<Created, PaymentError> {
+        if existing.request_hash != request_hash {
+            return Err(PaymentError::KeyReused(Box::new(existing)));
+        }
+        let payment = if existing.state == PaymentState::Creating {
+            let deadline = tokio::time::Instant::now() + self.settings.bank_timeout + Duration::from_secs(1);
+            self.wait_until(&existing.id, deadline, |p| p.state != PaymentState::Creating)
+                .await?
+        } else {
+            existing
+        };
+        match payment.state {
+            PaymentState::Creating => Err(PaymentError::NotReady(Box::new(payment))),
+            PaymentState::Failed if payment.qr.is_none() => {
+                let error = stored_creation_error(&payment).unwrap_or(BankError::Timeout);
+                Err(PaymentError::CreationFailed(Box::new(payment), error))
+            }
+            _ => Ok(Created { payment, replayed: true }),
+        }
+    }
+
+    /// A register's payment (another register's is "not found").
+    pub async fn get(&self, register: &RegisterId, id: &PaymentId) -> Result<Payment, PaymentError> {
+        match self.store.payment(id).await? {
+            Some(p) if &p.register_id == register => Ok(p),
+            _ => Err(PaymentError::NotFound),
+        }
+    }
+
+    /// Long-poll: returns when the payment is final or `wait` has passed.
+    pub async fn wait_final(
+        &self,
+        register: &RegisterId,
+        id: &PaymentId,
+        wait: Duration,
+    ) -> Result<Payment, PaymentError> {
+        let payment = self.get(register, id).await?;
+        if payment.state.is_final() || wait.is_zero() {
+            return Ok(payment);
+        }
+        let deadline = tokio::time::Instant::now() + wait;
+        self.wait_until(id, deadline, |p| p.state.is_final()).await
+    }
+
+    async fn wait_until(
+        &self,
+        id: &PaymentId,
+        deadline: tokio::time::Instant,
+        done: impl Fn(&Payment) -> bool,
+    ) -> Result<Payment, PaymentError> {
+        let mut changes = self.hub.subscribe();
+        loop {
+            let payment = self.store.payment(id).await?.ok_or(PaymentError::NotFound)?;
+            if done(&payment) {
+                return Ok(payment);
+            }
+            tokio::select! {
+                () = changes.changed(id) => {}
+                () = tokio::time::sleep_until(deadline) => {
+                    return Ok(self.store.payment(id).await?.ok_or(PaymentError::NotFound)?);
+                }
+            }
+        }
+    }
+
+    /// The cashier cancels: deactivate the QR, re-check the bank, report what really happened.
+    pub async fn cancel(&self, register: &RegisterId, id: &PaymentId) -> Result<Payment, PaymentError> {
+        let payment = self.get(register, id).await?;
+        match payment.state {
+            PaymentState::Cancelled => return Ok(payment),
+            PaymentState::Paid => return Err(PaymentError::AlreadyPaid(Box::new(payment))),
+            PaymentState::Failed | PaymentState::Expired => {
+                return Err(PaymentError::NotCancellable(Box::new(payment)));
+            }
+            PaymentState::Creating => return Err(PaymentError::NotReady(Box::new(payment))),
+            PaymentState::Pending | PaymentState::Closing(_) => {}
+        }
+        // Record the intent first, with the job due soon: if we die mid-way, a worker finishes.
+        let retry_at = self.clock.now() + chrono(RETRY_BASE);
+        let details = EventDetails {
+            source: "register cancel",
+            ..EventDetails::default()
+        };
+        let applied = self
+            .apply(id, PaymentEvent::CloseRequested(CloseReason::Cancel), details, retry_at)
+            .await?;
+        let payment = applied.payment().clone();
+        let payment = if let PaymentState::Closing(_) = payment.state {
+            match self.close_at_bank(&payment).await {
+                Ok(closed) => closed,
+                Err(error) => {
+                    self.store.reschedule_job(id, retry_at, Some(&error.to_string())).await?;
+                    return Err(PaymentError::CancelPending(Box::new(payment), error));
+                }
+            }
+        } else {
+            payment
+        };
+        match payment.state {
+            PaymentState::Paid => Err(PaymentError::AlreadyPaid(Box::new(payment))),
+            PaymentState::Cancelled => Ok(payment),
+            PaymentState::Failed | PaymentState::Expired => Err(PaymentError::NotCancellable(Box::new(payment))),
+            PaymentState::Creating | PaymentState::Pending | PaymentState::Closing(_) => {
+                Err(PaymentError::CancelPending(Box::new(payment), BankError::Unavailable("the bank has not confirmed yet".into())))
+            }
+        }
+    }
+
+    /// Deactivates the QR, then asks the bank for the outcome and records it. An error or a
+    /// payment still in progress leaves the payment `Closing` for a retry.
+    async fn close_at_bank(&self, payment: &Payment) -> Result<Payment, BankError> {
+        let provider = self
+            .provider_of(payment)
+            .ok_or_else(|| BankError::Unavailable(format!("provider {} is no longer configured", payment.provider)))?;
+        let Some((qr_id, _)) = &payment.qr else {
+            // No QR was ever issued, so nobody can have paid.
+            let details = EventDetails { source: "close without QR", ..EventDetails::default() };
+            let applied = self.apply(&payment.id, PaymentEvent::BankClosed, details, self.clock.now()).await.map_err(store_as_bank)?;
+            return Ok(applied.payment().clone());
+        };
+        provider.adapter.deactivate_qr(qr_id).await?;
+        let query = PaymentQuery {
+            payment_id: payment.id.clone(),
+            qr_id: qr_id.clone(),
+            amount: payment.amount,
+            currency: payment.currency,
+        };
+        let status = provider.adapter.payment_status(&query).await?;
+        let (event, transaction) = match status {
+            BankPaymentStatus::Paid { transaction_id } => (PaymentEvent::BankPaid, transaction_id),
+            BankPaymentStatus::Declined => (PaymentEvent::BankDeclined, None),
+            BankPaymentStatus::NotPaid => (PaymentEvent::BankClosed, None),
+            BankPaymentStatus::InProgress => {
+                return Err(BankError::Unavailable("the customer is paying right now; asking again shortly".into()));
+            }
+        };
+        let details = EventDetails {
+            bank_transaction_id: transaction,
+            source: "re-check after deactivation",
+            ..EventDetails::default()
+        };
+        let retry_at = self.clock.now() + chrono(RETRY_BASE);
+        let applied = self.apply(&payment.id, event, details, retry_at).await.map_err(store_as_bank)?;
+        Ok(applied.payment().clone())
+    }
+
+    /// A bank notification: verify, match, check the amount, apply.
+    pub async fn on_callback(
+        &self,
+        provider_name: &str,
+        headers: &reqwest::header::HeaderMap,
+        body: &[u8],
+    ) -> Result<CallbackOutcome, CallbackProblem> {
+        let provider = self.provider(provider_name).ok_or(CallbackProblem::UnknownProvider)?;
+        let notice = provider.adapter.parse_callback(headers, body)?;
+        let by_qr = match &notice.qr_id {
+            Some(qr) => self.store.payment_by_qr(qr).await?,
+            None => None,
+        };
+        let payment = match by_qr {
+            Some(p) => Some(p),
+            None => match notice.order.as_deref().map(PaymentId::parse) {
+                Some(Ok(id)) => self.store.payment(&id).await?,
+                _ => None,
+            },
+        };
+        let Some(payment) = payment.filter(|p| p.provider == provider.name) else {
+            tracing::warn!(provider = provider_name, qr = ?notice.qr_id, order = ?notice.order, "notification about a payment we do not know; acknowledged and ignored");
+            return Ok(CallbackOutcome::Deferred("unknown payment".into()));
+        };
+        if notice.amount != payment.amount || notice.currency.is_some_and(|c| c != payment.currency) {
+            tracing::error!(payment = %payment.id, reported = %notice.amount, expected = %payment.amount, "notification amount or currency differs from the payment; asking the bank instead");
+            self.store.job_due_now(&payment.id, self.clock.now()).await?;
+            return Ok(CallbackOutcome::Deferred("amount mismatch".into()));
+        }
+        let (event, transaction) = match notice.status {
+            BankPaymentStatus::Paid { transaction_id } => (PaymentEvent::BankPaid, transaction_id),
+            BankPaymentStatus::Declined => (PaymentEvent::BankDeclined, None),
+            BankPaymentStatus::NotPaid | BankPaymentStatus::InProgress => return Ok(CallbackOutcome::Accepted),
+        };
+        let details = EventDetails {
+            bank_transaction_id: transaction,
+            failure: (event == PaymentEvent::BankDeclined).then(|| ("declined".to_owned(), "the bank declined the payment".to_owned())),
+            source: "bank notification",
+            ..EventDetails::default()
+        };
+        self.apply(&payment.id, event, details, self.clock.now()).await?;
+        Ok(CallbackOutcome::Accepted)
+    }
+
+    /// Runs one claimed job: finishes an interrupted create, polls, expires or closes.
+    pub async fn run_job(&self, job: &ClaimedJob) -> Result<(), StoreError> {
+        let id = &job.payment_id;
+        let Some(payment) = self.store.payment(id).await? else {
+            return self.store.delete_job(id).await;
+        };
+        let now = self.clock.now();
+        match payment.state {
+            PaymentState::Paid | PaymentState::Failed | PaymentState::Expired | PaymentState::Cancelled => {
+                self.store.delete_job(id).await
+            }
+            PaymentState::Creating => {
+                let deadline = self.creation_deadline(payment.created_at);
+                if now < deadline {
+                    return self.store.reschedule_job(id, deadline, None).await;
+                }
+                let details = EventDetails {
+                    failure: Some(("creation_interrupted".into(), "qrpayd stopped while the bank was issuing the QR; no QR was shown, so nothing can be paid".into())),
+                    source: "recovery",
+                    ..EventDetails::default()
+                };
+                self.apply(id, PaymentEvent::CreationFailed, details, now).await.map(drop)
+            }
+            PaymentState::Pending if now >= payment.expires_at => {
+                let details = EventDetails { source: "expiry", ..EventDetails::default() };
+                let applied = self
+                    .apply(id, PaymentEvent::CloseRequested(CloseReason::Expire), details, now + chrono(RETRY_BASE))
+                    .await?;
+                self.close_job(applied.payment(), job.attempts).await
+            }
+            PaymentState::Pending => self.poll_job(&payment, job.attempts).await,
+            PaymentState::Closing(_) => self.close_job(&payment, job.attempts).await,
+        }
+    }
+
+    async fn close_job(&self, payment: &Payment, attempts: i64) -> Result<(), StoreError> {
+        if payment.state.is_final() {
+            return Ok(());
+        }
+        if let Err(error) = self.close_at_bank(payment).await {
+            let delay = backoff(RETRY_BASE, attempts);
+            tracing::warn!(payment = %payment.id, "closing at the bank failed, retry in {delay:?}: {error}");
+            self.store
+                .reschedule_job(&payment.id, self.clock.now() + chrono(delay), Some(&error.to_string()))
+                .await?;
+        }
+        Ok(())
+    }
+
+    async fn poll_job(&self, payment: &Payment, attempts: i64) -> Result<(), StoreError> {
+        let Some(provider) = self.provider_of(payment) else {
+            tracing::error!(payment = %payment.id, provider = %payment.provider, "provider no longer configured; cannot poll");
+            let later = self.clock.now() + chrono(MAX_BACKOFF);
+            return self.store.reschedule_job(&payment.id, later, Some("provider not configured")).await;
+        };
+        let Some((qr_id, _)) = &payment.qr else {
+            return Err(StoreError::Corrupt(format!("{} is pending without a QR", payment.id)));
+        };
+        let query = PaymentQuery {
+            payment_id: payment.id.clone(),
+            qr_id: qr_id.clone(),
+            amount: payment.amount,
+            currency: payment.currency,
+        };
+        let now = self.clock.now();
+        let next_poll = (now + chrono(provider.poll_interval)).min(payment.expires_at);
+        match provider.adapter.payment_status(&query).await {
+            Ok(BankPaymentStatus::Paid { transaction_id }) => {
+                let details = EventDetails { bank_transaction_id: transaction_id, source: "poll", ..EventDetails::default() };
+                self.apply(&payment.id, PaymentEvent::BankPaid, details, now).await.map(drop)
+            }
+            Ok(BankPaymentStatus::Declined) => {
+                let details = EventDetails {
+                    failure: Some(("declined".into(), "the bank declined the payment".into())),
+                    source: "poll",
+                    ..EventDetails::default()
+                };
+                self.apply(&payment.id, PaymentEvent::BankDeclined, details, now).await.map(drop)
+            }
+            Ok(BankPaymentStatus::NotPaid | BankPaymentStatus::InProgress) => {
+                self.store.reschedule_job(&payment.id, next_poll, None).await
+            }
+            Err(error) => {
+                let retry = (now + chrono(backoff(provider.poll_interval, attempts))).min(payment.expires_at).max(now + chrono(RETRY_BASE));
+                tracing::warn!(payment = %payment.id, "polling the bank failed: {error}");
+                self.store.reschedule_job(&payment.id, retry, Some(&error.to_string())).await
+            }
+        }
+    }
+}
+
+fn store_as_bank(e: StoreError) -> BankError {
+    BankError::Unavailable(format!("journal error: {e}"))
+}

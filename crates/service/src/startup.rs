@@ -1,0 +1,240 @@
+//! Wiring: from a validated [`Config`] to a running server, worker and (optionally) the
+//! embedded sandbox bank. `main` and the black-box tests both start qrpayd through [`start`].
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use qrpayd_bank::BankAdapter;
+use qrpayd_bank::raiffeisen::{Raiffeisen, RaiffeisenConfig};
+use qrpayd_domain::ids::{ProviderName, RegisterId};
+use qrpayd_domain::money::Kopecks;
+use qrpayd_sandbox::Sandbox;
+use qrpayd_store::Store;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+use crate::api::{self, AppState, Register, Registers};
+use crate::clock::Clock;
+use crate::config::Config;
+use crate::hub::ChangeHub;
+use crate::payments::{Payments, Provider, Settings, backoff};
+use crate::worker::Worker;
+
+/// Why qrpayd could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// Bad configuration.
+    #[error(transparent)]
+    Config(#[from] crate::config::ConfigError),
+    /// The journal could not be opened.
+    #[error("cannot open the journal database: {0}")]
+    Store(#[from] qrpayd_store::StoreError),
+    /// A bank adapter could not be built.
+    #[error("provider {0}: {1}")]
+    Provider(String, qrpayd_bank::BankError),
+}
+
+/// How to start (what tests change).
+#[derive(Debug, Clone)]
+pub struct StartOptions {
+    /// Business time source.
+    pub clock: Arc<dyn Clock>,
+    /// Run the background worker loop. Tests that drive jobs by hand turn it off.
+    pub run_worker: bool,
+}
+
+/// A running qrpayd.
+#[derive(Debug)]
+pub struct Running {
+    /// Where the API listens.
+    pub addr: SocketAddr,
+    /// The orchestrator (tests inspect through it).
+    pub payments: Payments,
+    /// The worker (tests call [`Worker::run_due_jobs`]).
+    pub worker: Worker,
+    /// The embedded sandbox bank, when configured.
+    pub sandbox: Option<Sandbox>,
+    shutdown: watch::Sender<bool>,
+    server: JoinHandle<std::io::Result<()>>,
+    background: Vec<JoinHandle<()>>,
+}
+
+impl Running {
+    /// Stops accepting requests, lets in-flight ones finish, stops the worker.
+    pub async fn stop(self) {
+        let _ = self.shutdown.send(true);
+        if let Err(e) = self.server.await {
+            tracing::error!("server task: {e}");
+        }
+        for task in self.background {
+            let _ = task.await;
+        }
+    }
+
+    /// Waits until the server ends (it ends on [`Running::stop`] or a fatal error).
+    pub async fn wait(&mut self) -> std::io::Result<()> {
+        match (&mut self.server).await {
+            Ok(result) => result,
+            Err(e) => Err(std::io::Error::other(e)),
+        }
+    }
+
+    /// Asks the server to stop (from a signal handler).
+    pub fn shutdown_handle(&self) -> watch::Sender<bool> {
+        self.shutdown.clone()
+    }
+}
+
+fn build_providers(config: &Config) -> Result<HashMap<ProviderName, Provider>, StartError> {
+    let mut providers = HashMap::new();
+    for p in &config.providers {
+        let name = ProviderName::parse(&p.name)
+            .map_err(|e| crate::config::ConfigError(e.to_string()))?;
+        let adapter: Arc<dyn BankAdapter> = match p.kind.as_str() {
+            "raiffeisen" => Arc::new(
+                Raiffeisen::new(RaiffeisenConfig {
+                    base_url: p.base_url.clone(),
+                    sbp_merchant_id: p.sbp_merchant_id.clone().unwrap_or_default(),
+                    secret_key: p.secret_key.clone().unwrap_or_else(|| qrpayd_domain::secret::Secret::new("")),
+                    timeout: Duration::from_secs(config.bank_timeout_seconds),
+                })
+                .map_err(|e| StartError::Provider(p.name.clone(), e))?,
+            ),
+            other => {
+                return Err(crate::config::ConfigError(format!("unknown provider kind {other:?}")).into());
+            }
+        };
+        providers.insert(
+            name.clone(),
+            Provider {
+                name,
+                adapter,
+                poll_interval: Duration::from_millis(p.poll_interval_ms),
+            },
+        );
+    }
+    Ok(providers)
+}
+
+fn build_registers(config: &Config) -> Result<Registers, StartError> {
+    let mut entries = Vec::new();
+    for r in &config.registers {
+        let id = RegisterId::parse(&r.id).map_err(|e| crate::config::ConfigError(e.to_string()))?;
+        let provider = r
+            .provider
+            .as_deref()
+            .map(ProviderName::parse)
+            .transpose()
+            .map_err(|e| crate::config::ConfigError(e.to_string()))?;
+        entries.push((r.api_key.clone(), Register { id, provider }));
+    }
+    Ok(Registers::new(entries))
+}
+
+/// Starts qrpayd on `listener` with a validated `config`.
+pub async fn start(
+    config: &Config,
+    listener: TcpListener,
+    options: StartOptions,
+) -> Result<Running, StartError> {
+    config.validate()?;
+    let addr = listener
+        .local_addr()
+        .map_err(|e| crate::config::ConfigError(format!("listener: {e}")))?;
+    let store = Store::connect(&config.database_url).await?;
+    let providers = build_providers(config)?;
+    let only_provider = (providers.len() == 1)
+        .then(|| providers.keys().next().cloned())
+        .flatten();
+    let payments = Payments::new(
+        store,
+        options.clock.clone(),
+        ChangeHub::default(),
+        providers.clone(),
+        Settings {
+            payment_ttl: Duration::from_secs(config.payment_ttl_seconds),
+            bank_timeout: Duration::from_secs(config.bank_timeout_seconds),
+        },
+    );
+    let worker = Worker::new(
+        payments.clone(),
+        options.clock.clone(),
+        Duration::from_secs(config.bank_timeout_seconds),
+    );
+    let state = AppState {
+        payments: payments.clone(),
+        registers: Arc::new(build_registers(config)?),
+        max_wait: Duration::from_secs(config.max_wait_seconds),
+        max_amount: Kopecks::new(config.max_amount_kopecks).unwrap_or(Kopecks::MAX),
+        only_provider,
+    };
+    let sandbox = config.sandbox.as_ref().map(|s| {
+        Sandbox::new(qrpayd_sandbox::SandboxConfig::new(
+            s.sbp_merchant_id.clone(),
+            s.secret_key.expose().to_owned(),
+        ))
+    });
+    let app = api::router(state, sandbox.as_ref().map(Sandbox::router));
+    let (shutdown, shutdown_rx) = watch::channel(false);
+    let mut stop = shutdown_rx.clone();
+    let server = tokio::spawn(async move {
+        axum::serve(listener, app)
+            .with_graceful_shutdown(async move {
+                let _ = stop.wait_for(|s| *s).await;
+            })
+            .await
+    });
+    let mut background = Vec::new();
+    if options.run_worker {
+        background.push(tokio::spawn(worker.clone().run(shutdown_rx.clone())));
+    }
+    if let Some(public_url) = &config.public_url {
+        for p in config.providers.iter().filter(|p| p.set_callback_url) {
+            let Some(provider) = ProviderName::parse(&p.name).ok().and_then(|n| providers.get(&n)) else {
+                continue;
+            };
+            let url = format!("{}/v1/callbacks/{}", public_url.trim_end_matches('/'), p.name);
+            background.push(tokio::spawn(register_callback(
+                provider.clone(),
+                url,
+                shutdown_rx.clone(),
+            )));
+        }
+    }
+    tracing::info!(%addr, "qrpayd is listening");
+    Ok(Running {
+        addr,
+        payments,
+        worker,
+        sandbox,
+        shutdown,
+        server,
+        background,
+    })
+}
+
+/// Tells a bank our callback URL, retrying with backoff until it accepts. Polling covers the
+/// meantime, so failure here only delays outcomes by a poll interval.
+async fn register_callback(provider: Provider, url: String, mut shutdown: watch::Receiver<bool>) {
+    let mut attempt = 0;
+    loop {
+        match provider.adapter.register_callback_url(&url).await {
+            Ok(()) => {
+                tracing::info!(provider = %provider.name, url, "callback URL registered at the bank");
+                return;
+            }
+            Err(e) => {
+                let delay = backoff(Duration::from_secs(1), attempt);
+                tracing::warn!(provider = %provider.name, "cannot register the callback URL (retry in {delay:?}; polling works meanwhile): {e}");
+                attempt += 1;
+                tokio::select! {
+                    () = tokio::time::sleep(delay) => {}
+                    _ = shutdown.wait_for(|s| *s) => return,
+                }
+            }
+        }
+    }
+}
