@@ -74,16 +74,31 @@ fn demo_config() -> anyhow::Result<(Config, bool)> {
     let path = Path::new(DEMO_CONFIG);
     let first = !path.exists();
     if first {
-        let text = demo_toml("127.0.0.1:8080", &random_token("pos1-"), &random_token("sandbox-"));
+        let text = demo_toml(
+            "127.0.0.1:8080",
+            &random_token("pos1-"),
+            &random_token("sandbox-"),
+        );
         std::fs::write(path, text).with_context(|| format!("cannot write {DEMO_CONFIG}"))?;
     }
     Ok((Config::load(path)?, first))
 }
 
 fn print_demo_banner(config: &Config, first: bool) {
-    let base = config.public_url.clone().unwrap_or_else(|| format!("http://{}", config.listen));
-    let key = config.registers.first().map(|r| r.api_key.expose().to_owned()).unwrap_or_default();
-    let provider = config.providers.first().map(|p| p.name.clone()).unwrap_or_default();
+    let base = config
+        .public_url
+        .clone()
+        .unwrap_or_else(|| format!("http://{}", config.listen));
+    let key = config
+        .registers
+        .first()
+        .map(|r| r.api_key.expose().to_owned())
+        .unwrap_or_default();
+    let provider = config
+        .providers
+        .first()
+        .map(|p| p.name.clone())
+        .unwrap_or_default();
     println!(
         r#"
 qrpayd {version} is running the embedded demo: SQLite journal ({db}) and the built-in SBP
@@ -122,8 +137,11 @@ async fn serve(config: Config, banner: Option<bool>) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| {
         format!("cannot listen on {addr} (is another qrpayd or program using it? change `listen`)")
     })?;
-    let options = StartOptions { clock: Arc::new(SystemClock), run_worker: true };
-    let mut running = start(&config, listener, options).await?;
+    let options = StartOptions {
+        clock: Arc::new(SystemClock),
+        run_worker: true,
+    };
+    let running = start(&config, listener, options).await?;
     if let Some(first) = banner {
         print_demo_banner(&config, first);
     }
@@ -134,7 +152,7 @@ async fn serve(config: Config, banner: Option<bool>) -> anyhow::Result<()> {
         let _ = shutdown.send(true);
     });
     running.wait().await?;
-    running.stop().await;
+    tracing::info!("stopped");
     Ok(())
 }
 
@@ -184,7 +202,11 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             );
             Ok(())
         }
-        Some(Command::Sandbox { listen, sbp_merchant_id, secret_key }) => {
+        Some(Command::Sandbox {
+            listen,
+            sbp_merchant_id,
+            secret_key,
+        }) => {
             init_logging(false);
             let listener = tokio::net::TcpListener::bind(&listen)
                 .await

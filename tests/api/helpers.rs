@@ -12,53 +12,55 @@ use qrpayd_service::config::Config;
 use qrpayd_service::startup::{Running, StartOptions, start};
 use serde_json::{Value, json};
 
-pub const KEY: &str = "pos1-test-key-0123456789";
-pub const OTHER_KEY: &str = "pos2-test-key-0123456789";
-pub const SECRET: &str = "sandbox-secret-key";
-pub const MERCHANT: &str = "MA0000000552";
+pub(crate) const KEY: &str = "pos1-test-key-0123456789";
+pub(crate) const OTHER_KEY: &str = "pos2-test-key-0123456789";
+pub(crate) const SECRET: &str = "sandbox-secret-key";
+pub(crate) const MERCHANT: &str = "MA0000000552";
 
-pub struct TestApp {
-    pub base: String,
-    pub http: reqwest::Client,
-    pub clock: ManualClock,
-    pub sandbox: Sandbox,
-    pub sandbox_base: String,
-    pub running: Option<Running>,
-    pub config: Config,
-    pub _db: Arc<tempfile::TempDir>,
+pub(crate) struct TestApp {
+    pub(crate) base: String,
+    pub(crate) http: reqwest::Client,
+    pub(crate) clock: ManualClock,
+    pub(crate) sandbox: Sandbox,
+    pub(crate) sandbox_base: String,
+    pub(crate) running: Option<Running>,
+    pub(crate) _db: Arc<tempfile::TempDir>,
 }
 
-pub struct Options {
-    pub register_callback: bool,
-    pub db: Option<Arc<tempfile::TempDir>>,
-    pub sandbox: Option<(Sandbox, String)>,
-    pub clock: Option<ManualClock>,
+#[derive(Default)]
+pub(crate) struct Options {
+    pub(crate) register_callback: bool,
+    pub(crate) db: Option<Arc<tempfile::TempDir>>,
+    pub(crate) sandbox: Option<(Sandbox, String)>,
+    pub(crate) clock: Option<ManualClock>,
 }
 
-impl Default for Options {
-    fn default() -> Self {
-        Options { register_callback: false, db: None, sandbox: None, clock: None }
-    }
-}
-
-pub fn start_time() -> chrono::DateTime<Utc> {
-    Utc.with_ymd_and_hms(2026, 11, 28, 9, 0, 0).single().unwrap()
+pub(crate) fn start_time() -> chrono::DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 28, 9, 0, 0)
+        .single()
+        .unwrap()
 }
 
 async fn start_sandbox() -> (Sandbox, String) {
     let sandbox = Sandbox::new(SandboxConfig::new(MERCHANT, SECRET));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
-    tokio::spawn(qrpayd_sandbox::serve(listener, sandbox.clone(), std::future::pending()));
+    tokio::spawn(qrpayd_sandbox::serve(
+        listener,
+        sandbox.clone(),
+        std::future::pending(),
+    ));
     (sandbox, format!("http://{addr}"))
 }
 
-pub async fn spawn_app() -> TestApp {
+pub(crate) async fn spawn_app() -> TestApp {
     spawn_with(Options::default()).await
 }
 
-pub async fn spawn_with(options: Options) -> TestApp {
-    let db = options.db.unwrap_or_else(|| Arc::new(tempfile::tempdir().unwrap()));
+pub(crate) async fn spawn_with(options: Options) -> TestApp {
+    let db = options
+        .db
+        .unwrap_or_else(|| Arc::new(tempfile::tempdir().unwrap()));
     let (sandbox, sandbox_base) = match options.sandbox {
         Some(s) => s,
         None => start_sandbox().await,
@@ -96,11 +98,16 @@ set_callback_url = {register}
         register = options.register_callback,
     );
     let config = Config::from_toml(&text, Vec::new()).unwrap();
-    let clock = options.clock.unwrap_or_else(|| ManualClock::new(start_time()));
+    let clock = options
+        .clock
+        .unwrap_or_else(|| ManualClock::new(start_time()));
     let running = start(
         &config,
         listener,
-        StartOptions { clock: Arc::new(clock.clone()), run_worker: false },
+        StartOptions {
+            clock: Arc::new(clock.clone()),
+            run_worker: false,
+        },
     )
     .await
     .unwrap();
@@ -111,34 +118,51 @@ set_callback_url = {register}
         sandbox,
         sandbox_base,
         running: Some(running),
-        config,
         _db: db,
     };
     if !options.register_callback {
-        app.sandbox_call(reqwest::Method::POST, "/api/settings/v1/callback", Some(json!({"callbackUrl": format!("{}/v1/callbacks/raiffeisen", app.base)})))
-            .await;
+        app.sandbox_call(
+            reqwest::Method::POST,
+            "/api/settings/v1/callback",
+            Some(json!({"callbackUrl": format!("{}/v1/callbacks/raiffeisen", app.base)})),
+        )
+        .await;
     }
     app
 }
 
-pub struct Answer {
-    pub status: u16,
-    pub body: Value,
-    pub headers: reqwest::header::HeaderMap,
+pub(crate) struct Answer {
+    pub(crate) status: u16,
+    pub(crate) body: Value,
+    pub(crate) headers: reqwest::header::HeaderMap,
 }
 
 impl Answer {
-    pub fn code(&self) -> &str {
-        self.body["error"]["code"].as_str().unwrap_or("<no error code>")
+    pub(crate) fn code(&self) -> &str {
+        self.body["error"]["code"]
+            .as_str()
+            .unwrap_or("<no error code>")
     }
 }
 
 impl TestApp {
-    pub fn running(&self) -> &Running {
+    pub(crate) fn clock_now(&self) -> chrono::DateTime<Utc> {
+        use qrpayd_service::clock::Clock;
+        self.clock.now()
+    }
+
+    pub(crate) fn running(&self) -> &Running {
         self.running.as_ref().unwrap()
     }
 
-    pub async fn request(&self, method: reqwest::Method, path: &str, key: Option<&str>, idem: Option<&str>, body: Option<String>) -> Answer {
+    pub(crate) async fn request(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        key: Option<&str>,
+        idem: Option<&str>,
+        body: Option<String>,
+    ) -> Answer {
         let mut req = self.http.request(method, format!("{}{path}", self.base));
         if let Some(key) = key {
             req = req.bearer_auth(key);
@@ -153,50 +177,94 @@ impl TestApp {
         let status = response.status().as_u16();
         let headers = response.headers().clone();
         let text = response.text().await.unwrap();
-        let body = serde_json::from_str(&text).unwrap_or_else(|_| panic!("{status}: not JSON: {text:?}"));
-        Answer { status, body, headers }
+        let body =
+            serde_json::from_str(&text).unwrap_or_else(|_| panic!("{status}: not JSON: {text:?}"));
+        Answer {
+            status,
+            body,
+            headers,
+        }
     }
 
-    pub async fn create(&self, idem: &str, body: Value) -> Answer {
-        self.request(reqwest::Method::POST, "/v1/payments", Some(KEY), Some(idem), Some(body.to_string())).await
+    pub(crate) async fn create(&self, idem: &str, body: Value) -> Answer {
+        self.request(
+            reqwest::Method::POST,
+            "/v1/payments",
+            Some(KEY),
+            Some(idem),
+            Some(body.to_string()),
+        )
+        .await
     }
 
     /// Creates a 123.45 RUB payment and returns its JSON.
-    pub async fn create_ok(&self, idem: &str) -> Value {
+    pub(crate) async fn create_ok(&self, idem: &str) -> Value {
         let a = self.create(idem, json!({"amount": 12345, "currency": "RUB", "provider": "raiffeisen", "order": "receipt-1"})).await;
         assert_eq!(a.status, 201, "{}", a.body);
         a.body
     }
 
-    pub async fn get(&self, id: &str) -> Answer {
-        self.request(reqwest::Method::GET, &format!("/v1/payments/{id}"), Some(KEY), None, None).await
+    pub(crate) async fn get(&self, id: &str) -> Answer {
+        self.request(
+            reqwest::Method::GET,
+            &format!("/v1/payments/{id}"),
+            Some(KEY),
+            None,
+            None,
+        )
+        .await
     }
 
-    pub async fn wait(&self, id: &str, seconds: u64) -> Answer {
-        self.request(reqwest::Method::GET, &format!("/v1/payments/{id}?wait={seconds}"), Some(KEY), None, None).await
+    pub(crate) async fn wait(&self, id: &str, seconds: u64) -> Answer {
+        self.request(
+            reqwest::Method::GET,
+            &format!("/v1/payments/{id}?wait={seconds}"),
+            Some(KEY),
+            None,
+            None,
+        )
+        .await
     }
 
-    pub async fn cancel(&self, id: &str) -> Answer {
-        self.request(reqwest::Method::POST, &format!("/v1/payments/{id}/cancel"), Some(KEY), None, None).await
+    pub(crate) async fn cancel(&self, id: &str) -> Answer {
+        self.request(
+            reqwest::Method::POST,
+            &format!("/v1/payments/{id}/cancel"),
+            Some(KEY),
+            None,
+            None,
+        )
+        .await
     }
 
-    pub async fn status(&self, id: &str) -> String {
-        self.get(id).await.body["status"].as_str().unwrap().to_owned()
+    pub(crate) async fn status(&self, id: &str) -> String {
+        self.get(id).await.body["status"]
+            .as_str()
+            .unwrap()
+            .to_owned()
     }
 
     /// The customer pays (through the sandbox's own control call, as a test would on Raiffeisen's sandbox).
-    pub async fn customer_pays(&self, payment: &Value) {
+    pub(crate) async fn customer_pays(&self, payment: &Value) {
         let qr_id = payment["qr"]["qr_id"].as_str().unwrap();
         let amount = Kopecks::new(payment["amount"].as_i64().unwrap()).unwrap();
         self.sandbox.pay(qr_id, amount).await.unwrap();
     }
 
-    pub fn faults(&self, faults: Faults) {
+    pub(crate) fn faults(&self, faults: Faults) {
         self.sandbox.set_faults(faults);
     }
 
-    pub async fn sandbox_call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
-        let mut req = self.http.request(method, format!("{}{path}", self.sandbox_base)).bearer_auth(SECRET);
+    pub(crate) async fn sandbox_call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> Value {
+        let mut req = self
+            .http
+            .request(method, format!("{}{path}", self.sandbox_base))
+            .bearer_auth(SECRET);
         if let Some(body) = body {
             req = req.json(&body);
         }
@@ -206,35 +274,49 @@ impl TestApp {
     }
 
     /// The QR's status at the bank.
-    pub async fn bank_qr_status(&self, payment: &Value) -> String {
+    pub(crate) async fn bank_qr_status(&self, payment: &Value) -> String {
         let qr_id = payment["qr"]["qr_id"].as_str().unwrap();
-        let v = self.sandbox_call(reqwest::Method::GET, &format!("/api/sbp/v2/qrs/{qr_id}"), None).await;
+        let v = self
+            .sandbox_call(
+                reqwest::Method::GET,
+                &format!("/api/sbp/v2/qrs/{qr_id}"),
+                None,
+            )
+            .await;
         v["qrStatus"].as_str().unwrap_or("?").to_owned()
     }
 
     /// Moves business time and runs every job that is due.
-    pub async fn advance_and_run(&self, by: Duration) -> usize {
+    pub(crate) async fn advance_and_run(&self, by: Duration) -> usize {
         self.clock.advance(chrono::Duration::from_std(by).unwrap());
         self.run_jobs().await
     }
 
-    pub async fn run_jobs(&self) -> usize {
+    pub(crate) async fn run_jobs(&self) -> usize {
         self.running().worker.run_due_jobs().await.unwrap()
     }
 
     /// Waits (bounded) for a status that arrives by callback.
-    pub async fn until_status(&self, id: &str, want: &str) -> Value {
+    pub(crate) async fn until_status(&self, id: &str, want: &str) -> Value {
         let a = self.wait(id, 5).await;
         assert_eq!(a.body["status"], want, "{}", a.body);
         a.body
     }
 
-    pub async fn history(&self, id: &str) -> Vec<String> {
+    pub(crate) async fn history(&self, id: &str) -> Vec<String> {
         let id = qrpayd_domain::ids::PaymentId::parse(id).unwrap();
-        self.running().payments.store().history(&id).await.unwrap().into_iter().map(|h| h.1).collect()
+        self.running()
+            .payments
+            .store()
+            .history(&id)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|h| h.1)
+            .collect()
     }
 
-    pub async fn stop(&mut self) {
+    pub(crate) async fn stop(&mut self) {
         if let Some(r) = self.running.take() {
             r.stop().await;
         }

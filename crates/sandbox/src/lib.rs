@@ -182,6 +182,11 @@ impl Sandbox {
         Ok(())
     }
 
+    /// The callback URL the merchant set (`POST /api/settings/v1/callback`), if any.
+    pub fn callback_url(&self) -> Option<String> {
+        self.lock().callback_url.clone()
+    }
+
     /// Replaces the injected faults.
     pub fn set_faults(&self, faults: Faults) {
         tracing::info!(?faults, "sandbox faults set");

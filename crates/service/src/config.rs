@@ -198,10 +198,12 @@ impl Config {
                 self.database_url
             ));
         }
-        if let Some(url) = &self.public_url {
-            if !(url.starts_with("http://") || url.starts_with("https://")) {
-                problems.push(format!("public_url = {url:?} must start with http:// or https://"));
-            }
+        if let Some(url) = &self.public_url
+            && !(url.starts_with("http://") || url.starts_with("https://"))
+        {
+            problems.push(format!(
+                "public_url = {url:?} must start with http:// or https://"
+            ));
         }
         if self.payment_ttl_seconds < 30 {
             problems.push(format!(
@@ -235,7 +237,10 @@ impl Config {
             problems.push("max_amount_kopecks must be positive".into());
         }
         if !matches!(self.log_format.as_str(), "text" | "json") {
-            problems.push(format!("log_format = {:?}: use \"text\" or \"json\"", self.log_format));
+            problems.push(format!(
+                "log_format = {:?}: use \"text\" or \"json\"",
+                self.log_format
+            ));
         }
         self.validate_providers(&mut problems);
         self.validate_registers(&mut problems);
@@ -329,13 +334,13 @@ impl Config {
                     r.id
                 ));
             }
-            if let Some(p) = &r.provider {
-                if !self.providers.iter().any(|x| &x.name == p) {
-                    problems.push(format!(
-                        "register {:?}: provider {p:?} is not configured",
-                        r.id
-                    ));
-                }
+            if let Some(p) = &r.provider
+                && !self.providers.iter().any(|x| &x.name == p)
+            {
+                problems.push(format!(
+                    "register {:?}: provider {p:?} is not configured",
+                    r.id
+                ));
             }
         }
     }
@@ -370,13 +375,14 @@ fn apply_env(
         };
         let lower = rest.to_ascii_lowercase();
         if let Some(&(name, numeric)) = TOP_LEVEL.iter().find(|(n, _)| *n == lower) {
-            let value = if numeric {
-                toml::Value::Integer(val.parse().map_err(|_| {
-                    ConfigError(format!("{key} = {val:?} must be a whole number"))
-                })?)
-            } else {
-                toml::Value::String(val)
-            };
+            let value =
+                if numeric {
+                    toml::Value::Integer(val.parse().map_err(|_| {
+                        ConfigError(format!("{key} = {val:?} must be a whole number"))
+                    })?)
+                } else {
+                    toml::Value::String(val)
+                };
             table.insert(name.to_owned(), value);
             continue;
         }
@@ -402,7 +408,9 @@ fn apply_env(
                     .and_then(toml::Value::as_str)
                     .is_some_and(|n| env_name(n) == item)
             })
-            .ok_or_else(|| ConfigError(format!("{key}: no entry in [[{list}]] is called {item}")))?;
+            .ok_or_else(|| {
+                ConfigError(format!("{key}: no entry in [[{list}]] is called {item}"))
+            })?;
         let field = field.to_ascii_lowercase();
         let value = match field.as_str() {
             "poll_interval_ms" => toml::Value::Integer(
@@ -490,22 +498,37 @@ secret_key = "file-secret"
     #[test]
     fn environment_overrides_the_file() {
         let env = vec![
-            ("QRPAYD_DATABASE_URL".to_owned(), "sqlite::memory:".to_owned()),
+            (
+                "QRPAYD_DATABASE_URL".to_owned(),
+                "sqlite::memory:".to_owned(),
+            ),
             ("QRPAYD_PAYMENT_TTL_SECONDS".to_owned(), "120".to_owned()),
-            ("QRPAYD_PROVIDERS__RAIFFEISEN__SECRET_KEY".to_owned(), "env-secret".to_owned()),
-            ("QRPAYD_REGISTERS__POS_1__API_KEY".to_owned(), "env-key-0123456789".to_owned()),
+            (
+                "QRPAYD_PROVIDERS__RAIFFEISEN__SECRET_KEY".to_owned(),
+                "env-secret".to_owned(),
+            ),
+            (
+                "QRPAYD_REGISTERS__POS_1__API_KEY".to_owned(),
+                "env-key-0123456789".to_owned(),
+            ),
             ("UNRELATED".to_owned(), "x".to_owned()),
         ];
         let c = Config::from_toml(GOOD, env).unwrap();
         assert_eq!(c.database_url, "sqlite::memory:");
         assert_eq!(c.payment_ttl_seconds, 120);
-        assert_eq!(c.providers[0].secret_key.as_ref().unwrap().expose(), "env-secret");
+        assert_eq!(
+            c.providers[0].secret_key.as_ref().unwrap().expose(),
+            "env-secret"
+        );
         assert_eq!(c.registers[0].api_key.expose(), "env-key-0123456789");
     }
 
     #[test]
     fn timeout_chain_is_enforced_with_an_explanation() {
-        let text = GOOD.replace("register_timeout_seconds = 310", "register_timeout_seconds = 300");
+        let text = GOOD.replace(
+            "register_timeout_seconds = 310",
+            "register_timeout_seconds = 300",
+        );
         let err = Config::from_toml(&text, no_env()).unwrap_err();
         assert!(err.0.contains("timeout chain broken"), "{err}");
         assert!(err.0.contains("= 305"), "{err}");

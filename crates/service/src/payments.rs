@@ -15,11 +15,15 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use qrpayd_bank::{BankAdapter, BankError, BankPaymentStatus, CallbackError, CreateQr, PaymentQuery};
+use qrpayd_bank::{
+    BankAdapter, BankError, BankPaymentStatus, CallbackError, CreateQr, PaymentQuery,
+};
 use qrpayd_domain::ids::{IdempotencyKey, OrderRef, PaymentId, ProviderName, RegisterId};
 use qrpayd_domain::money::{Currency, Kopecks};
 use qrpayd_domain::payment::{CloseReason, PaymentEvent, PaymentState};
-use qrpayd_store::{Applied, ClaimedJob, EventDetails, Inserted, NewPayment, Payment, Store, StoreError};
+use qrpayd_store::{
+    Applied, ClaimedJob, EventDetails, Inserted, NewPayment, Payment, Store, StoreError,
+};
 use sha2::{Digest, Sha256};
 
 use crate::clock::Clock;
@@ -318,20 +322,26 @@ impl Payments {
         };
         match provider.adapter.create_qr(&asked).await {
             Ok(qr) => {
-                let first_poll = (self.clock.now() + chrono(provider.poll_interval)).min(payment.expires_at);
+                let first_poll =
+                    (self.clock.now() + chrono(provider.poll_interval)).min(payment.expires_at);
                 let details = EventDetails {
                     qr: Some((qr.qr_id, qr.payload)),
                     source: "bank registration",
                     ..EventDetails::default()
                 };
-                let applied = self.apply(&payment.id, PaymentEvent::QrIssued, details, first_poll).await?;
+                let applied = self
+                    .apply(&payment.id, PaymentEvent::QrIssued, details, first_poll)
+                    .await?;
                 let payment = applied.payment().clone();
                 if payment.state == PaymentState::Failed {
                     // A worker gave up on this create while the bank was answering.
                     let error = stored_creation_error(&payment).unwrap_or(BankError::Timeout);
                     return Err(PaymentError::CreationFailed(Box::new(payment), error));
                 }
-                Ok(Created { payment, replayed: false })
+                Ok(Created {
+                    payment,
+                    replayed: false,
+                })
             }
             Err(error) => {
                 tracing::warn!(payment = %payment.id, "the bank did not issue a QR: {error}");
@@ -345,9 +355,17 @@ impl Payments {
                     ..EventDetails::default()
                 };
                 let applied = self
-                    .apply(&payment.id, PaymentEvent::CreationFailed, details, self.clock.now())
+                    .apply(
+                        &payment.id,
+                        PaymentEvent::CreationFailed,
+                        details,
+                        self.clock.now(),
+                    )
                     .await?;
-                Err(PaymentError::CreationFailed(Box::new(applied.payment().clone()), error))
+                Err(PaymentError::CreationFailed(
+                    Box::new(applied.payment().clone()),
+                    error,
+                ))
             }
         }
     }
@@ -359,9 +377,12 @@ impl Payments {
             return Err(PaymentError::KeyReused(Box::new(existing)));
         }
         let payment = if existing.state == PaymentState::Creating {
-            let deadline = tokio::time::Instant::now() + self.settings.bank_timeout + Duration::from_secs(1);
-            self.wait_until(&existing.id, deadline, |p| p.state != PaymentState::Creating)
-                .await?
+            let deadline =
+                tokio::time::Instant::now() + self.settings.bank_timeout + Duration::from_secs(1);
+            self.wait_until(&existing.id, deadline, |p| {
+                p.state != PaymentState::Creating
+            })
+            .await?
         } else {
             existing
         };
@@ -371,12 +392,19 @@ impl Payments {
                 let error = stored_creation_error(&payment).unwrap_or(BankError::Timeout);
                 Err(PaymentError::CreationFailed(Box::new(payment), error))
             }
-            _ => Ok(Created { payment, replayed: true }),
+            _ => Ok(Created {
+                payment,
+                replayed: true,
+            }),
         }
     }
 
     /// A register's payment (another register's is "not found").
-    pub async fn get(&self, register: &RegisterId, id: &PaymentId) -> Result<Payment, PaymentError> {
+    pub async fn get(
+        &self,
+        register: &RegisterId,
+        id: &PaymentId,
+    ) -> Result<Payment, PaymentError> {
         match self.store.payment(id).await? {
             Some(p) if &p.register_id == register => Ok(p),
             _ => Err(PaymentError::NotFound),
@@ -406,21 +434,29 @@ impl Payments {
     ) -> Result<Payment, PaymentError> {
         let mut changes = self.hub.subscribe();
         loop {
-            let payment = self.store.payment(id).await?.ok_or(PaymentError::NotFound)?;
+            let payment = self
+                .store
+                .payment(id)
+                .await?
+                .ok_or(PaymentError::NotFound)?;
             if done(&payment) {
                 return Ok(payment);
             }
             tokio::select! {
                 () = changes.changed(id) => {}
                 () = tokio::time::sleep_until(deadline) => {
-                    return Ok(self.store.payment(id).await?.ok_or(PaymentError::NotFound)?);
+                    return self.store.payment(id).await?.ok_or(PaymentError::NotFound);
                 }
             }
         }
     }
 
     /// The cashier cancels: deactivate the QR, re-check the bank, report what really happened.
-    pub async fn cancel(&self, register: &RegisterId, id: &PaymentId) -> Result<Payment, PaymentError> {
+    pub async fn cancel(
+        &self,
+        register: &RegisterId,
+        id: &PaymentId,
+    ) -> Result<Payment, PaymentError> {
         let payment = self.get(register, id).await?;
         match payment.state {
             PaymentState::Cancelled => return Ok(payment),
@@ -438,14 +474,21 @@ impl Payments {
             ..EventDetails::default()
         };
         let applied = self
-            .apply(id, PaymentEvent::CloseRequested(CloseReason::Cancel), details, retry_at)
+            .apply(
+                id,
+                PaymentEvent::CloseRequested(CloseReason::Cancel),
+                details,
+                retry_at,
+            )
             .await?;
         let payment = applied.payment().clone();
         let payment = if let PaymentState::Closing(_) = payment.state {
             match self.close_at_bank(&payment).await {
                 Ok(closed) => closed,
                 Err(error) => {
-                    self.store.reschedule_job(id, retry_at, Some(&error.to_string())).await?;
+                    self.store
+                        .reschedule_job(id, retry_at, Some(&error.to_string()))
+                        .await?;
                     return Err(PaymentError::CancelPending(Box::new(payment), error));
                 }
             }
@@ -455,9 +498,14 @@ impl Payments {
         match payment.state {
             PaymentState::Paid => Err(PaymentError::AlreadyPaid(Box::new(payment))),
             PaymentState::Cancelled => Ok(payment),
-            PaymentState::Failed | PaymentState::Expired => Err(PaymentError::NotCancellable(Box::new(payment))),
+            PaymentState::Failed | PaymentState::Expired => {
+                Err(PaymentError::NotCancellable(Box::new(payment)))
+            }
             PaymentState::Creating | PaymentState::Pending | PaymentState::Closing(_) => {
-                Err(PaymentError::CancelPending(Box::new(payment), BankError::Unavailable("the bank has not confirmed yet".into())))
+                Err(PaymentError::CancelPending(
+                    Box::new(payment),
+                    BankError::Unavailable("the bank has not confirmed yet".into()),
+                ))
             }
         }
     }
@@ -465,13 +513,27 @@ impl Payments {
     /// Deactivates the QR, then asks the bank for the outcome and records it. An error or a
     /// payment still in progress leaves the payment `Closing` for a retry.
     async fn close_at_bank(&self, payment: &Payment) -> Result<Payment, BankError> {
-        let provider = self
-            .provider_of(payment)
-            .ok_or_else(|| BankError::Unavailable(format!("provider {} is no longer configured", payment.provider)))?;
+        let provider = self.provider_of(payment).ok_or_else(|| {
+            BankError::Unavailable(format!(
+                "provider {} is no longer configured",
+                payment.provider
+            ))
+        })?;
         let Some((qr_id, _)) = &payment.qr else {
             // No QR was ever issued, so nobody can have paid.
-            let details = EventDetails { source: "close without QR", ..EventDetails::default() };
-            let applied = self.apply(&payment.id, PaymentEvent::BankClosed, details, self.clock.now()).await.map_err(store_as_bank)?;
+            let details = EventDetails {
+                source: "close without QR",
+                ..EventDetails::default()
+            };
+            let applied = self
+                .apply(
+                    &payment.id,
+                    PaymentEvent::BankClosed,
+                    details,
+                    self.clock.now(),
+                )
+                .await
+                .map_err(store_as_bank)?;
             return Ok(applied.payment().clone());
         };
         provider.adapter.deactivate_qr(qr_id).await?;
@@ -487,7 +549,9 @@ impl Payments {
             BankPaymentStatus::Declined => (PaymentEvent::BankDeclined, None),
             BankPaymentStatus::NotPaid => (PaymentEvent::BankClosed, None),
             BankPaymentStatus::InProgress => {
-                return Err(BankError::Unavailable("the customer is paying right now; asking again shortly".into()));
+                return Err(BankError::Unavailable(
+                    "the customer is paying right now; asking again shortly".into(),
+                ));
             }
         };
         let details = EventDetails {
@@ -496,7 +560,10 @@ impl Payments {
             ..EventDetails::default()
         };
         let retry_at = self.clock.now() + chrono(RETRY_BASE);
-        let applied = self.apply(&payment.id, event, details, retry_at).await.map_err(store_as_bank)?;
+        let applied = self
+            .apply(&payment.id, event, details, retry_at)
+            .await
+            .map_err(store_as_bank)?;
         Ok(applied.payment().clone())
     }
 
@@ -507,7 +574,9 @@ impl Payments {
         headers: &reqwest::header::HeaderMap,
         body: &[u8],
     ) -> Result<CallbackOutcome, CallbackProblem> {
-        let provider = self.provider(provider_name).ok_or(CallbackProblem::UnknownProvider)?;
+        let provider = self
+            .provider(provider_name)
+            .ok_or(CallbackProblem::UnknownProvider)?;
         let notice = provider.adapter.parse_callback(headers, body)?;
         let by_qr = match &notice.qr_id {
             Some(qr) => self.store.payment_by_qr(qr).await?,
@@ -524,23 +593,34 @@ impl Payments {
             tracing::warn!(provider = provider_name, qr = ?notice.qr_id, order = ?notice.order, "notification about a payment we do not know; acknowledged and ignored");
             return Ok(CallbackOutcome::Deferred("unknown payment".into()));
         };
-        if notice.amount != payment.amount || notice.currency.is_some_and(|c| c != payment.currency) {
+        if notice.amount != payment.amount || notice.currency.is_some_and(|c| c != payment.currency)
+        {
             tracing::error!(payment = %payment.id, reported = %notice.amount, expected = %payment.amount, "notification amount or currency differs from the payment; asking the bank instead");
-            self.store.job_due_now(&payment.id, self.clock.now()).await?;
+            self.store
+                .job_due_now(&payment.id, self.clock.now())
+                .await?;
             return Ok(CallbackOutcome::Deferred("amount mismatch".into()));
         }
         let (event, transaction) = match notice.status {
             BankPaymentStatus::Paid { transaction_id } => (PaymentEvent::BankPaid, transaction_id),
             BankPaymentStatus::Declined => (PaymentEvent::BankDeclined, None),
-            BankPaymentStatus::NotPaid | BankPaymentStatus::InProgress => return Ok(CallbackOutcome::Accepted),
+            BankPaymentStatus::NotPaid | BankPaymentStatus::InProgress => {
+                return Ok(CallbackOutcome::Accepted);
+            }
         };
         let details = EventDetails {
             bank_transaction_id: transaction,
-            failure: (event == PaymentEvent::BankDeclined).then(|| ("declined".to_owned(), "the bank declined the payment".to_owned())),
+            failure: (event == PaymentEvent::BankDeclined).then(|| {
+                (
+                    "declined".to_owned(),
+                    "the bank declined the payment".to_owned(),
+                )
+            }),
             source: "bank notification",
             ..EventDetails::default()
         };
-        self.apply(&payment.id, event, details, self.clock.now()).await?;
+        self.apply(&payment.id, event, details, self.clock.now())
+            .await?;
         Ok(CallbackOutcome::Accepted)
     }
 
@@ -552,9 +632,10 @@ impl Payments {
         };
         let now = self.clock.now();
         match payment.state {
-            PaymentState::Paid | PaymentState::Failed | PaymentState::Expired | PaymentState::Cancelled => {
-                self.store.delete_job(id).await
-            }
+            PaymentState::Paid
+            | PaymentState::Failed
+            | PaymentState::Expired
+            | PaymentState::Cancelled => self.store.delete_job(id).await,
             PaymentState::Creating => {
                 let deadline = self.creation_deadline(payment.created_at);
                 if now < deadline {
@@ -565,12 +646,22 @@ impl Payments {
                     source: "recovery",
                     ..EventDetails::default()
                 };
-                self.apply(id, PaymentEvent::CreationFailed, details, now).await.map(drop)
+                self.apply(id, PaymentEvent::CreationFailed, details, now)
+                    .await
+                    .map(drop)
             }
             PaymentState::Pending if now >= payment.expires_at => {
-                let details = EventDetails { source: "expiry", ..EventDetails::default() };
+                let details = EventDetails {
+                    source: "expiry",
+                    ..EventDetails::default()
+                };
                 let applied = self
-                    .apply(id, PaymentEvent::CloseRequested(CloseReason::Expire), details, now + chrono(RETRY_BASE))
+                    .apply(
+                        id,
+                        PaymentEvent::CloseRequested(CloseReason::Expire),
+                        details,
+                        now + chrono(RETRY_BASE),
+                    )
                     .await?;
                 self.close_job(applied.payment(), job.attempts).await
             }
@@ -587,7 +678,11 @@ impl Payments {
             let delay = backoff(RETRY_BASE, attempts);
             tracing::warn!(payment = %payment.id, "closing at the bank failed, retry in {delay:?}: {error}");
             self.store
-                .reschedule_job(&payment.id, self.clock.now() + chrono(delay), Some(&error.to_string()))
+                .reschedule_job(
+                    &payment.id,
+                    self.clock.now() + chrono(delay),
+                    Some(&error.to_string()),
+                )
                 .await?;
         }
         Ok(())
@@ -597,10 +692,16 @@ impl Payments {
         let Some(provider) = self.provider_of(payment) else {
             tracing::error!(payment = %payment.id, provider = %payment.provider, "provider no longer configured; cannot poll");
             let later = self.clock.now() + chrono(MAX_BACKOFF);
-            return self.store.reschedule_job(&payment.id, later, Some("provider not configured")).await;
+            return self
+                .store
+                .reschedule_job(&payment.id, later, Some("provider not configured"))
+                .await;
         };
         let Some((qr_id, _)) = &payment.qr else {
-            return Err(StoreError::Corrupt(format!("{} is pending without a QR", payment.id)));
+            return Err(StoreError::Corrupt(format!(
+                "{} is pending without a QR",
+                payment.id
+            )));
         };
         let query = PaymentQuery {
             payment_id: payment.id.clone(),
@@ -612,8 +713,14 @@ impl Payments {
         let next_poll = (now + chrono(provider.poll_interval)).min(payment.expires_at);
         match provider.adapter.payment_status(&query).await {
             Ok(BankPaymentStatus::Paid { transaction_id }) => {
-                let details = EventDetails { bank_transaction_id: transaction_id, source: "poll", ..EventDetails::default() };
-                self.apply(&payment.id, PaymentEvent::BankPaid, details, now).await.map(drop)
+                let details = EventDetails {
+                    bank_transaction_id: transaction_id,
+                    source: "poll",
+                    ..EventDetails::default()
+                };
+                self.apply(&payment.id, PaymentEvent::BankPaid, details, now)
+                    .await
+                    .map(drop)
             }
             Ok(BankPaymentStatus::Declined) => {
                 let details = EventDetails {
@@ -621,15 +728,23 @@ impl Payments {
                     source: "poll",
                     ..EventDetails::default()
                 };
-                self.apply(&payment.id, PaymentEvent::BankDeclined, details, now).await.map(drop)
+                self.apply(&payment.id, PaymentEvent::BankDeclined, details, now)
+                    .await
+                    .map(drop)
             }
             Ok(BankPaymentStatus::NotPaid | BankPaymentStatus::InProgress) => {
-                self.store.reschedule_job(&payment.id, next_poll, None).await
+                self.store
+                    .reschedule_job(&payment.id, next_poll, None)
+                    .await
             }
             Err(error) => {
-                let retry = (now + chrono(backoff(provider.poll_interval, attempts))).min(payment.expires_at).max(now + chrono(RETRY_BASE));
+                let retry = (now + chrono(backoff(provider.poll_interval, attempts)))
+                    .min(payment.expires_at)
+                    .max(now + chrono(RETRY_BASE));
                 tracing::warn!(payment = %payment.id, "polling the bank failed: {error}");
-                self.store.reschedule_job(&payment.id, retry, Some(&error.to_string())).await
+                self.store
+                    .reschedule_job(&payment.id, retry, Some(&error.to_string()))
+                    .await
             }
         }
     }

@@ -74,12 +74,18 @@ impl Running {
         }
     }
 
-    /// Waits until the server ends (it ends on [`Running::stop`] or a fatal error).
-    pub async fn wait(&mut self) -> std::io::Result<()> {
-        match (&mut self.server).await {
+    /// Waits until the server ends (after [`Running::shutdown_handle`] was told to stop, or
+    /// on a fatal error), then stops the background tasks.
+    pub async fn wait(self) -> std::io::Result<()> {
+        let result = match self.server.await {
             Ok(result) => result,
             Err(e) => Err(std::io::Error::other(e)),
+        };
+        let _ = self.shutdown.send(true);
+        for task in self.background {
+            let _ = task.await;
         }
+        result
     }
 
     /// Asks the server to stop (from a signal handler).
@@ -91,20 +97,25 @@ impl Running {
 fn build_providers(config: &Config) -> Result<HashMap<ProviderName, Provider>, StartError> {
     let mut providers = HashMap::new();
     for p in &config.providers {
-        let name = ProviderName::parse(&p.name)
-            .map_err(|e| crate::config::ConfigError(e.to_string()))?;
+        let name =
+            ProviderName::parse(&p.name).map_err(|e| crate::config::ConfigError(e.to_string()))?;
         let adapter: Arc<dyn BankAdapter> = match p.kind.as_str() {
             "raiffeisen" => Arc::new(
                 Raiffeisen::new(RaiffeisenConfig {
                     base_url: p.base_url.clone(),
                     sbp_merchant_id: p.sbp_merchant_id.clone().unwrap_or_default(),
-                    secret_key: p.secret_key.clone().unwrap_or_else(|| qrpayd_domain::secret::Secret::new("")),
+                    secret_key: p
+                        .secret_key
+                        .clone()
+                        .unwrap_or_else(|| qrpayd_domain::secret::Secret::new("")),
                     timeout: Duration::from_secs(config.bank_timeout_seconds),
                 })
                 .map_err(|e| StartError::Provider(p.name.clone(), e))?,
             ),
             other => {
-                return Err(crate::config::ConfigError(format!("unknown provider kind {other:?}")).into());
+                return Err(
+                    crate::config::ConfigError(format!("unknown provider kind {other:?}")).into(),
+                );
             }
         };
         providers.insert(
@@ -193,10 +204,17 @@ pub async fn start(
     }
     if let Some(public_url) = &config.public_url {
         for p in config.providers.iter().filter(|p| p.set_callback_url) {
-            let Some(provider) = ProviderName::parse(&p.name).ok().and_then(|n| providers.get(&n)) else {
+            let Some(provider) = ProviderName::parse(&p.name)
+                .ok()
+                .and_then(|n| providers.get(&n))
+            else {
                 continue;
             };
-            let url = format!("{}/v1/callbacks/{}", public_url.trim_end_matches('/'), p.name);
+            let url = format!(
+                "{}/v1/callbacks/{}",
+                public_url.trim_end_matches('/'),
+                p.name
+            );
             background.push(tokio::spawn(register_callback(
                 provider.clone(),
                 url,

@@ -154,7 +154,7 @@ impl Store {
     ) -> Result<Inserted, StoreError> {
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
         if let Some(existing) =
-            select_by_key(&mut *tx, &new.register_id, &new.idempotency_key).await?
+            select_by_key(&mut tx, &new.register_id, &new.idempotency_key).await?
         {
             return Ok(Inserted::Existing(existing));
         }
@@ -193,7 +193,7 @@ impl Store {
             .bind(to_ms(job_due_at))
             .execute(&mut *tx)
             .await?;
-        let payment = select_by_id(&mut *tx, &new.id)
+        let payment = select_by_id(&mut tx, &new.id)
             .await?
             .ok_or_else(|| StoreError::NotFound(new.id.clone()))?;
         tx.commit().await?;
@@ -203,7 +203,7 @@ impl Store {
     /// A payment by id.
     pub async fn payment(&self, id: &PaymentId) -> Result<Option<Payment>, StoreError> {
         let mut conn = self.pool.acquire().await?;
-        select_by_id(&mut *conn, id).await
+        select_by_id(&mut conn, id).await
     }
 
     /// A payment by the bank's QR id (for notifications).
@@ -227,7 +227,7 @@ impl Store {
         next_job_at: DateTime<Utc>,
     ) -> Result<Applied, StoreError> {
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
-        let current = select_by_id(&mut *tx, id)
+        let current = select_by_id(&mut tx, id)
             .await?
             .ok_or_else(|| StoreError::NotFound(id.clone()))?;
         let (to, late) = match current.state.apply(event) {
@@ -310,7 +310,7 @@ impl Store {
             .execute(&mut *tx)
             .await?;
         }
-        let payment = select_by_id(&mut *tx, id)
+        let payment = select_by_id(&mut tx, id)
             .await?
             .ok_or_else(|| StoreError::NotFound(id.clone()))?;
         tx.commit().await?;

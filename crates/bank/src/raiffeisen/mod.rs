@@ -176,12 +176,12 @@ fn check_amount(
             )));
         }
     }
-    if let Some(currency) = currency {
-        if currency != want_currency.code() {
-            return Err(BankError::Protocol(format!(
-                "{what}: the bank reports currency {currency}, we asked for {want_currency}"
-            )));
-        }
+    if let Some(currency) = currency
+        && currency != want_currency.code()
+    {
+        return Err(BankError::Protocol(format!(
+            "{what}: the bank reports currency {currency}, we asked for {want_currency}"
+        )));
     }
     Ok(())
 }
@@ -240,13 +240,13 @@ impl BankAdapter for Raiffeisen {
                 answer.payload
             )));
         }
-        if let Some(sum) = query_param(&answer.payload, "sum") {
-            if sum != request.amount.get().to_string() {
-                return Err(BankError::Protocol(format!(
-                    "payload sum {sum} kopecks, we asked for {}",
-                    request.amount.get()
-                )));
-            }
+        if let Some(sum) = query_param(&answer.payload, "sum")
+            && sum != request.amount.get().to_string()
+        {
+            return Err(BankError::Protocol(format!(
+                "payload sum {sum} kopecks, we asked for {}",
+                request.amount.get()
+            )));
         }
         Ok(IssuedQr {
             qr_id,
@@ -263,21 +263,21 @@ impl BankAdapter for Raiffeisen {
                 None,
             )
             .await?;
-        if let Some(qr_id) = &info.qr_id {
-            if qr_id != query.qr_id.as_str() {
-                return Err(BankError::Protocol(format!(
-                    "payment-info for {qr_id}, we asked about {}",
-                    query.qr_id
-                )));
-            }
+        if let Some(qr_id) = &info.qr_id
+            && qr_id != query.qr_id.as_str()
+        {
+            return Err(BankError::Protocol(format!(
+                "payment-info for {qr_id}, we asked about {}",
+                query.qr_id
+            )));
         }
-        if let Some(order) = &info.order {
-            if order != query.payment_id.as_str() {
-                return Err(BankError::Protocol(format!(
-                    "payment-info order {order}, we expected {}",
-                    query.payment_id
-                )));
-            }
+        if let Some(order) = &info.order
+            && order != query.payment_id.as_str()
+        {
+            return Err(BankError::Protocol(format!(
+                "payment-info order {order}, we expected {}",
+                query.payment_id
+            )));
         }
         check_amount(
             "payment-info",

@@ -57,11 +57,16 @@ impl FromRequestParts<AppState> for Register {
         let header = parts
             .headers
             .get(axum::http::header::AUTHORIZATION)
-            .ok_or_else(|| unauthorized("send the register's key as `Authorization: Bearer <key>`"))?;
+            .ok_or_else(|| {
+                unauthorized("send the register's key as `Authorization: Bearer <key>`")
+            })?;
         let key = header
             .to_str()
             .ok()
-            .and_then(|h| h.strip_prefix("Bearer ").or_else(|| h.strip_prefix("bearer ")))
+            .and_then(|h| {
+                h.strip_prefix("Bearer ")
+                    .or_else(|| h.strip_prefix("bearer "))
+            })
             .map(str::trim)
             .ok_or_else(|| unauthorized("the Authorization header must be `Bearer <key>`"))?;
         state

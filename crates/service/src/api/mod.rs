@@ -81,7 +81,11 @@ pub fn router(state: AppState, extra: Option<Router>) -> Router {
 }
 
 async fn not_found() -> ApiError {
-    ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such endpoint; see /openapi.json")
+    ApiError::new(
+        StatusCode::NOT_FOUND,
+        "not_found",
+        "no such endpoint; see /openapi.json",
+    )
 }
 
 async fn method_not_allowed() -> ApiError {
@@ -94,7 +98,9 @@ async fn method_not_allowed() -> ApiError {
 
 async fn healthz(State(state): State<AppState>) -> Response {
     match state.payments.store().ping().await {
-        Ok(()) => Json(json!({ "status": "ok", "version": env!("CARGO_PKG_VERSION") })).into_response(),
+        Ok(()) => {
+            Json(json!({ "status": "ok", "version": env!("CARGO_PKG_VERSION") })).into_response()
+        }
         Err(e) => {
             tracing::error!("health check: {e}");
             (
@@ -107,7 +113,11 @@ async fn healthz(State(state): State<AppState>) -> Response {
 }
 
 async fn openapi() -> Response {
-    ([(axum::http::header::CONTENT_TYPE, "application/json")], OPENAPI).into_response()
+    (
+        [(axum::http::header::CONTENT_TYPE, "application/json")],
+        OPENAPI,
+    )
+        .into_response()
 }
 
 /// `POST /v1/callbacks/{provider}`: the bank's notification. No register key: the bank's
@@ -119,7 +129,11 @@ async fn callback(
     body: Result<Bytes, axum::extract::rejection::BytesRejection>,
 ) -> Result<Response, ApiError> {
     let body = body.map_err(|_| {
-        ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "body_too_large", "notification body too large")
+        ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "body_too_large",
+            "notification body too large",
+        )
     })?;
     match state.payments.on_callback(&provider, &headers, &body).await {
         Ok(CallbackOutcome::Accepted) => Ok(Json(json!({ "status": "accepted" })).into_response()),
@@ -132,7 +146,10 @@ async fn callback(
             format!("provider {provider:?} is not configured"),
         )),
         Err(CallbackProblem::Refused(qrpayd_bank::CallbackError::BadSignature)) => {
-            tracing::warn!(provider, "notification with a bad or missing signature refused");
+            tracing::warn!(
+                provider,
+                "notification with a bad or missing signature refused"
+            );
             Err(ApiError::new(
                 StatusCode::UNAUTHORIZED,
                 "invalid_signature",

@@ -30,38 +30,66 @@ fn body_error(rejection: BytesRejection) -> ApiError {
             format!("the request body is larger than {MAX_BODY_BYTES} bytes"),
         )
     } else {
-        ApiError::bad_request("invalid_body", format!("cannot read the request body: {rejection}"))
+        ApiError::bad_request(
+            "invalid_body",
+            format!("cannot read the request body: {rejection}"),
+        )
     }
 }
 
 fn json_object(body: &[u8]) -> Result<Map<String, Value>, ApiError> {
     match serde_json::from_slice::<Value>(body) {
         Ok(Value::Object(map)) => Ok(map),
-        Ok(_) => Err(ApiError::bad_request("invalid_json", "the body must be a JSON object")),
-        Err(e) => Err(ApiError::bad_request("invalid_json", format!("the body is not valid JSON: {e}"))),
+        Ok(_) => Err(ApiError::bad_request(
+            "invalid_json",
+            "the body must be a JSON object",
+        )),
+        Err(e) => Err(ApiError::bad_request(
+            "invalid_json",
+            format!("the body is not valid JSON: {e}"),
+        )),
     }
 }
 
-fn optional_string<'a>(map: &'a Map<String, Value>, field: &str) -> Result<Option<&'a str>, ApiError> {
+fn optional_string<'a>(
+    map: &'a Map<String, Value>,
+    field: &str,
+) -> Result<Option<&'a str>, ApiError> {
     match map.get(field) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(s)) => Ok(Some(s)),
-        Some(_) => Err(ApiError::unprocessable("invalid_field", format!("`{field}` must be a string"))),
+        Some(_) => Err(ApiError::unprocessable(
+            "invalid_field",
+            format!("`{field}` must be a string"),
+        )),
     }
 }
 
 fn parse_amount(map: &Map<String, Value>, max: Kopecks) -> Result<Kopecks, ApiError> {
     let invalid = |m: &str| ApiError::unprocessable("invalid_amount", m.to_owned());
     let number = match map.get("amount") {
-        None | Some(Value::Null) => return Err(invalid("`amount` is required: the bill in kopecks, e.g. 12345 for 123.45 RUB")),
+        None | Some(Value::Null) => {
+            return Err(invalid(
+                "`amount` is required: the bill in kopecks, e.g. 12345 for 123.45 RUB",
+            ));
+        }
         Some(Value::Number(n)) => n,
-        Some(_) => return Err(invalid("`amount` must be a whole number of kopecks, e.g. 12345 for 123.45 RUB")),
+        Some(_) => {
+            return Err(invalid(
+                "`amount` must be a whole number of kopecks, e.g. 12345 for 123.45 RUB",
+            ));
+        }
     };
     let Some(kopecks) = number.as_i64() else {
         if number.is_u64() {
-            return Err(ApiError::unprocessable("amount_too_large", format!("`amount` is above the limit of {} kopecks", max.get())));
+            return Err(ApiError::unprocessable(
+                "amount_too_large",
+                format!("`amount` is above the limit of {} kopecks", max.get()),
+            ));
         }
-        return Err(invalid("`amount` must be a whole number of kopecks (not rubles with a decimal point)"));
+        return Err(invalid(
+            "`amount` must be a whole number of kopecks (not rubles with a decimal point)",
+        ));
     };
     if kopecks <= 0 {
         return Err(invalid("`amount` must be positive"));
@@ -69,46 +97,84 @@ fn parse_amount(map: &Map<String, Value>, max: Kopecks) -> Result<Kopecks, ApiEr
     if kopecks > max.get() {
         return Err(ApiError::unprocessable(
             "amount_too_large",
-            format!("`amount` {kopecks} is above the limit of {} kopecks ({} RUB)", max.get(), max.to_rubles_fixed()),
+            format!(
+                "`amount` {kopecks} is above the limit of {} kopecks ({} RUB)",
+                max.get(),
+                max.to_rubles_fixed()
+            ),
         ));
     }
     Kopecks::new(kopecks).map_err(|e| invalid(&e.to_string()))
 }
 
-fn parse_create(state: &AppState, register: &Register, body: &[u8]) -> Result<CreatePayment, ApiError> {
+fn parse_create(
+    state: &AppState,
+    register: &Register,
+    body: &[u8],
+) -> Result<CreatePayment, ApiError> {
     let map = json_object(body)?;
     let amount = parse_amount(&map, state.max_amount)?;
     let currency = match optional_string(&map, "currency")? {
         None => Currency::Rub,
         Some(code) => Currency::parse(code).ok_or_else(|| {
-            ApiError::unprocessable("unsupported_currency", format!("currency {code:?} is not supported; SBP pays in \"RUB\""))
+            ApiError::unprocessable(
+                "unsupported_currency",
+                format!("currency {code:?} is not supported; SBP pays in \"RUB\""),
+            )
         })?,
     };
     let provider = match optional_string(&map, "provider")? {
         Some(name) => {
-            let name = ProviderName::parse(name).ok().filter(|n| state.payments.provider(n.as_str()).is_some());
+            let name = ProviderName::parse(name)
+                .ok()
+                .filter(|n| state.payments.provider(n.as_str()).is_some());
             name.ok_or_else(|| {
-                let known: Vec<&str> = state.payments.provider_names().into_iter().map(ProviderName::as_str).collect();
-                ApiError::unprocessable("unknown_provider", format!("unknown provider; configured: {}", known.join(", ")))
+                let known: Vec<&str> = state
+                    .payments
+                    .provider_names()
+                    .into_iter()
+                    .map(ProviderName::as_str)
+                    .collect();
+                ApiError::unprocessable(
+                    "unknown_provider",
+                    format!("unknown provider; configured: {}", known.join(", ")),
+                )
             })?
         }
-        None => register.provider.clone().or_else(|| state.only_provider.clone()).ok_or_else(|| {
-            ApiError::unprocessable("provider_required", "name the `provider` (payment module): several are configured")
-        })?,
+        None => register
+            .provider
+            .clone()
+            .or_else(|| state.only_provider.clone())
+            .ok_or_else(|| {
+                ApiError::unprocessable(
+                    "provider_required",
+                    "name the `provider` (payment module): several are configured",
+                )
+            })?,
     };
     let order = optional_string(&map, "order")?
-        .map(|o| OrderRef::parse(o).map_err(|e| ApiError::unprocessable("invalid_order", e.to_string())))
+        .map(|o| {
+            OrderRef::parse(o).map_err(|e| ApiError::unprocessable("invalid_order", e.to_string()))
+        })
         .transpose()?;
     let description = optional_string(&map, "description")?.map(str::to_owned);
-    if let Some(d) = &description {
-        if d.chars().count() > MAX_DESCRIPTION_CHARS || d.chars().any(char::is_control) {
-            return Err(ApiError::unprocessable(
-                "invalid_description",
-                format!("`description` must be at most {MAX_DESCRIPTION_CHARS} characters without control characters"),
-            ));
-        }
+    if let Some(d) = &description
+        && (d.chars().count() > MAX_DESCRIPTION_CHARS || d.chars().any(char::is_control))
+    {
+        return Err(ApiError::unprocessable(
+            "invalid_description",
+            format!(
+                "`description` must be at most {MAX_DESCRIPTION_CHARS} characters without control characters"
+            ),
+        ));
     }
-    Ok(CreatePayment { amount, currency, provider, order, description })
+    Ok(CreatePayment {
+        amount,
+        currency,
+        provider,
+        order,
+        description,
+    })
 }
 
 fn idempotency_key(headers: &HeaderMap) -> Result<IdempotencyKey, ApiError> {
@@ -119,9 +185,13 @@ fn idempotency_key(headers: &HeaderMap) -> Result<IdempotencyKey, ApiError> {
         )
     })?;
     let text = header.to_str().map_err(|_| {
-        ApiError::bad_request("invalid_idempotency_key", "`Idempotency-Key` must be printable ASCII")
+        ApiError::bad_request(
+            "invalid_idempotency_key",
+            "`Idempotency-Key` must be printable ASCII",
+        )
     })?;
-    IdempotencyKey::parse(text).map_err(|e| ApiError::bad_request("invalid_idempotency_key", e.to_string()))
+    IdempotencyKey::parse(text)
+        .map_err(|e| ApiError::bad_request("invalid_idempotency_key", e.to_string()))
 }
 
 fn payment_id(text: &str) -> Result<PaymentId, ApiError> {
@@ -141,7 +211,9 @@ pub(super) async fn create(
     let created = state.payments.create(&register.id, key, request).await?;
     let mut response = (StatusCode::CREATED, Json(payment_json(&created.payment))).into_response();
     if created.replayed {
-        response.headers_mut().insert("idempotent-replayed", HeaderValue::from_static("true"));
+        response
+            .headers_mut()
+            .insert("idempotent-replayed", HeaderValue::from_static("true"));
     }
     Ok(response)
 }
