@@ -70,6 +70,11 @@ async fn malformed_create_requests_are_refused_clearly() {
             "invalid_order",
         ),
         (r#"{"amount": 100, "description": 5}"#, 422, "invalid_field"),
+        (
+            r#"{"amount": 100, "povider": "raiffeisen"}"#,
+            422,
+            "unknown_field",
+        ),
     ];
     for (body, status, code) in cases {
         assert_refused(&app, body, *status, code).await;
@@ -189,4 +194,22 @@ async fn odd_paths_methods_and_parameters() {
         app.wait(id, 1_000_000).await
     };
     assert_eq!(paid.body["status"], Value::from("paid"));
+}
+
+#[tokio::test]
+async fn the_bearer_scheme_is_case_insensitive() {
+    let app = spawn_app().await;
+    let p = app.create_ok("sale-1").await;
+    let r = app
+        .http
+        .get(format!(
+            "{}/v1/payments/{}",
+            app.base,
+            p["id"].as_str().unwrap()
+        ))
+        .header("Authorization", format!("BEARER {KEY}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
 }

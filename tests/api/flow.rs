@@ -93,8 +93,36 @@ async fn a_declined_payment_fails() {
         None,
     )
     .await;
-    let body = app.until_status(p["id"].as_str().unwrap(), "failed").await;
+    let id = p["id"].as_str().unwrap();
+    let body = app.until_status(id, "failed").await;
     assert_eq!(body["failure"]["code"], "declined");
+    // The QR stays payable after a declined attempt at the bank, so qrpayd deactivates it:
+    // the customer cannot pay a payment the register already gave up on.
+    assert_eq!(app.bank_qr_status(&p).await, "CANCELLED");
+    assert_eq!(
+        app.history(id).await,
+        ["creating", "pending", "declining", "failed"]
+    );
+}
+
+#[tokio::test]
+async fn a_decline_found_by_polling_also_closes_the_qr() {
+    let app = spawn_app().await;
+    app.faults(Faults {
+        drop_callbacks: true,
+        ..Faults::default()
+    });
+    let p = app.create_ok("sale-1").await;
+    let qr_id = p["qr"]["qr_id"].as_str().unwrap();
+    app.sandbox_call(
+        reqwest::Method::POST,
+        &format!("/sandbox/qrs/{qr_id}/decline"),
+        None,
+    )
+    .await;
+    app.advance_and_run(Duration::from_secs(2)).await;
+    assert_eq!(app.status(p["id"].as_str().unwrap()).await, "failed");
+    assert_eq!(app.bank_qr_status(&p).await, "CANCELLED");
 }
 
 #[tokio::test]

@@ -1,14 +1,15 @@
 //! The payment state machine: one enum of states, one of events, one transition function.
 //!
 //! ```text
-//!             QrIssued                BankPaid
-//!  Creating ───────────▶ Pending ─────────────────────────────▶ Paid
-//!     │                   │  │ CloseRequested(reason)            ▲
-//!     │ CreationFailed    │  ▼                       BankPaid     │
-//!     ▼                   │ Closing(reason) ────────────────────┘
-//!   Failed ◀──────────────┘  │ BankClosed | BankDeclined
-//!          BankDeclined      ▼
-//!                      Cancelled | Expired   (by the closing reason)
+//!             QrIssued                 BankPaid
+//!  Creating ───────────▶ Pending ───────────────────────────────▶ Paid
+//!     │                     │ CloseRequested(cancel|expire),        ▲
+//!     │ CreationFailed      │ BankDeclined (→ reason decline)       │ BankPaid
+//!     ▼                     ▼                                       │
+//!   Failed             Closing(reason) ─────────────────────────────┘
+//!                           │ BankClosed | BankDeclined
+//!                           ▼
+//!        Cancelled | Expired | Failed   (by the reason: cancel, expire, decline)
 //! ```
 //!
 //! `Closing` is the durable "we asked the bank to deactivate the QR and have not yet seen the
@@ -31,6 +32,9 @@ pub enum CloseReason {
     Cancel,
     /// The QR's lifetime ran out.
     Expire,
+    /// The bank declined the customer's attempt. The QR may still be payable (the customer can
+    /// try again), so it is deactivated like any other before the payment is called `failed`.
+    Decline,
 }
 
 /// Where a payment is in its life.
@@ -98,7 +102,7 @@ pub struct IllegalTransition {
 impl PaymentState {
     /// The one transition function. Every (state, event) pair is spelled out.
     pub fn apply(self, event: PaymentEvent) -> Result<Transition, IllegalTransition> {
-        use CloseReason::{Cancel, Expire};
+        use CloseReason::{Cancel, Decline, Expire};
         use PaymentEvent as E;
         use PaymentState as S;
         let to = |to| Ok(Transition::To { to, late: false });
@@ -113,18 +117,21 @@ impl PaymentState {
 
             (S::Pending, E::CloseRequested(reason)) => to(S::Closing(reason)),
             (S::Pending, E::BankPaid) => to(S::Paid),
-            (S::Pending, E::BankDeclined) => to(S::Failed),
+            // Declined, but the QR may still be payable: close it before calling it failed.
+            (S::Pending, E::BankDeclined) => to(S::Closing(Decline)),
             // The bank closed the QR on its own: only its lifetime does that.
             (S::Pending, E::BankClosed) => to(S::Expired),
             (S::Pending, E::QrIssued | E::CreationFailed) => illegal,
 
-            // An explicit cancel outranks an expiry in progress; anything else is a repeat.
-            (S::Closing(Expire), E::CloseRequested(Cancel)) => to(S::Closing(Cancel)),
+            // An explicit cancel outranks an expiry or a decline in progress; anything else is a
+            // repeat.
+            (S::Closing(Expire | Decline), E::CloseRequested(Cancel)) => to(S::Closing(Cancel)),
             (S::Closing(_), E::CloseRequested(_)) => Ok(Transition::Unchanged),
             (S::Closing(_), E::BankPaid) => to(S::Paid),
             // Declined or closed, nothing was paid: the payment ends the way it was closing.
             (S::Closing(Cancel), E::BankClosed | E::BankDeclined) => to(S::Cancelled),
             (S::Closing(Expire), E::BankClosed | E::BankDeclined) => to(S::Expired),
+            (S::Closing(Decline), E::BankClosed | E::BankDeclined) => to(S::Failed),
             (S::Closing(_), E::QrIssued | E::CreationFailed) => illegal,
 
             (S::Paid, E::BankPaid) => Ok(Transition::Unchanged),
@@ -183,6 +190,7 @@ impl PaymentState {
             PaymentState::Pending => "pending",
             PaymentState::Closing(CloseReason::Cancel) => "cancelling",
             PaymentState::Closing(CloseReason::Expire) => "expiring",
+            PaymentState::Closing(CloseReason::Decline) => "declining",
             PaymentState::Paid => "paid",
             PaymentState::Failed => "failed",
             PaymentState::Expired => "expired",
@@ -197,6 +205,7 @@ impl PaymentState {
             "pending" => PaymentState::Pending,
             "cancelling" => PaymentState::Closing(CloseReason::Cancel),
             "expiring" => PaymentState::Closing(CloseReason::Expire),
+            "declining" => PaymentState::Closing(CloseReason::Decline),
             "paid" => PaymentState::Paid,
             "failed" => PaymentState::Failed,
             "expired" => PaymentState::Expired,
@@ -206,11 +215,12 @@ impl PaymentState {
     }
 
     /// Every state, for exhaustive tests and documentation.
-    pub const ALL: [PaymentState; 8] = [
+    pub const ALL: [PaymentState; 9] = [
         PaymentState::Creating,
         PaymentState::Pending,
         PaymentState::Closing(CloseReason::Cancel),
         PaymentState::Closing(CloseReason::Expire),
+        PaymentState::Closing(CloseReason::Decline),
         PaymentState::Paid,
         PaymentState::Failed,
         PaymentState::Expired,
@@ -255,16 +265,17 @@ impl ApiStatus {
 
 #[cfg(test)]
 mod tests {
-    use super::CloseReason::{Cancel, Expire};
+    use super::CloseReason::{Cancel, Decline, Expire};
     use super::PaymentEvent as E;
     use super::PaymentState as S;
     use super::*;
 
-    const EVENTS: [PaymentEvent; 7] = [
+    const EVENTS: [PaymentEvent; 8] = [
         E::QrIssued,
         E::CreationFailed,
         E::CloseRequested(Cancel),
         E::CloseRequested(Expire),
+        E::CloseRequested(Decline),
         E::BankPaid,
         E::BankDeclined,
         E::BankClosed,
@@ -295,14 +306,15 @@ mod tests {
             (S::Creating, _) => illegal,
             (S::Pending, E::CloseRequested(r)) => t(to(S::Closing(r))),
             (S::Pending, E::BankPaid) => t(to(S::Paid)),
-            (S::Pending, E::BankDeclined) => t(to(S::Failed)),
+            (S::Pending, E::BankDeclined) => t(to(S::Closing(Decline))),
             (S::Pending, E::BankClosed) => t(to(S::Expired)),
             (S::Pending, _) => illegal,
-            (S::Closing(Expire), E::CloseRequested(Cancel)) => t(to(S::Closing(Cancel))),
+            (S::Closing(Expire | Decline), E::CloseRequested(Cancel)) => t(to(S::Closing(Cancel))),
             (S::Closing(_), E::CloseRequested(_)) => unchanged,
             (S::Closing(_), E::BankPaid) => t(to(S::Paid)),
             (S::Closing(Cancel), E::BankClosed | E::BankDeclined) => t(to(S::Cancelled)),
             (S::Closing(Expire), E::BankClosed | E::BankDeclined) => t(to(S::Expired)),
+            (S::Closing(Decline), E::BankClosed | E::BankDeclined) => t(to(S::Failed)),
             (S::Closing(_), _) => illegal,
             (S::Paid, E::BankPaid) => unchanged,
             (S::Paid, _) => illegal,

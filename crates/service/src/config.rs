@@ -14,6 +14,7 @@ use std::net::SocketAddr;
 use std::path::Path;
 
 use qrpayd_domain::ids::{ProviderName, RegisterId};
+use qrpayd_domain::money::Kopecks;
 use qrpayd_domain::secret::Secret;
 use serde::Deserialize;
 
@@ -233,8 +234,12 @@ impl Config {
                 self.max_wait_seconds, self.register_timeout_seconds
             ));
         }
-        if self.max_amount_kopecks < 1 {
-            problems.push("max_amount_kopecks must be positive".into());
+        if self.max_amount_kopecks < 1 || self.max_amount_kopecks > Kopecks::MAX.get() {
+            problems.push(format!(
+                "max_amount_kopecks = {} must be between 1 and {}",
+                self.max_amount_kopecks,
+                Kopecks::MAX.get()
+            ));
         }
         if !matches!(self.log_format.as_str(), "text" | "json") {
             problems.push(format!(

@@ -5,19 +5,23 @@
 //! and its wait still wakes it.
 
 use qrpayd_domain::ids::PaymentId;
-use tokio::sync::broadcast;
+use tokio::sync::{broadcast, watch};
 
 /// Announces "this payment changed" to whoever waits.
 #[derive(Debug, Clone)]
 pub struct ChangeHub {
     sender: broadcast::Sender<PaymentId>,
+    /// Set when qrpayd stops: every waiter returns at once with the current state, so a
+    /// shutdown never waits for long-polls to run out.
+    closing: watch::Sender<bool>,
 }
 
 impl Default for ChangeHub {
     fn default() -> Self {
         // Capacity only bounds how far a slow waiter may lag; a lagging waiter re-reads.
         let (sender, _) = broadcast::channel(1024);
-        ChangeHub { sender }
+        let (closing, _) = watch::channel(false);
+        ChangeHub { sender, closing }
     }
 }
 
@@ -30,24 +34,66 @@ impl ChangeHub {
 
     /// Starts listening. Subscribe first, then read the current state.
     pub fn subscribe(&self) -> Subscription {
-        Subscription(self.sender.subscribe())
+        Subscription {
+            changes: self.sender.subscribe(),
+            closing: self.closing.subscribe(),
+        }
+    }
+
+    /// Releases every waiter (shutdown).
+    pub fn close(&self) {
+        self.closing.send_replace(true);
+    }
+
+    /// Has [`ChangeHub::close`] been called?
+    pub fn is_closing(&self) -> bool {
+        *self.closing.borrow()
     }
 }
 
 /// A waiter's end of the hub.
 #[derive(Debug)]
-pub struct Subscription(broadcast::Receiver<PaymentId>);
+pub struct Subscription {
+    changes: broadcast::Receiver<PaymentId>,
+    closing: watch::Receiver<bool>,
+}
 
 impl Subscription {
-    /// Waits until `id` may have changed (an announcement for it, or lost announcements).
+    /// Waits until `id` may have changed (an announcement for it, or lost announcements), or
+    /// qrpayd is stopping.
     pub async fn changed(&mut self, id: &PaymentId) {
-        loop {
-            match self.0.recv().await {
-                Ok(changed) if &changed == id => return,
-                Ok(_) => {}
-                Err(broadcast::error::RecvError::Lagged(_)) => return,
-                Err(broadcast::error::RecvError::Closed) => std::future::pending::<()>().await,
+        let changes = async {
+            loop {
+                match self.changes.recv().await {
+                    Ok(changed) if &changed == id => return,
+                    Ok(_) => {}
+                    Err(broadcast::error::RecvError::Lagged(_)) => return,
+                    Err(broadcast::error::RecvError::Closed) => {
+                        std::future::pending::<()>().await;
+                    }
+                }
             }
+        };
+        tokio::select! {
+            () = changes => {}
+            _ = self.closing.wait_for(|closing| *closing) => {}
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn close_releases_waiters() {
+        let hub = ChangeHub::default();
+        let mut sub = hub.subscribe();
+        let id = PaymentId::from_u128(1);
+        hub.changed(&PaymentId::from_u128(2));
+        hub.close();
+        // Returns (the other id's announcement is skipped, the close releases it).
+        sub.changed(&id).await;
+        assert!(hub.is_closing());
     }
 }

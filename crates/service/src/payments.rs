@@ -151,6 +151,21 @@ pub enum CallbackProblem {
     Store(#[from] StoreError),
 }
 
+/// Why closing a payment at the bank did not finish; the payment stays `Closing` and its job
+/// retries.
+#[derive(Debug, thiserror::Error)]
+enum CloseError {
+    /// The bank failed or refused.
+    #[error(transparent)]
+    Bank(#[from] BankError),
+    /// The customer is paying right now: the outcome is not known yet.
+    #[error("the customer is paying right now; asking the bank again shortly")]
+    InProgress,
+    /// The journal failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
 /// The orchestrator. Cheap to clone.
 #[derive(Clone, Debug)]
 pub struct Payments {
@@ -217,6 +232,11 @@ impl Payments {
             providers: Arc::new(providers),
             settings,
         }
+    }
+
+    /// The change hub (shutdown releases its waiters).
+    pub fn hub(&self) -> &ChangeHub {
+        &self.hub
     }
 
     /// The journal (for health checks and tests).
@@ -439,7 +459,7 @@ impl Payments {
                 .payment(id)
                 .await?
                 .ok_or(PaymentError::NotFound)?;
-            if done(&payment) {
+            if done(&payment) || self.hub.is_closing() {
                 return Ok(payment);
             }
             tokio::select! {
@@ -485,10 +505,15 @@ impl Payments {
         let payment = if let PaymentState::Closing(_) = payment.state {
             match self.close_at_bank(&payment).await {
                 Ok(closed) => closed,
+                Err(CloseError::Store(e)) => return Err(e.into()),
                 Err(error) => {
                     self.store
                         .reschedule_job(id, retry_at, Some(&error.to_string()))
                         .await?;
+                    let error = match error {
+                        CloseError::Bank(e) => e,
+                        other => BankError::Unavailable(other.to_string()),
+                    };
                     return Err(PaymentError::CancelPending(Box::new(payment), error));
                 }
             }
@@ -512,7 +537,7 @@ impl Payments {
 
     /// Deactivates the QR, then asks the bank for the outcome and records it. An error or a
     /// payment still in progress leaves the payment `Closing` for a retry.
-    async fn close_at_bank(&self, payment: &Payment) -> Result<Payment, BankError> {
+    async fn close_at_bank(&self, payment: &Payment) -> Result<Payment, CloseError> {
         let provider = self.provider_of(payment).ok_or_else(|| {
             BankError::Unavailable(format!(
                 "provider {} is no longer configured",
@@ -532,8 +557,7 @@ impl Payments {
                     details,
                     self.clock.now(),
                 )
-                .await
-                .map_err(store_as_bank)?;
+                .await?;
             return Ok(applied.payment().clone());
         };
         provider.adapter.deactivate_qr(qr_id).await?;
@@ -548,11 +572,7 @@ impl Payments {
             BankPaymentStatus::Paid { transaction_id } => (PaymentEvent::BankPaid, transaction_id),
             BankPaymentStatus::Declined => (PaymentEvent::BankDeclined, None),
             BankPaymentStatus::NotPaid => (PaymentEvent::BankClosed, None),
-            BankPaymentStatus::InProgress => {
-                return Err(BankError::Unavailable(
-                    "the customer is paying right now; asking again shortly".into(),
-                ));
-            }
+            BankPaymentStatus::InProgress => return Err(CloseError::InProgress),
         };
         let details = EventDetails {
             bank_transaction_id: transaction,
@@ -560,10 +580,7 @@ impl Payments {
             ..EventDetails::default()
         };
         let retry_at = self.clock.now() + chrono(RETRY_BASE);
-        let applied = self
-            .apply(&payment.id, event, details, retry_at)
-            .await
-            .map_err(store_as_bank)?;
+        let applied = self.apply(&payment.id, event, details, retry_at).await?;
         Ok(applied.payment().clone())
     }
 
@@ -619,8 +636,14 @@ impl Payments {
             source: "bank notification",
             ..EventDetails::default()
         };
-        self.apply(&payment.id, event, details, self.clock.now())
+        let applied = self
+            .apply(&payment.id, event, details, self.clock.now())
             .await?;
+        // A decline leaves the payment closing: deactivate the QR now rather than at the next
+        // worker round, so the register hears "failed" at once.
+        if let PaymentState::Closing(_) = applied.payment().state {
+            self.close_job(applied.payment(), 0).await?;
+        }
         Ok(CallbackOutcome::Accepted)
     }
 
@@ -674,18 +697,21 @@ impl Payments {
         if payment.state.is_final() {
             return Ok(());
         }
-        if let Err(error) = self.close_at_bank(payment).await {
-            let delay = backoff(RETRY_BASE, attempts);
-            tracing::warn!(payment = %payment.id, "closing at the bank failed, retry in {delay:?}: {error}");
-            self.store
-                .reschedule_job(
-                    &payment.id,
-                    self.clock.now() + chrono(delay),
-                    Some(&error.to_string()),
-                )
-                .await?;
+        match self.close_at_bank(payment).await {
+            Ok(_) => Ok(()),
+            Err(CloseError::Store(e)) => Err(e),
+            Err(error) => {
+                let delay = backoff(RETRY_BASE, attempts);
+                tracing::warn!(payment = %payment.id, "closing at the bank failed, retry in {delay:?}: {error}");
+                self.store
+                    .reschedule_job(
+                        &payment.id,
+                        self.clock.now() + chrono(delay),
+                        Some(&error.to_string()),
+                    )
+                    .await
+            }
         }
-        Ok(())
     }
 
     async fn poll_job(&self, payment: &Payment, attempts: i64) -> Result<(), StoreError> {
@@ -728,9 +754,10 @@ impl Payments {
                     source: "poll",
                     ..EventDetails::default()
                 };
-                self.apply(&payment.id, PaymentEvent::BankDeclined, details, now)
-                    .await
-                    .map(drop)
+                let applied = self
+                    .apply(&payment.id, PaymentEvent::BankDeclined, details, now)
+                    .await?;
+                self.close_job(applied.payment(), 0).await
             }
             Ok(BankPaymentStatus::NotPaid | BankPaymentStatus::InProgress) => {
                 self.store
@@ -748,8 +775,4 @@ impl Payments {
             }
         }
     }
-}
-
-fn store_as_bank(e: StoreError) -> BankError {
-    BankError::Unavailable(format!("journal error: {e}"))
 }

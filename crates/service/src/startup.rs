@@ -191,10 +191,13 @@ pub async fn start(
     let app = api::router(state, sandbox.as_ref().map(Sandbox::router));
     let (shutdown, shutdown_rx) = watch::channel(false);
     let mut stop = shutdown_rx.clone();
+    let hub = payments.hub().clone();
     let server = tokio::spawn(async move {
         axum::serve(listener, app)
             .with_graceful_shutdown(async move {
                 let _ = stop.wait_for(|s| *s).await;
+                // Answer open long-polls now with the current state instead of waiting them out.
+                hub.close();
             })
             .await
     });

@@ -64,10 +64,10 @@ impl FromRequestParts<AppState> for Register {
             .to_str()
             .ok()
             .and_then(|h| {
-                h.strip_prefix("Bearer ")
-                    .or_else(|| h.strip_prefix("bearer "))
+                // The scheme name is case-insensitive (RFC 9110).
+                let (scheme, key) = h.split_once(' ')?;
+                scheme.eq_ignore_ascii_case("bearer").then_some(key.trim())
             })
-            .map(str::trim)
             .ok_or_else(|| unauthorized("the Authorization header must be `Bearer <key>`"))?;
         state
             .registers

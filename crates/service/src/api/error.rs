@@ -55,7 +55,7 @@ impl ApiError {
         Self::new(
             StatusCode::INTERNAL_SERVER_ERROR,
             "internal_error",
-            "qrpayd could not complete the request; it was logged. Retry with the same Idempotency-Key.",
+            "qrpayd could not complete the request; the cause is in its log. Retrying is safe (a create with the same Idempotency-Key).",
         )
     }
 

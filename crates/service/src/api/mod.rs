@@ -128,13 +128,7 @@ async fn callback(
     headers: HeaderMap,
     body: Result<Bytes, axum::extract::rejection::BytesRejection>,
 ) -> Result<Response, ApiError> {
-    let body = body.map_err(|_| {
-        ApiError::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "body_too_large",
-            "notification body too large",
-        )
-    })?;
+    let body = body.map_err(payments::body_error)?;
     match state.payments.on_callback(&provider, &headers, &body).await {
         Ok(CallbackOutcome::Accepted) => Ok(Json(json!({ "status": "accepted" })).into_response()),
         Ok(CallbackOutcome::Deferred(why)) => {

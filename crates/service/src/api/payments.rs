@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use axum::Json;
 use axum::body::Bytes;
-use axum::extract::rejection::BytesRejection;
+use axum::extract::rejection::{BytesRejection, PathRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -22,7 +22,7 @@ use crate::payments::CreatePayment;
 /// Longest payment purpose (Raiffeisen `paymentDetails` allows 185; keep room).
 const MAX_DESCRIPTION_CHARS: usize = 140;
 
-fn body_error(rejection: BytesRejection) -> ApiError {
+pub(super) fn body_error(rejection: BytesRejection) -> ApiError {
     if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
         ApiError::new(
             StatusCode::PAYLOAD_TOO_LARGE,
@@ -107,12 +107,25 @@ fn parse_amount(map: &Map<String, Value>, max: Kopecks) -> Result<Kopecks, ApiEr
     Kopecks::new(kopecks).map_err(|e| invalid(&e.to_string()))
 }
 
+/// The fields a create request may carry. Anything else is refused: a typo such as
+/// `povider` must not silently fall back to the default bank.
+const CREATE_FIELDS: [&str; 5] = ["amount", "currency", "provider", "order", "description"];
+
 fn parse_create(
     state: &AppState,
     register: &Register,
     body: &[u8],
 ) -> Result<CreatePayment, ApiError> {
     let map = json_object(body)?;
+    if let Some(unknown) = map.keys().find(|k| !CREATE_FIELDS.contains(&k.as_str())) {
+        return Err(ApiError::unprocessable(
+            "unknown_field",
+            format!(
+                "unknown field `{unknown}`; a payment takes: {}",
+                CREATE_FIELDS.join(", ")
+            ),
+        ));
+    }
     let amount = parse_amount(&map, state.max_amount)?;
     let currency = match optional_string(&map, "currency")? {
         None => Currency::Rub,
@@ -194,8 +207,10 @@ fn idempotency_key(headers: &HeaderMap) -> Result<IdempotencyKey, ApiError> {
         .map_err(|e| ApiError::bad_request("invalid_idempotency_key", e.to_string()))
 }
 
-fn payment_id(text: &str) -> Result<PaymentId, ApiError> {
-    PaymentId::parse(text).map_err(|_| ApiError::not_found())
+/// An id from the path; anything that is not a well-formed id is simply not found.
+fn payment_id(path: Result<Path<String>, PathRejection>) -> Result<PaymentId, ApiError> {
+    let Path(text) = path.map_err(|_| ApiError::not_found())?;
+    PaymentId::parse(&text).map_err(|_| ApiError::not_found())
 }
 
 /// `POST /v1/payments`.
@@ -222,10 +237,11 @@ pub(super) async fn create(
 pub(super) async fn get(
     State(state): State<AppState>,
     register: Register,
-    Path(id): Path<String>,
-    Query(query): Query<HashMap<String, String>>,
+    id: Result<Path<String>, PathRejection>,
+    query: Result<Query<HashMap<String, String>>, QueryRejection>,
 ) -> Result<Response, ApiError> {
-    let id = payment_id(&id)?;
+    let id = payment_id(id)?;
+    let Query(query) = query.map_err(|e| ApiError::bad_request("invalid_query", e.body_text()))?;
     let wait = match query.get("wait") {
         None => Duration::ZERO,
         Some(text) => {
@@ -243,9 +259,9 @@ pub(super) async fn get(
 pub(super) async fn cancel(
     State(state): State<AppState>,
     register: Register,
-    Path(id): Path<String>,
+    id: Result<Path<String>, PathRejection>,
 ) -> Result<Response, ApiError> {
-    let id = payment_id(&id)?;
+    let id = payment_id(id)?;
     let payment = state.payments.cancel(&register.id, &id).await?;
     Ok(Json(payment_json(&payment)).into_response())
 }
