@@ -120,12 +120,17 @@ impl Store {
     /// `url` is a `sqlite://…` URL, e.g. `sqlite://qrpayd.db?mode=rwc` or `sqlite::memory:`.
     pub async fn connect(url: &str) -> Result<Store, StoreError> {
         let options = SqliteConnectOptions::from_str(url)?
-            .journal_mode(SqliteJournalMode::Wal)
             // FULL: a payment acknowledged to a register survives power loss, not just a crash.
             .synchronous(SqliteSynchronous::Full)
             .busy_timeout(Duration::from_secs(10))
             .foreign_keys(true);
         let in_memory = url.contains(":memory:") || url.contains("mode=memory");
+        if !in_memory {
+            // WAL is a property of the file. Switching to it needs an exclusive lock that the
+            // busy timeout cannot wait for, so do it once, alone, before the pool opens
+            // connections in parallel (which made restarts fail with "database is locked").
+            switch_to_wal(&options).await?;
+        }
         let pool = SqlitePoolOptions::new()
             // An in-memory database exists per connection: keep exactly one.
             .max_connections(if in_memory { 1 } else { 8 })
@@ -418,6 +423,24 @@ impl Store {
         rows.iter()
             .map(|r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?)))
             .collect()
+    }
+}
+
+/// Puts the database file in WAL mode from a single connection, retrying briefly while
+/// another process (a previous instance still exiting) holds its lock.
+async fn switch_to_wal(options: &SqliteConnectOptions) -> Result<(), StoreError> {
+    use sqlx::{ConnectOptions, Connection};
+    let wal = options.clone().journal_mode(SqliteJournalMode::Wal);
+    let mut attempt = 0;
+    loop {
+        match wal.connect().await {
+            Ok(conn) => return Ok(conn.close().await?),
+            Err(e) if attempt < 20 && e.to_string().contains("database is locked") => {
+                attempt += 1;
+                tokio::time::sleep(Duration::from_millis(250)).await;
+            }
+            Err(e) => return Err(e.into()),
+        }
     }
 }
 
