@@ -1,7 +1,7 @@
 //! The command line as an admin and a newcomer meet it: `--version`, `check-config`, and the
 //! no-argument demo (writes its config, serves, pays through the built-in sandbox bank).
 
-#![expect(clippy::unwrap_used, clippy::expect_used, reason = "tests fail loudly")]
+#![expect(clippy::unwrap_used, reason = "tests fail loudly")]
 
 use std::process::{Command, Stdio};
 use std::time::Duration;
