@@ -12,7 +12,8 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 use qrpayd_service::clock::SystemClock;
 use qrpayd_service::config::{Config, demo_toml};
-use qrpayd_service::startup::{StartOptions, start};
+use qrpayd_service::reconcile::{self, Format};
+use qrpayd_service::startup::{StartOptions, open, start};
 
 /// SBP QR-payment integrator: cash registers ask for a QR, qrpayd talks to the bank.
 ///
@@ -38,6 +39,39 @@ enum Command {
         #[arg(long, short, env = "QRPAYD_CONFIG")]
         config: PathBuf,
     },
+    /// Compares the bank's daily registry with the journal and prints every difference.
+    ///
+    /// Exit status: 0 when they agree, 2 when there are differences, 1 on errors.
+    Reconcile {
+        /// The TOML configuration file (for the database and the late-payment policy).
+        #[arg(long, short, env = "QRPAYD_CONFIG")]
+        config: PathBuf,
+        /// The bank's registry file (Raiffeisen's daily SBP report, Windows-1251 CSV).
+        #[arg(long)]
+        registry: PathBuf,
+        /// `text` (for people), `json` or `csv`.
+        #[arg(long, default_value = "text")]
+        format: String,
+        /// Record payments the bank took but the journal had closed as paid (late), so the
+        /// late-payment policy refunds or flags them.
+        #[arg(long)]
+        mark_late: bool,
+    },
+    /// Writes the journal of payments and refunds created in a period as CSV (for accounting).
+    Export {
+        /// The TOML configuration file.
+        #[arg(long, short, env = "QRPAYD_CONFIG")]
+        config: PathBuf,
+        /// First day (YYYY-MM-DD, Moscow time) or an RFC 3339 time.
+        #[arg(long)]
+        from: String,
+        /// Day after the last one (YYYY-MM-DD, Moscow time) or an RFC 3339 time.
+        #[arg(long)]
+        to: String,
+        /// Write to this file instead of standard output.
+        #[arg(long)]
+        output: Option<PathBuf>,
+    },
     /// Runs only the SBP sandbox bank (Raiffeisen protocol), for tests and training.
     Sandbox {
         /// Address to listen on.
@@ -53,6 +87,16 @@ enum Command {
 }
 
 const DEMO_CONFIG: &str = "qrpayd-demo.toml";
+
+/// `YYYY-MM-DD` (start of that day, Moscow time) or an RFC 3339 time.
+fn parse_moment(text: &str) -> anyhow::Result<chrono::DateTime<chrono::Utc>> {
+    if let Ok(t) = chrono::DateTime::parse_from_rfc3339(text) {
+        return Ok(t.with_timezone(&chrono::Utc));
+    }
+    let date = chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d")
+        .with_context(|| format!("{text:?} is neither YYYY-MM-DD nor an RFC 3339 time"))?;
+    Ok(reconcile::moscow_day(date).0)
+}
 
 fn init_logging(json: bool) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
@@ -200,6 +244,51 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 config.bank_wait_seconds(),
                 config.register_timeout_seconds
             );
+            Ok(())
+        }
+        Some(Command::Reconcile {
+            config,
+            registry,
+            format,
+            mark_late,
+        }) => {
+            let format = match format.as_str() {
+                "text" => Format::Text,
+                "json" => Format::Json,
+                "csv" => Format::Csv,
+                other => anyhow::bail!("unknown --format {other:?}: use text, json or csv"),
+            };
+            let config = Config::load(&config)?;
+            let bytes = std::fs::read(&registry)
+                .with_context(|| format!("cannot read the registry {}", registry.display()))?;
+            let registry = qrpayd_bank::raiffeisen::registry::parse(&bytes).with_context(|| {
+                format!("{} is not a registry qrpayd can read", registry.display())
+            })?;
+            let (payments, _) = open(&config, Arc::new(SystemClock)).await?;
+            let report = reconcile::run(&payments, &registry, mark_late).await?;
+            print!("{}", reconcile::render(&report, format));
+            if !report.differences.is_empty() {
+                std::process::exit(2);
+            }
+            Ok(())
+        }
+        Some(Command::Export {
+            config,
+            from,
+            to,
+            output,
+        }) => {
+            let config = Config::load(&config)?;
+            let from = parse_moment(&from).context("--from")?;
+            let to = parse_moment(&to).context("--to")?;
+            anyhow::ensure!(from < to, "--from must be before --to");
+            let (payments, _) = open(&config, Arc::new(SystemClock)).await?;
+            let csv = qrpayd_service::export::export(payments.store(), from, to).await?;
+            match output {
+                Some(path) => std::fs::write(&path, csv)
+                    .with_context(|| format!("cannot write {}", path.display()))?,
+                None => print!("{csv}"),
+            }
             Ok(())
         }
         Some(Command::Sandbox {

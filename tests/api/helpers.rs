@@ -14,6 +14,7 @@ use serde_json::{Value, json};
 
 pub(crate) const KEY: &str = "pos1-test-key-0123456789";
 pub(crate) const OTHER_KEY: &str = "pos2-test-key-0123456789";
+pub(crate) const ADMIN_KEY: &str = "admin-test-key-0123456789";
 pub(crate) const SECRET: &str = "sandbox-secret-key";
 pub(crate) const MERCHANT: &str = "MA0000000552";
 
@@ -24,11 +25,15 @@ pub(crate) struct TestApp {
     pub(crate) sandbox: Sandbox,
     pub(crate) sandbox_base: String,
     pub(crate) running: Option<Running>,
+    /// The configuration text qrpayd was started with (for the command-line tools).
+    pub(crate) config_text: String,
     pub(crate) _db: Arc<tempfile::TempDir>,
 }
 
 #[derive(Default)]
 pub(crate) struct Options {
+    /// `late_payment_policy`; `None` leaves the default (refund).
+    pub(crate) late_policy: Option<&'static str>,
     pub(crate) register_callback: bool,
     pub(crate) db: Option<Arc<tempfile::TempDir>>,
     pub(crate) sandbox: Option<(Sandbox, String)>,
@@ -76,6 +81,8 @@ payment_ttl_seconds = 300
 register_timeout_seconds = 310
 bank_timeout_seconds = 1
 max_wait_seconds = 10
+late_payment_policy = "{late_policy}"
+admin_api_key = "{ADMIN_KEY}"
 
 [[registers]]
 id = "pos-1"
@@ -96,6 +103,7 @@ set_callback_url = {register}
 "#,
         db = db.path().join("qrpayd.db").display(),
         register = options.register_callback,
+        late_policy = options.late_policy.unwrap_or("refund"),
     );
     let config = Config::from_toml(&text, Vec::new()).unwrap();
     let clock = options
@@ -118,6 +126,7 @@ set_callback_url = {register}
         sandbox,
         sandbox_base,
         running: Some(running),
+        config_text: text,
         _db: db,
     };
     if !options.register_callback {
@@ -301,6 +310,48 @@ impl TestApp {
         let a = self.wait(id, 5).await;
         assert_eq!(a.body["status"], want, "{}", a.body);
         a.body
+    }
+
+    pub(crate) async fn refund(&self, payment_id: &str, idem: &str, body: Value) -> Answer {
+        self.request(
+            reqwest::Method::POST,
+            &format!("/v1/payments/{payment_id}/refunds"),
+            Some(KEY),
+            Some(idem),
+            Some(body.to_string()),
+        )
+        .await
+    }
+
+    pub(crate) async fn get_refund(&self, id: &str) -> Answer {
+        self.request(
+            reqwest::Method::GET,
+            &format!("/v1/refunds/{id}"),
+            Some(KEY),
+            None,
+            None,
+        )
+        .await
+    }
+
+    /// A paid 123.45 RUB payment.
+    pub(crate) async fn paid_payment(&self, idem: &str) -> Value {
+        let p = self.create_ok(idem).await;
+        self.customer_pays(&p).await;
+        self.until_status(p["id"].as_str().unwrap(), "paid").await
+    }
+
+    /// Waits (bounded) for a status change that a long-poll cannot wait for: a final payment
+    /// becoming paid late, by a callback arriving in the background.
+    pub(crate) async fn eventually_status(&self, id: &str, want: &str) -> Value {
+        for _ in 0..100 {
+            let body = self.get(id).await.body;
+            if body["status"] == want {
+                return body;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("{id} never became {want}");
     }
 
     pub(crate) async fn history(&self, id: &str) -> Vec<String> {

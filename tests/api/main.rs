@@ -14,4 +14,6 @@ mod helpers;
 mod bad_input;
 mod cancel_and_expiry;
 mod flow;
+mod reconcile;
+mod refunds;
 mod resilience;

@@ -10,7 +10,7 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use qrpayd_domain::ids::{PaymentId, QrId};
+use qrpayd_domain::ids::{PaymentId, QrId, RefundId};
 use qrpayd_domain::money::{Currency, Kopecks};
 
 pub mod raiffeisen;
@@ -65,6 +65,32 @@ pub enum BankPaymentStatus {
         transaction_id: Option<String>,
     },
     /// The bank declined the payment.
+    Declined,
+}
+
+/// A refund we ask the bank for.
+#[derive(Debug, Clone)]
+pub struct RefundRequest {
+    /// Our refund id, sent as the bank's refund id: the bank's idempotency key.
+    pub refund_id: RefundId,
+    /// The payment being refunded (the bank's `order`).
+    pub payment_id: PaymentId,
+    /// How much to give back.
+    pub amount: Kopecks,
+    /// The bank's transaction id of the payment, when known.
+    pub transaction_id: Option<String>,
+    /// Text for the customer's statement.
+    pub details: Option<String>,
+}
+
+/// The bank's view of a refund.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BankRefundStatus {
+    /// Accepted, being processed.
+    InProgress,
+    /// The money is back with the customer.
+    Completed,
+    /// Declined.
     Declined,
 }
 
@@ -143,6 +169,18 @@ pub trait BankAdapter: Send + Sync {
     /// was already closed, expired or paid). A payment can race this call: callers re-check
     /// [`BankAdapter::payment_status`] afterwards, and only that answer decides the outcome.
     async fn deactivate_qr(&self, qr_id: &QrId) -> Result<(), BankError>;
+
+    /// Asks the bank to refund (all or part of) a paid payment. Sending the same
+    /// `refund_id` again must not refund twice (the bank treats it as the same refund).
+    async fn refund(&self, request: &RefundRequest) -> Result<BankRefundStatus, BankError>;
+
+    /// The bank's view of a refund we sent, or `None` when the bank has never heard of it
+    /// (so it is safe to send it again under the same id). Checks the amount.
+    async fn refund_status(
+        &self,
+        refund_id: &RefundId,
+        amount: Kopecks,
+    ) -> Result<Option<BankRefundStatus>, BankError>;
 
     /// Tells the bank where to send notifications.
     async fn register_callback_url(&self, url: &str) -> Result<(), BankError>;

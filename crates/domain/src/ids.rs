@@ -99,6 +99,19 @@ impl PaymentId {
 }
 
 text_id!(
+    /// qrpayd's id of a refund, `rf_` + 32 hex digits of a UUIDv7. Also the bank's `refundId`
+    /// (≤ 40 characters), so a retry re-sends the same id and the bank cannot refund twice.
+    RefundId, "refund id", 40, id_char
+);
+
+impl RefundId {
+    /// Builds the id from a fresh 128-bit value (UUIDv7 bits, made by the caller).
+    pub fn from_u128(bits: u128) -> Self {
+        RefundId(format!("rf_{bits:032x}"))
+    }
+}
+
+text_id!(
     /// A cash register (or kiosk) as named in the config, e.g. `pos-1`.
     RegisterId, "register id", 64, id_char
 );

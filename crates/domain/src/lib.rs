@@ -3,6 +3,7 @@
 //! * [`money`] — amounts as integer kopecks and their exact ruble text for bank wires;
 //! * [`ids`] — strict newtypes for everything that identifies something;
 //! * [`payment`] — payment statuses and the one transition function of the state machine;
+//! * [`refund`] — the same for refunds;
 //! * [`nspk`] — NSPK (SBP) QR links and their CRC-16;
 //! * [`secret`] — strings that never reach logs.
 //!
@@ -14,4 +15,5 @@ pub mod ids;
 pub mod money;
 pub mod nspk;
 pub mod payment;
+pub mod refund;
 pub mod secret;

@@ -24,24 +24,27 @@
 //! | `POST /sandbox/qrs/{qrId}/decline` | — | the payer's bank declines an attempt (body `{"amount":..}` optional) |
 //! | `POST /sandbox/qrs/{qrId}/expire` | — | let a `NEW` QR's expiry pass now |
 //! | `GET /sandbox/qrs` | — | every QR (with its transactions) and refund |
+//! | `GET /sandbox/registry?date=YYYY-MM-DD` | — | the day's registry, Raiffeisen's `SBPreport.csv` (Windows-1251) |
 //! | `POST /sandbox/refunds/{refundId}/decline` | — | an `IN_PROGRESS` refund becomes `DECLINED` |
 //! | `GET`/`PUT /sandbox/faults` | — | the [`Faults`] JSON |
 //!
 //! Determinism: a refund answers `IN_PROGRESS` on creation and on its first
-//! `GET`, `COMPLETED` from the second `GET` on (no timers). Expiry is evaluated against the
-//! real clock whenever a QR is read or changed.
+//! `GET`, `COMPLETED` from the second `GET` on (no timers), which is also its completion time
+//! in the registry. Expiry is evaluated against the real clock whenever a QR is read or changed.
 //!
 //! Modules:
 //! * `state` — the books and their pure transitions (no clock, randomness or IO);
 //! * `wire` — request/response bodies with the bank's field names; amounts as exact JSON numbers;
 //! * `routes` — axum handlers, Bearer auth, fault injection;
 //! * `callbacks` — notification signing and delivery with retries;
+//! * `registry` — the daily registry (payments and completed refunds of a Moscow date);
 //! * `error` — [`SandboxError`], each variant with its bank code and HTTP status.
 //!
 //! Money is always [`Kopecks`]; no amount ever passes through floating point.
 
 mod callbacks;
 mod error;
+mod registry;
 mod routes;
 mod state;
 mod wire;
@@ -50,7 +53,8 @@ use std::fmt;
 use std::future::Future;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
-use chrono::Utc;
+use chrono::{NaiveDate, Utc};
+use qrpayd_bank::raiffeisen::registry::Registry;
 use qrpayd_domain::money::Kopecks;
 use serde::{Deserialize, Serialize};
 
@@ -185,6 +189,17 @@ impl Sandbox {
     /// The callback URL the merchant set (`POST /api/settings/v1/callback`), if any.
     pub fn callback_url(&self) -> Option<String> {
         self.lock().callback_url.clone()
+    }
+
+    /// The registry of `date` (Moscow time), as `GET /sandbox/registry?date=YYYY-MM-DD`
+    /// serves it before writing: every successful payment made that day and every refund
+    /// completed that day (see the `registry` module for the rows, fees and totals).
+    pub fn registry(&self, date: NaiveDate) -> Registry {
+        let (qrs, refunds) = {
+            let mut state = self.lock();
+            (state.all_qrs(Utc::now()), state.all_refunds())
+        };
+        registry::build(self.sbp_merchant_id(), &qrs, &refunds, date)
     }
 
     /// Replaces the injected faults.

@@ -7,14 +7,15 @@ use std::time::Duration;
 use axum::Json;
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{FromRequestParts, Path, Request, State};
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{FromRequestParts, Path, Query, Request, State};
 use axum::http::request::Parts;
 use axum::http::{StatusCode, Uri, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use chrono::Utc;
-use serde::Serialize;
+use chrono::{NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::error::SandboxError;
@@ -47,6 +48,7 @@ pub(crate) fn router(sandbox: Sandbox) -> Router {
         .route("/sandbox/qrs/{qr_id}/decline", post(decline_payment))
         .route("/sandbox/qrs/{qr_id}/expire", post(expire_qr))
         .route("/sandbox/refunds/{refund_id}/decline", post(decline_refund))
+        .route("/sandbox/registry", get(registry))
         .route("/sandbox/faults", get(get_faults).put(put_faults));
     api.merge(controls)
         .fallback(unknown_path)
@@ -198,7 +200,7 @@ async fn refund_status(
     State(sandbox): State<Sandbox>,
     Path(refund_id): Path<String>,
 ) -> Result<Json<RefundResponse>, SandboxError> {
-    let refund = sandbox.lock().refund_status(&refund_id)?;
+    let refund = sandbox.lock().refund_status(&refund_id, Utc::now())?;
     Ok(Json(RefundResponse::from(&refund)))
 }
 
@@ -282,6 +284,48 @@ async fn decline_refund(
 ) -> Result<Json<RefundResponse>, SandboxError> {
     let refund = sandbox.lock().decline_refund(&refund_id)?;
     Ok(Json(RefundResponse::from(&refund)))
+}
+
+/// The query of `GET /sandbox/registry`.
+#[derive(Deserialize)]
+struct RegistryQuery {
+    /// `YYYY-MM-DD`, a Moscow date.
+    date: Option<String>,
+}
+
+/// `GET /sandbox/registry?date=YYYY-MM-DD`: the day's registry in Raiffeisen's CSV format
+/// (Windows-1251, `;`, CRLF).
+async fn registry(
+    State(sandbox): State<Sandbox>,
+    query: Result<Query<RegistryQuery>, QueryRejection>,
+) -> Result<Response, SandboxError> {
+    let Query(query) =
+        query.map_err(|e| SandboxError::InvalidRequest(format!("Некорректный запрос: {e}")))?;
+    let text = query.date.ok_or_else(|| {
+        SandboxError::InvalidRequest("Не передан параметр date (YYYY-MM-DD)".into())
+    })?;
+    let date = Some(text.as_str())
+        .filter(|t| t.len() == 10)
+        .and_then(|t| NaiveDate::parse_from_str(t, "%Y-%m-%d").ok())
+        .ok_or_else(|| {
+            SandboxError::InvalidRequest(format!(
+                "Некорректная дата {:?}: ожидается YYYY-MM-DD",
+                text.chars().take(40).collect::<String>()
+            ))
+        })?;
+    let body = qrpayd_bank::raiffeisen::registry::write(&sandbox.registry(date));
+    let disposition = format!("attachment; filename=\"SBPreport_{date}.csv\"");
+    Ok((
+        [
+            (
+                header::CONTENT_TYPE,
+                "text/csv; charset=windows-1251".to_owned(),
+            ),
+            (header::CONTENT_DISPOSITION, disposition),
+        ],
+        body,
+    )
+        .into_response())
 }
 
 /// `GET /sandbox/faults`.

@@ -282,6 +282,8 @@ pub(crate) struct Refund {
     pub(crate) amount: Kopecks,
     /// `refundStatus`.
     pub(crate) status: RefundStatus,
+    /// When it became `COMPLETED`, Moscow time (`None` until then).
+    pub(crate) completed: Option<DateTime<FixedOffset>>,
     /// Has the status been read once? The next read completes it.
     queried: bool,
     /// Creation sequence number, for listing.
@@ -611,6 +613,7 @@ impl State {
             transaction_id,
             amount: new.amount,
             status: RefundStatus::InProgress,
+            completed: None,
             queried: false,
             seq: self.take_seq(),
         };
@@ -628,8 +631,13 @@ impl State {
     }
 
     /// `GET /sbp/v1/refund/{refundId}`: an `IN_PROGRESS` refund is answered `IN_PROGRESS` the
-    /// first time and `COMPLETED` from the second read on.
-    pub(crate) fn refund_status(&mut self, refund_id: &str) -> Result<Refund, SandboxError> {
+    /// first time and `COMPLETED` from the second read on, which records `now` as its
+    /// completion time.
+    pub(crate) fn refund_status(
+        &mut self,
+        refund_id: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Refund, SandboxError> {
         let refund = self
             .refunds
             .get_mut(refund_id)
@@ -637,6 +645,7 @@ impl State {
         if refund.status == RefundStatus::InProgress {
             if refund.queried {
                 refund.status = RefundStatus::Completed;
+                refund.completed = Some(to_msk(now));
             } else {
                 refund.queried = true;
             }
@@ -848,14 +857,16 @@ mod tests {
             s.refund(refund("r2", 401)),
             Err(SandboxError::RefundInsufficientFunds { .. })
         ));
-        assert_eq!(
-            s.refund_status("r1").unwrap().status,
-            RefundStatus::InProgress
-        );
-        assert_eq!(
-            s.refund_status("r1").unwrap().status,
-            RefundStatus::Completed
-        );
+        let first_read = s.refund_status("r1", t0()).unwrap();
+        assert_eq!(first_read.status, RefundStatus::InProgress);
+        assert_eq!(first_read.completed, None);
+        let done_at = t0() + TimeDelta::minutes(1);
+        let second_read = s.refund_status("r1", done_at).unwrap();
+        assert_eq!(second_read.status, RefundStatus::Completed);
+        assert_eq!(second_read.completed, Some(to_msk(done_at)));
+        // Later reads do not move the completion time.
+        let later = s.refund_status("r1", t0() + TimeDelta::hours(1)).unwrap();
+        assert_eq!(later.completed, Some(to_msk(done_at)));
         assert!(matches!(
             s.decline_refund("r1"),
             Err(SandboxError::RefundNotInProgress { .. })
@@ -868,7 +879,7 @@ mod tests {
         s.decline_refund("r3").unwrap();
         s.refund(refund("r4", 400)).unwrap();
         assert!(matches!(
-            s.refund_status("nope"),
+            s.refund_status("nope", t0()),
             Err(SandboxError::RefundNotFound(_))
         ));
         let mut wrong_tx = refund("r5", 1);

@@ -47,6 +47,14 @@ pub struct Config {
     /// Largest amount accepted for one payment, in kopecks (default 1 000 000 ₽).
     #[serde(default = "defaults::max_amount_kopecks")]
     pub max_amount_kopecks: i64,
+    /// What to do when a customer pays after the payment was cancelled or expired:
+    /// `refund` (default: give the money back automatically) or `flag` (mark it for a person).
+    #[serde(default = "defaults::late_payment_policy")]
+    pub late_payment_policy: String,
+    /// Key of the store admin (`Authorization: Bearer …`): may list and read every register's
+    /// payments and refunds, but not create or cancel anything. Absent = no admin access.
+    #[serde(default)]
+    pub admin_api_key: Option<Secret>,
     /// `text` (default) or `json` log lines on stdout.
     #[serde(default = "defaults::log_format")]
     pub log_format: String,
@@ -130,6 +138,9 @@ mod defaults {
     pub(super) fn max_amount_kopecks() -> i64 {
         100_000_000
     }
+    pub(super) fn late_payment_policy() -> String {
+        "refund".into()
+    }
     pub(super) fn log_format() -> String {
         "text".into()
     }
@@ -147,7 +158,9 @@ mod defaults {
 pub struct ConfigError(pub String);
 
 /// Top-level keys that may be overridden from the environment, with their TOML type.
-const TOP_LEVEL: [(&str, bool); 9] = [
+const TOP_LEVEL: [(&str, bool); 11] = [
+    ("late_payment_policy", false),
+    ("admin_api_key", false),
     ("listen", false),
     ("database_url", false),
     ("public_url", false),
@@ -240,6 +253,22 @@ impl Config {
                 self.max_amount_kopecks,
                 Kopecks::MAX.get()
             ));
+        }
+        if !matches!(self.late_payment_policy.as_str(), "refund" | "flag") {
+            problems.push(format!(
+                "late_payment_policy = {:?}: use \"refund\" (give the money back) or \"flag\" (mark for a person)",
+                self.late_payment_policy
+            ));
+        }
+        if let Some(key) = &self.admin_api_key
+            && key.expose().len() < 16
+        {
+            problems.push("admin_api_key must be at least 16 characters".into());
+        }
+        if let Some(key) = &self.admin_api_key
+            && self.registers.iter().any(|r| r.api_key == *key)
+        {
+            problems.push("admin_api_key must differ from every register's api_key".into());
         }
         if !matches!(self.log_format.as_str(), "text" | "json") {
             problems.push(format!(

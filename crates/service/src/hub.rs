@@ -1,16 +1,15 @@
 //! Change notifications inside one process, for long-polls.
 //!
-//! Every state change that [`crate::payments::Payments`] commits is announced here; a
-//! long-poll subscribes *before* reading the payment, so a change committed between its read
-//! and its wait still wakes it.
+//! Every state change that [`crate::payments::Payments`] commits is announced here by the id
+//! of what changed (a payment's `pay_…` or a refund's `rf_…`); a long-poll subscribes *before*
+//! reading, so a change committed between its read and its wait still wakes it.
 
-use qrpayd_domain::ids::PaymentId;
 use tokio::sync::{broadcast, watch};
 
 /// Announces "this payment changed" to whoever waits.
 #[derive(Debug, Clone)]
 pub struct ChangeHub {
-    sender: broadcast::Sender<PaymentId>,
+    sender: broadcast::Sender<String>,
     /// Set when qrpayd stops: every waiter returns at once with the current state, so a
     /// shutdown never waits for long-polls to run out.
     closing: watch::Sender<bool>,
@@ -26,10 +25,10 @@ impl Default for ChangeHub {
 }
 
 impl ChangeHub {
-    /// Announces a change.
-    pub fn changed(&self, id: &PaymentId) {
+    /// Announces a change of the payment or refund `id`.
+    pub fn changed(&self, id: &str) {
         // No receivers is fine: nobody is waiting.
-        let _ = self.sender.send(id.clone());
+        let _ = self.sender.send(id.to_owned());
     }
 
     /// Starts listening. Subscribe first, then read the current state.
@@ -54,18 +53,18 @@ impl ChangeHub {
 /// A waiter's end of the hub.
 #[derive(Debug)]
 pub struct Subscription {
-    changes: broadcast::Receiver<PaymentId>,
+    changes: broadcast::Receiver<String>,
     closing: watch::Receiver<bool>,
 }
 
 impl Subscription {
     /// Waits until `id` may have changed (an announcement for it, or lost announcements), or
     /// qrpayd is stopping.
-    pub async fn changed(&mut self, id: &PaymentId) {
+    pub async fn changed(&mut self, id: &str) {
         let changes = async {
             loop {
                 match self.changes.recv().await {
-                    Ok(changed) if &changed == id => return,
+                    Ok(changed) if changed == id => return,
                     Ok(_) => {}
                     Err(broadcast::error::RecvError::Lagged(_)) => return,
                     Err(broadcast::error::RecvError::Closed) => {
@@ -89,11 +88,10 @@ mod tests {
     async fn close_releases_waiters() {
         let hub = ChangeHub::default();
         let mut sub = hub.subscribe();
-        let id = PaymentId::from_u128(1);
-        hub.changed(&PaymentId::from_u128(2));
+        hub.changed("pay_2");
         hub.close();
         // Returns (the other id's announcement is skipped, the close releases it).
-        sub.changed(&id).await;
+        sub.changed("pay_1").await;
         assert!(hub.is_closing());
     }
 }

@@ -3,6 +3,7 @@
 //! * [`config`] — the TOML file, environment overrides and startup validation;
 //! * [`payments`] — the orchestration of create / wait / cancel / notifications / jobs;
 //! * [`worker`] — the loop that runs due jobs (polling, expiry, recovery);
+//! * [`reconcile`] and [`export`] — the bank's registry against the journal; the journal as CSV;
 //! * [`api`] — the POS API v1 over HTTP;
 //! * [`startup`] — wiring it together; `main` and the tests start qrpayd through it;
 //! * [`clock`] and [`hub`] — business time and in-process change notifications.
@@ -10,7 +11,9 @@
 pub mod api;
 pub mod clock;
 pub mod config;
+pub mod export;
 pub mod hub;
 pub mod payments;
+pub mod reconcile;
 pub mod startup;
 pub mod worker;

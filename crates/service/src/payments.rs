@@ -22,12 +22,16 @@ use qrpayd_domain::ids::{IdempotencyKey, OrderRef, PaymentId, ProviderName, Regi
 use qrpayd_domain::money::{Currency, Kopecks};
 use qrpayd_domain::payment::{CloseReason, PaymentEvent, PaymentState};
 use qrpayd_store::{
-    Applied, ClaimedJob, EventDetails, Inserted, NewPayment, Payment, Store, StoreError,
+    Applied, ClaimedJob, EventDetails, Inserted, JobTarget, NewPayment, Payment, Store, StoreError,
 };
 use sha2::{Digest, Sha256};
 
 use crate::clock::Clock;
 use crate::hub::ChangeHub;
+
+mod refunds;
+
+pub use refunds::{CreateRefund, RefundError};
 
 /// A configured bank behind a provider name.
 #[derive(Clone)]
@@ -56,6 +60,17 @@ pub struct Settings {
     pub payment_ttl: Duration,
     /// Timeout of one bank call.
     pub bank_timeout: Duration,
+    /// What to do when a customer pays after the payment was closed.
+    pub late_payment_policy: LatePolicy,
+}
+
+/// The late-payment policy (`late_payment_policy` in the config).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LatePolicy {
+    /// Refund the whole payment automatically (the default: the customer has no goods).
+    Refund,
+    /// Mark it for a person to decide.
+    Flag,
 }
 
 /// A validated create request.
@@ -271,10 +286,15 @@ impl Payments {
         &self,
         id: &PaymentId,
         event: PaymentEvent,
-        details: EventDetails,
+        mut details: EventDetails,
         next_job_at: DateTime<Utc>,
     ) -> Result<Applied, StoreError> {
         let now = self.clock.now();
+        if event == PaymentEvent::BankPaid && details.on_late.is_none() {
+            // Prepared for every "paid" report; the store uses it only if the payment turns
+            // out to be late, in the same transaction.
+            details.on_late = self.late_handling(id, now).await?;
+        }
         let applied = self
             .store
             .apply_event(id, event, &details, now, next_job_at.max(now))
@@ -282,11 +302,17 @@ impl Payments {
         match &applied {
             Applied::Changed { payment, from } => {
                 if payment.late && payment.state == PaymentState::Paid && from.is_final() {
-                    tracing::warn!(payment = %id, from = %from, "LATE PAYMENT: the customer paid after the payment was {from}; it is now paid and needs handling (refund or goods)");
+                    tracing::warn!(
+                        payment = %id,
+                        from = %from,
+                        action = payment.late_action.as_deref().unwrap_or("flag"),
+                        "LATE PAYMENT: the customer paid after the payment was {from}; it is now paid \
+                         (late_action = refund: refunded automatically; flag: a person must decide)"
+                    );
                 } else {
                     tracing::info!(payment = %id, from = %from, to = %payment.state, source = details.source, "payment state changed");
                 }
-                self.hub.changed(id);
+                self.hub.changed(id.as_str());
             }
             Applied::Unchanged(_) => {
                 tracing::debug!(payment = %id, ?event, "event repeats the current state");
@@ -419,22 +445,31 @@ impl Payments {
         }
     }
 
-    /// A register's payment (another register's is "not found").
+    /// A register's payment (another register's is "not found"); `None` = the admin, who
+    /// sees every payment.
     pub async fn get(
         &self,
-        register: &RegisterId,
+        register: Option<&RegisterId>,
         id: &PaymentId,
     ) -> Result<Payment, PaymentError> {
         match self.store.payment(id).await? {
-            Some(p) if &p.register_id == register => Ok(p),
+            Some(p) if register.is_none_or(|r| r == &p.register_id) => Ok(p),
             _ => Err(PaymentError::NotFound),
         }
+    }
+
+    /// Payments matching `filter` (the caller restricts it to a register's own).
+    pub async fn list(
+        &self,
+        filter: &qrpayd_store::PaymentFilter,
+    ) -> Result<Vec<Payment>, StoreError> {
+        self.store.list_payments(filter).await
     }
 
     /// Long-poll: returns when the payment is final or `wait` has passed.
     pub async fn wait_final(
         &self,
-        register: &RegisterId,
+        register: Option<&RegisterId>,
         id: &PaymentId,
         wait: Duration,
     ) -> Result<Payment, PaymentError> {
@@ -463,7 +498,7 @@ impl Payments {
                 return Ok(payment);
             }
             tokio::select! {
-                () = changes.changed(id) => {}
+                () = changes.changed(id.as_str()) => {}
                 () = tokio::time::sleep_until(deadline) => {
                     return self.store.payment(id).await?.ok_or(PaymentError::NotFound);
                 }
@@ -477,7 +512,7 @@ impl Payments {
         register: &RegisterId,
         id: &PaymentId,
     ) -> Result<Payment, PaymentError> {
-        let payment = self.get(register, id).await?;
+        let payment = self.get(Some(register), id).await?;
         match payment.state {
             PaymentState::Cancelled => return Ok(payment),
             PaymentState::Paid => return Err(PaymentError::AlreadyPaid(Box::new(payment))),
@@ -508,7 +543,11 @@ impl Payments {
                 Err(CloseError::Store(e)) => return Err(e.into()),
                 Err(error) => {
                     self.store
-                        .reschedule_job(id, retry_at, Some(&error.to_string()))
+                        .reschedule_job(
+                            &JobTarget::Payment(id.clone()),
+                            retry_at,
+                            Some(&error.to_string()),
+                        )
                         .await?;
                     let error = match error {
                         CloseError::Bank(e) => e,
@@ -584,6 +623,25 @@ impl Payments {
         Ok(applied.payment().clone())
     }
 
+    /// Records a payment the bank's registry lists as taken while the journal has it as not
+    /// paid (reconciliation). A closed payment becomes paid *late*, under the policy.
+    pub async fn record_paid_from_reconciliation(
+        &self,
+        id: &PaymentId,
+    ) -> Result<Option<Payment>, StoreError> {
+        let details = EventDetails {
+            source: "reconciliation",
+            ..EventDetails::default()
+        };
+        match self
+            .apply(id, PaymentEvent::BankPaid, details, self.clock.now())
+            .await?
+        {
+            Applied::Changed { payment, .. } | Applied::Unchanged(payment) => Ok(Some(payment)),
+            Applied::Illegal(_, _) => Ok(None),
+        }
+    }
+
     /// A bank notification: verify, match, check the amount, apply.
     pub async fn on_callback(
         &self,
@@ -614,7 +672,7 @@ impl Payments {
         {
             tracing::error!(payment = %payment.id, reported = %notice.amount, expected = %payment.amount, "notification amount or currency differs from the payment; asking the bank instead");
             self.store
-                .job_due_now(&payment.id, self.clock.now())
+                .job_due_now(&JobTarget::Payment(payment.id.clone()), self.clock.now())
                 .await?;
             return Ok(CallbackOutcome::Deferred("amount mismatch".into()));
         }
@@ -649,20 +707,27 @@ impl Payments {
 
     /// Runs one claimed job: finishes an interrupted create, polls, expires or closes.
     pub async fn run_job(&self, job: &ClaimedJob) -> Result<(), StoreError> {
-        let id = &job.payment_id;
+        match &job.target {
+            JobTarget::Payment(id) => self.run_payment_job(id, job.attempts).await,
+            JobTarget::Refund(id) => self.run_refund_job(id, job.attempts).await,
+        }
+    }
+
+    async fn run_payment_job(&self, id: &PaymentId, attempts: i64) -> Result<(), StoreError> {
+        let target = JobTarget::Payment(id.clone());
         let Some(payment) = self.store.payment(id).await? else {
-            return self.store.delete_job(id).await;
+            return self.store.delete_job(&target).await;
         };
         let now = self.clock.now();
         match payment.state {
             PaymentState::Paid
             | PaymentState::Failed
             | PaymentState::Expired
-            | PaymentState::Cancelled => self.store.delete_job(id).await,
+            | PaymentState::Cancelled => self.store.delete_job(&target).await,
             PaymentState::Creating => {
                 let deadline = self.creation_deadline(payment.created_at);
                 if now < deadline {
-                    return self.store.reschedule_job(id, deadline, None).await;
+                    return self.store.reschedule_job(&target, deadline, None).await;
                 }
                 let details = EventDetails {
                     failure: Some(("creation_interrupted".into(), "qrpayd stopped while the bank was issuing the QR; no QR was shown, so nothing can be paid".into())),
@@ -686,10 +751,10 @@ impl Payments {
                         now + chrono(RETRY_BASE),
                     )
                     .await?;
-                self.close_job(applied.payment(), job.attempts).await
+                self.close_job(applied.payment(), attempts).await
             }
-            PaymentState::Pending => self.poll_job(&payment, job.attempts).await,
-            PaymentState::Closing(_) => self.close_job(&payment, job.attempts).await,
+            PaymentState::Pending => self.poll_job(&payment, attempts).await,
+            PaymentState::Closing(_) => self.close_job(&payment, attempts).await,
         }
     }
 
@@ -705,7 +770,7 @@ impl Payments {
                 tracing::warn!(payment = %payment.id, "closing at the bank failed, retry in {delay:?}: {error}");
                 self.store
                     .reschedule_job(
-                        &payment.id,
+                        &JobTarget::Payment(payment.id.clone()),
                         self.clock.now() + chrono(delay),
                         Some(&error.to_string()),
                     )
@@ -720,7 +785,11 @@ impl Payments {
             let later = self.clock.now() + chrono(MAX_BACKOFF);
             return self
                 .store
-                .reschedule_job(&payment.id, later, Some("provider not configured"))
+                .reschedule_job(
+                    &JobTarget::Payment(payment.id.clone()),
+                    later,
+                    Some("provider not configured"),
+                )
                 .await;
         };
         let Some((qr_id, _)) = &payment.qr else {
@@ -761,7 +830,7 @@ impl Payments {
             }
             Ok(BankPaymentStatus::NotPaid | BankPaymentStatus::InProgress) => {
                 self.store
-                    .reschedule_job(&payment.id, next_poll, None)
+                    .reschedule_job(&JobTarget::Payment(payment.id.clone()), next_poll, None)
                     .await
             }
             Err(error) => {
@@ -770,7 +839,11 @@ impl Payments {
                     .max(now + chrono(RETRY_BASE));
                 tracing::warn!(payment = %payment.id, "polling the bank failed: {error}");
                 self.store
-                    .reschedule_job(&payment.id, retry, Some(&error.to_string()))
+                    .reschedule_job(
+                        &JobTarget::Payment(payment.id.clone()),
+                        retry,
+                        Some(&error.to_string()),
+                    )
                     .await
             }
         }

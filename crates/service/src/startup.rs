@@ -20,7 +20,7 @@ use crate::api::{self, AppState, Register, Registers};
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::hub::ChangeHub;
-use crate::payments::{Payments, Provider, Settings, backoff};
+use crate::payments::{LatePolicy, Payments, Provider, Settings, backoff};
 use crate::worker::Worker;
 
 /// Why qrpayd could not start.
@@ -142,7 +142,34 @@ fn build_registers(config: &Config) -> Result<Registers, StartError> {
             .map_err(|e| crate::config::ConfigError(e.to_string()))?;
         entries.push((r.api_key.clone(), Register { id, provider }));
     }
-    Ok(Registers::new(entries))
+    Ok(Registers::new(entries, config.admin_api_key.clone()))
+}
+
+/// Opens the journal and builds the orchestrator (no server, no worker): for `start` and for
+/// the command-line tools (`reconcile`, `export`).
+pub async fn open(
+    config: &Config,
+    clock: Arc<dyn Clock>,
+) -> Result<(Payments, HashMap<ProviderName, Provider>), StartError> {
+    config.validate()?;
+    let store = Store::connect(&config.database_url).await?;
+    let providers = build_providers(config)?;
+    let payments = Payments::new(
+        store,
+        clock,
+        ChangeHub::default(),
+        providers.clone(),
+        Settings {
+            payment_ttl: Duration::from_secs(config.payment_ttl_seconds),
+            bank_timeout: Duration::from_secs(config.bank_timeout_seconds),
+            late_payment_policy: if config.late_payment_policy == "flag" {
+                LatePolicy::Flag
+            } else {
+                LatePolicy::Refund
+            },
+        },
+    );
+    Ok((payments, providers))
 }
 
 /// Starts qrpayd on `listener` with a validated `config`.
@@ -155,21 +182,10 @@ pub async fn start(
     let addr = listener
         .local_addr()
         .map_err(|e| crate::config::ConfigError(format!("listener: {e}")))?;
-    let store = Store::connect(&config.database_url).await?;
-    let providers = build_providers(config)?;
+    let (payments, providers) = open(config, options.clock.clone()).await?;
     let only_provider = (providers.len() == 1)
         .then(|| providers.keys().next().cloned())
         .flatten();
-    let payments = Payments::new(
-        store,
-        options.clock.clone(),
-        ChangeHub::default(),
-        providers.clone(),
-        Settings {
-            payment_ttl: Duration::from_secs(config.payment_ttl_seconds),
-            bank_timeout: Duration::from_secs(config.bank_timeout_seconds),
-        },
-    );
     let worker = Worker::new(
         payments.clone(),
         options.clock.clone(),

@@ -61,7 +61,7 @@ impl Worker {
             running.spawn(async move {
                 if let Err(e) = payments.run_job(&job).await {
                     // The lease runs out and the job is retried; nothing is lost.
-                    tracing::error!(payment = %job.payment_id, "job failed: {e}");
+                    tracing::error!(target_id = %job.target, "job failed: {e}");
                 }
             });
         }

@@ -11,17 +11,19 @@
 //! MariaDB or PostgreSQL port would have to redesign; see its header.
 
 mod record;
+mod refunds;
 
 use std::str::FromStr;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use qrpayd_domain::ids::{IdempotencyKey, PaymentId, QrId, RegisterId};
+use qrpayd_domain::ids::{IdempotencyKey, PaymentId, QrId, RefundId, RegisterId};
 use qrpayd_domain::payment::{IllegalTransition, PaymentEvent, PaymentState, Transition};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Row, SqlitePool};
 
-pub use record::{NewPayment, Payment};
+pub use record::{NewPayment, NewRefund, Payment, PaymentFilter, Refund};
+pub use refunds::{RefundApplied, RefundInserted};
 
 /// Storage failures. None of them is the client's fault.
 #[derive(Debug, thiserror::Error)]
@@ -51,6 +53,18 @@ pub struct EventDetails {
     pub failure: Option<(String, String)>,
     /// Free text for the history line: who or what reported the event.
     pub source: &'static str,
+    /// What to do if this event turns out to be a *late* payment (paid after we closed or
+    /// failed it): written in the same transaction, so a crash cannot lose the follow-up.
+    pub on_late: Option<LateHandling>,
+}
+
+/// The late-payment policy's action, prepared by the caller.
+#[derive(Debug, Clone)]
+pub enum LateHandling {
+    /// Refund the whole payment automatically (this refund row is inserted with its job).
+    Refund(NewRefund),
+    /// Only mark it for a person.
+    Flag,
 }
 
 /// What [`Store::apply_event`] did.
@@ -89,12 +103,39 @@ pub enum Inserted {
     Existing(Payment),
 }
 
+/// What a job row is about.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum JobTarget {
+    /// A payment that is not final (`payment_jobs`).
+    Payment(PaymentId),
+    /// A refund that is not final (`refund_jobs`).
+    Refund(RefundId),
+}
+
+impl std::fmt::Display for JobTarget {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            JobTarget::Payment(id) => write!(f, "{id}"),
+            JobTarget::Refund(id) => write!(f, "{id}"),
+        }
+    }
+}
+
+impl JobTarget {
+    fn id(&self) -> &str {
+        match self {
+            JobTarget::Payment(id) => id.as_str(),
+            JobTarget::Refund(id) => id.as_str(),
+        }
+    }
+}
+
 /// A due job, claimed with a lease.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ClaimedJob {
-    /// The payment to look at.
-    pub payment_id: PaymentId,
-    /// How many times this job already ran without finishing the payment.
+    /// The payment or refund to look at.
+    pub target: JobTarget,
+    /// How many times this job already failed in a row (for backoff).
     pub attempts: i64,
 }
 
@@ -298,6 +339,20 @@ impl Store {
         .bind(detail)
         .execute(&mut *tx)
         .await?;
+        if late {
+            let action = match &details.on_late {
+                Some(LateHandling::Refund(refund)) => {
+                    refunds::insert_in(&mut tx, refund, now).await?;
+                    "refund"
+                }
+                Some(LateHandling::Flag) | None => "flag",
+            };
+            sqlx::query("UPDATE payments SET late_action = ? WHERE id = ?")
+                .bind(action)
+                .bind(id.as_str())
+                .execute(&mut *tx)
+                .await?;
+        }
         if to.is_final() {
             sqlx::query("DELETE FROM payment_jobs WHERE payment_id = ?")
                 .bind(id.as_str())
@@ -325,8 +380,9 @@ impl Store {
         })
     }
 
-    /// Claims up to `limit` jobs due at `now` whose lease has run out, leasing them until
-    /// `now + lease`. A claimed job is invisible to other claims until the lease ends.
+    /// Claims up to `limit` jobs of each kind due at `now` whose lease has run out, leasing
+    /// them until `now + lease`. A claimed job is invisible to other claims until the lease
+    /// ends.
     pub async fn claim_due_jobs(
         &self,
         now: DateTime<Utc>,
@@ -335,67 +391,109 @@ impl Store {
     ) -> Result<Vec<ClaimedJob>, StoreError> {
         let now_ms = to_ms(now);
         let lease_ms = i64::try_from(lease.as_millis()).unwrap_or(i64::MAX);
-        let rows = sqlx::query(
-            "UPDATE payment_jobs SET lease_until = ? WHERE payment_id IN \
-             (SELECT payment_id FROM payment_jobs WHERE due_at <= ? AND lease_until <= ? \
-              ORDER BY due_at LIMIT ?) RETURNING payment_id, attempts",
-        )
-        .bind(now_ms.saturating_add(lease_ms))
-        .bind(now_ms)
-        .bind(now_ms)
-        .bind(limit)
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter()
-            .map(|row| {
-                let id: String = row.try_get("payment_id")?;
-                Ok(ClaimedJob {
-                    payment_id: PaymentId::parse(&id)
-                        .map_err(|e| StoreError::Corrupt(format!("job id {id:?}: {e}")))?,
+        let mut claimed = Vec::new();
+        for (sql, refund) in [
+            (
+                "UPDATE payment_jobs SET lease_until = ? WHERE payment_id IN \
+                 (SELECT payment_id FROM payment_jobs WHERE due_at <= ? AND lease_until <= ? \
+                  ORDER BY due_at LIMIT ?) RETURNING payment_id AS id, attempts",
+                false,
+            ),
+            (
+                "UPDATE refund_jobs SET lease_until = ? WHERE refund_id IN \
+                 (SELECT refund_id FROM refund_jobs WHERE due_at <= ? AND lease_until <= ? \
+                  ORDER BY due_at LIMIT ?) RETURNING refund_id AS id, attempts",
+                true,
+            ),
+        ] {
+            let rows = sqlx::query(sql)
+                .bind(now_ms.saturating_add(lease_ms))
+                .bind(now_ms)
+                .bind(now_ms)
+                .bind(limit)
+                .fetch_all(&self.pool)
+                .await?;
+            for row in &rows {
+                let id: String = row.try_get("id")?;
+                let bad = |e: qrpayd_domain::ids::IdError| {
+                    StoreError::Corrupt(format!("job id {id:?}: {e}"))
+                };
+                let target = if refund {
+                    JobTarget::Refund(RefundId::parse(&id).map_err(bad)?)
+                } else {
+                    JobTarget::Payment(PaymentId::parse(&id).map_err(bad)?)
+                };
+                claimed.push(ClaimedJob {
+                    target,
                     attempts: row.try_get("attempts")?,
-                })
-            })
-            .collect()
+                });
+            }
+        }
+        Ok(claimed)
     }
 
     /// Puts a job back, due at `due_at`. With an `error` the attempt counts towards backoff and
     /// the error is remembered; without one (a routine poll) the count starts over.
     pub async fn reschedule_job(
         &self,
-        id: &PaymentId,
+        target: &JobTarget,
         due_at: DateTime<Utc>,
         error: Option<&str>,
     ) -> Result<(), StoreError> {
-        sqlx::query(
-            "UPDATE payment_jobs SET due_at = ?, lease_until = 0, \
-             attempts = CASE WHEN ? IS NULL THEN 0 ELSE attempts + 1 END, \
-             last_error = ? WHERE payment_id = ?",
-        )
-        .bind(to_ms(due_at))
-        .bind(error)
-        .bind(error)
-        .bind(id.as_str())
-        .execute(&self.pool)
-        .await?;
-        Ok(())
-    }
-
-    /// Makes a payment's job due at once (a cancel whose bank call failed, a doubtful
-    /// notification): the worker takes it on its next round.
-    pub async fn job_due_now(&self, id: &PaymentId, now: DateTime<Utc>) -> Result<(), StoreError> {
-        sqlx::query("UPDATE payment_jobs SET due_at = ?, lease_until = 0 WHERE payment_id = ?")
-            .bind(to_ms(now))
-            .bind(id.as_str())
+        let sql = match target {
+            JobTarget::Payment(_) => {
+                "UPDATE payment_jobs SET due_at = ?, lease_until = 0, \
+                 attempts = CASE WHEN ? IS NULL THEN 0 ELSE attempts + 1 END, \
+                 last_error = ? WHERE payment_id = ?"
+            }
+            JobTarget::Refund(_) => {
+                "UPDATE refund_jobs SET due_at = ?, lease_until = 0, \
+                 attempts = CASE WHEN ? IS NULL THEN 0 ELSE attempts + 1 END, \
+                 last_error = ? WHERE refund_id = ?"
+            }
+        };
+        sqlx::query(sql)
+            .bind(to_ms(due_at))
+            .bind(error)
+            .bind(error)
+            .bind(target.id())
             .execute(&self.pool)
             .await?;
         Ok(())
     }
 
-    /// Deletes the job row of a payment that is already final (left over by a crash between
-    /// two versions of the code, or a hand edit).
-    pub async fn delete_job(&self, id: &PaymentId) -> Result<(), StoreError> {
-        sqlx::query("DELETE FROM payment_jobs WHERE payment_id = ?")
-            .bind(id.as_str())
+    /// Makes a job due at once (a cancel whose bank call failed, a doubtful notification):
+    /// the worker takes it on its next round.
+    pub async fn job_due_now(
+        &self,
+        target: &JobTarget,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let sql = match target {
+            JobTarget::Payment(_) => {
+                "UPDATE payment_jobs SET due_at = ?, lease_until = 0 WHERE payment_id = ?"
+            }
+            JobTarget::Refund(_) => {
+                "UPDATE refund_jobs SET due_at = ?, lease_until = 0 WHERE refund_id = ?"
+            }
+        };
+        sqlx::query(sql)
+            .bind(to_ms(now))
+            .bind(target.id())
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Deletes the job row of something already final (left over by a crash between two
+    /// versions of the code, or a hand edit).
+    pub async fn delete_job(&self, target: &JobTarget) -> Result<(), StoreError> {
+        let sql = match target {
+            JobTarget::Payment(_) => "DELETE FROM payment_jobs WHERE payment_id = ?",
+            JobTarget::Refund(_) => "DELETE FROM refund_jobs WHERE refund_id = ?",
+        };
+        sqlx::query(sql)
+            .bind(target.id())
             .execute(&self.pool)
             .await?;
         Ok(())
@@ -403,10 +501,57 @@ impl Store {
 
     /// The earliest due time among jobs (to know how long a worker may sleep).
     pub async fn next_job_due(&self) -> Result<Option<DateTime<Utc>>, StoreError> {
-        let due: Option<i64> = sqlx::query_scalar("SELECT MIN(due_at) FROM payment_jobs")
+        let due: Option<i64> = sqlx::query_scalar(
+            "SELECT MIN(due_at) FROM (SELECT due_at FROM payment_jobs UNION ALL SELECT due_at FROM refund_jobs) AS jobs",
+        )
             .fetch_one(&self.pool)
             .await?;
         due.map(from_ms).transpose()
+    }
+
+    /// Payments matching `filter`, newest first.
+    pub async fn list_payments(&self, filter: &PaymentFilter) -> Result<Vec<Payment>, StoreError> {
+        // Optional filters as `(? IS NULL OR column = ?)`: one static statement that works the
+        // same on every backend.
+        let rows = sqlx::query(
+            "SELECT * FROM payments WHERE \
+             (? IS NULL OR register_id = ?) AND (? IS NULL OR order_ref = ?) AND \
+             (? IS NULL OR status = ?) AND (? IS NULL OR late = ?) AND \
+             (? IS NULL OR created_at >= ?) AND (? IS NULL OR created_at < ?) \
+             ORDER BY created_at DESC, id DESC LIMIT ?",
+        )
+        .bind(filter.register.as_ref().map(RegisterId::as_str))
+        .bind(filter.register.as_ref().map(RegisterId::as_str))
+        .bind(filter.order.as_deref())
+        .bind(filter.order.as_deref())
+        .bind(filter.status.map(PaymentState::as_db_str))
+        .bind(filter.status.map(PaymentState::as_db_str))
+        .bind(filter.late)
+        .bind(filter.late)
+        .bind(filter.from.map(to_ms))
+        .bind(filter.from.map(to_ms))
+        .bind(filter.to.map(to_ms))
+        .bind(filter.to.map(to_ms))
+        .bind(filter.limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(record::from_row).collect()
+    }
+
+    /// Payments that became paid in `[from, to)`, oldest first (reconciliation).
+    pub async fn payments_paid_between(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<Payment>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT * FROM payments WHERE paid_at >= ? AND paid_at < ? ORDER BY paid_at, id",
+        )
+        .bind(to_ms(from))
+        .bind(to_ms(to))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(record::from_row).collect()
     }
 
     /// The history lines of a payment, oldest first: `(from, to, event)`.

@@ -193,11 +193,8 @@ async fn leases_hide_claimed_jobs_until_they_run_out() {
     let later = t0() + Chrono::seconds(5);
     let claimed = store.claim_due_jobs(later, lease, 10).await.unwrap();
     assert_eq!(
-        claimed
-            .iter()
-            .map(|j| j.payment_id.clone())
-            .collect::<Vec<_>>(),
-        [PaymentId::from_u128(3)]
+        claimed.iter().map(|j| j.target.clone()).collect::<Vec<_>>(),
+        [JobTarget::Payment(PaymentId::from_u128(3))]
     );
     // After the lease runs out (a crashed worker), the jobs come back.
     let claimed = store
@@ -207,7 +204,7 @@ async fn leases_hide_claimed_jobs_until_they_run_out() {
     assert_eq!(claimed.len(), 3);
     store
         .reschedule_job(
-            &PaymentId::from_u128(1),
+            &JobTarget::Payment(PaymentId::from_u128(1)),
             later + Chrono::hours(1),
             Some("bank down"),
         )
@@ -256,4 +253,157 @@ async fn concurrent_events_serialise() {
     assert_eq!(p.state, PaymentState::Paid);
     let history = store.history(&id).await.unwrap();
     assert_eq!(i64::try_from(history.len()).unwrap(), p.version + 1);
+}
+
+fn new_refund(n: u128, key: &str, amount: i64) -> NewRefund {
+    NewRefund {
+        id: qrpayd_domain::ids::RefundId::from_u128(n),
+        payment_id: PaymentId::from_u128(1),
+        register_id: RegisterId::parse("pos-1").unwrap(),
+        idempotency_key: IdempotencyKey::parse(key).unwrap(),
+        request_hash: "h".into(),
+        amount: Kopecks::new(amount).unwrap(),
+        reason: None,
+        automatic: false,
+        created_at: t0(),
+    }
+}
+
+#[tokio::test]
+async fn refunds_never_exceed_the_payment_even_when_racing() {
+    let (store, _dir) = store().await;
+    // Not refundable before it is paid.
+    store
+        .insert_payment(&new_payment(1, "k"), t0())
+        .await
+        .unwrap();
+    assert!(matches!(
+        store
+            .insert_refund(&new_refund(1, "r0", 100), t0())
+            .await
+            .unwrap(),
+        RefundInserted::NotRefundable(_)
+    ));
+    let id = PaymentId::from_u128(1);
+    store
+        .apply_event(&id, PaymentEvent::QrIssued, &issued(), t0(), t0())
+        .await
+        .unwrap();
+    let d = EventDetails {
+        source: "test",
+        ..EventDetails::default()
+    };
+    store
+        .apply_event(&id, PaymentEvent::BankPaid, &d, t0(), t0())
+        .await
+        .unwrap();
+
+    // 20 concurrent refunds of 1000 kopecks against 12345: exactly 12 fit.
+    let mut tasks = Vec::new();
+    for n in 0..20u128 {
+        let store = store.clone();
+        tasks.push(tokio::spawn(async move {
+            store
+                .insert_refund(&new_refund(100 + n, &format!("r{n}"), 1000), t0())
+                .await
+                .unwrap()
+        }));
+    }
+    let mut new = 0;
+    for t in tasks {
+        match t.await.unwrap() {
+            RefundInserted::New(_) => new += 1,
+            RefundInserted::Exceeds { remaining, .. } => assert_eq!(remaining.get(), 345),
+            other => panic!("{other:?}"),
+        }
+    }
+    assert_eq!(new, 12);
+    // A failed refund frees its amount.
+    let first = qrpayd_domain::ids::RefundId::from_u128(100);
+    let applied = store
+        .apply_refund_event(
+            &first,
+            qrpayd_domain::refund::RefundEvent::BankRefused,
+            Some(("x".into(), "y".into())),
+            t0(),
+            t0(),
+        )
+        .await
+        .unwrap();
+    assert!(
+        matches!(applied, RefundApplied::Changed(ref r) if r.state == qrpayd_domain::refund::RefundState::Failed)
+    );
+    assert!(matches!(
+        store
+            .insert_refund(&new_refund(200, "again", 1345), t0())
+            .await
+            .unwrap(),
+        RefundInserted::New(_)
+    ));
+    // The key is the register's: the same key returns the same refund.
+    assert!(matches!(
+        store.insert_refund(&new_refund(201, "again", 1), t0()).await.unwrap(),
+        RefundInserted::Existing(r) if r.id == qrpayd_domain::ids::RefundId::from_u128(200)
+    ));
+}
+
+#[tokio::test]
+async fn a_late_payment_gets_its_refund_in_the_same_transaction() {
+    let (store, _dir) = store().await;
+    let id = PaymentId::from_u128(1);
+    store
+        .insert_payment(&new_payment(1, "k"), t0())
+        .await
+        .unwrap();
+    store
+        .apply_event(&id, PaymentEvent::QrIssued, &issued(), t0(), t0())
+        .await
+        .unwrap();
+    let d = EventDetails {
+        source: "test",
+        ..EventDetails::default()
+    };
+    store
+        .apply_event(
+            &id,
+            PaymentEvent::CloseRequested(CloseReason::Expire),
+            &d,
+            t0(),
+            t0(),
+        )
+        .await
+        .unwrap();
+    store
+        .apply_event(&id, PaymentEvent::BankClosed, &d, t0(), t0())
+        .await
+        .unwrap();
+    let mut refund = new_refund(7, "late", 12345);
+    refund.automatic = true;
+    let late = EventDetails {
+        source: "test",
+        on_late: Some(LateHandling::Refund(refund)),
+        ..EventDetails::default()
+    };
+    store
+        .apply_event(&id, PaymentEvent::BankPaid, &late, t0(), t0())
+        .await
+        .unwrap();
+    let p = store.payment(&id).await.unwrap().unwrap();
+    assert_eq!(
+        (p.state, p.late, p.late_action.as_deref()),
+        (PaymentState::Paid, true, Some("refund"))
+    );
+    let refunds = store.refunds_of(&id).await.unwrap();
+    assert_eq!(refunds.len(), 1);
+    assert!(refunds[0].automatic);
+    assert_eq!(refunds[0].amount.get(), 12345);
+    // Its job is due.
+    let jobs = store
+        .claim_due_jobs(t0(), std::time::Duration::from_secs(30), 10)
+        .await
+        .unwrap();
+    assert!(
+        jobs.iter()
+            .any(|j| matches!(&j.target, JobTarget::Refund(r) if r == &refunds[0].id))
+    );
 }

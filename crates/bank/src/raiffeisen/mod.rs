@@ -6,6 +6,7 @@
 //! `X-Api-Signature-SHA256`. Success is `code == "SUCCESS"` *and* a 2xx status: the bank
 //! reports business errors with HTTP 200 too.
 
+pub mod registry;
 mod signature;
 mod wire;
 
@@ -13,15 +14,15 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::FixedOffset;
-use qrpayd_domain::ids::QrId;
+use qrpayd_domain::ids::{QrId, RefundId};
 use qrpayd_domain::money::{Currency, Kopecks};
 use qrpayd_domain::secret::Secret;
 use reqwest::{Method, StatusCode};
 use serde::de::DeserializeOwned;
 
 use crate::{
-    BankAdapter, BankError, BankPaymentStatus, CallbackError, CallbackNotice, CreateQr, IssuedQr,
-    PaymentQuery,
+    BankAdapter, BankError, BankPaymentStatus, BankRefundStatus, CallbackError, CallbackNotice,
+    CreateQr, IssuedQr, PaymentQuery, RefundRequest,
 };
 
 pub use signature::{notification_signature, verify_notification_signature};
@@ -201,6 +202,17 @@ fn payment_status(
     }
 }
 
+fn refund_status(text: &str) -> Result<BankRefundStatus, BankError> {
+    match text {
+        "IN_PROGRESS" => Ok(BankRefundStatus::InProgress),
+        "COMPLETED" => Ok(BankRefundStatus::Completed),
+        "DECLINED" => Ok(BankRefundStatus::Declined),
+        other => Err(BankError::Protocol(format!(
+            "unknown refundStatus {other:?}"
+        ))),
+    }
+}
+
 #[async_trait]
 impl BankAdapter for Raiffeisen {
     async fn create_qr(&self, request: &CreateQr) -> Result<IssuedQr, BankError> {
@@ -311,6 +323,62 @@ impl BankAdapter for Raiffeisen {
         match self.qr_status(qr_id).await?.as_str() {
             "PAID" | "CANCELLED" | "EXPIRED" => Ok(()),
             _ => Err(refused),
+        }
+    }
+
+    async fn refund(&self, request: &RefundRequest) -> Result<BankRefundStatus, BankError> {
+        let transaction_id = request
+            .transaction_id
+            .as_deref()
+            .and_then(|t| t.parse::<i64>().ok());
+        let body = wire::RefundRequest {
+            amount: wire::amount(request.amount)?,
+            order: request.payment_id.as_str(),
+            refund_id: request.refund_id.as_str(),
+            transaction_id,
+            payment_details: request.details.as_deref(),
+        };
+        let answer: wire::RefundAnswer = self
+            .call(
+                Method::POST,
+                "/api/sbp/v1/refund",
+                true,
+                Some(to_json(&body)?),
+            )
+            .await?;
+        check_amount(
+            "refund",
+            answer.amount.as_deref(),
+            None,
+            request.amount,
+            Currency::Rub,
+        )?;
+        refund_status(&answer.refund_status)
+    }
+
+    async fn refund_status(
+        &self,
+        refund_id: &RefundId,
+        amount: Kopecks,
+    ) -> Result<Option<BankRefundStatus>, BankError> {
+        let path = format!("/api/sbp/v1/refund/{}", refund_id.as_str());
+        match self
+            .call::<wire::RefundAnswer>(Method::GET, &path, true, None)
+            .await
+        {
+            Ok(answer) => {
+                check_amount(
+                    "refund status",
+                    answer.amount.as_deref(),
+                    None,
+                    amount,
+                    Currency::Rub,
+                )?;
+                refund_status(&answer.refund_status).map(Some)
+            }
+            // The bank never got it: safe to send again under the same id.
+            Err(BankError::Rejected { code, .. }) if code == "ERROR.REFUND_NOT_FOUND" => Ok(None),
+            Err(e) => Err(e),
         }
     }
 

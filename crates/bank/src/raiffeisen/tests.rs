@@ -8,7 +8,7 @@ use axum::Router;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::routing::any;
-use qrpayd_domain::ids::{PaymentId, QrId};
+use qrpayd_domain::ids::{PaymentId, QrId, RefundId};
 use qrpayd_domain::money::{Currency, Kopecks};
 use qrpayd_domain::secret::Secret;
 
@@ -259,4 +259,74 @@ async fn callback_signature_uses_raw_then_canonical_amount() {
         bank.parse_callback(&headers(sig), b"{not json"),
         Err(CallbackError::Malformed(_))
     ));
+}
+
+fn refund_request(amount: i64) -> RefundRequest {
+    RefundRequest {
+        refund_id: RefundId::parse("rf_1").unwrap(),
+        payment_id: PaymentId::parse("pay_1").unwrap(),
+        amount: Kopecks::new(amount).unwrap(),
+        transaction_id: Some("17998".into()),
+        details: None,
+    }
+}
+
+#[tokio::test]
+async fn refunds_and_their_status() {
+    let (bank, seen) = fake_bank(vec![
+        (
+            200,
+            r#"{"code":"SUCCESS","amount":50.5,"refundStatus":"IN_PROGRESS"}"#,
+            0,
+        ),
+        (
+            200,
+            r#"{"code":"SUCCESS","amount":50.50,"refundStatus":"COMPLETED"}"#,
+            0,
+        ),
+        (
+            200,
+            r#"{"code":"ERROR.REFUND_NOT_FOUND","message":"Возврат с refundId rf_1 не найден"}"#,
+            0,
+        ),
+        (
+            200,
+            r#"{"code":"ERROR.REFUND_INSUFFICIENT_FUNDS","message":"no"}"#,
+            0,
+        ),
+        (
+            200,
+            r#"{"code":"SUCCESS","amount":60,"refundStatus":"COMPLETED"}"#,
+            0,
+        ),
+    ])
+    .await;
+    assert_eq!(
+        bank.refund(&refund_request(5050)).await,
+        Ok(BankRefundStatus::InProgress)
+    );
+    let id = RefundId::parse("rf_1").unwrap();
+    let amount = Kopecks::new(5050).unwrap();
+    assert_eq!(
+        bank.refund_status(&id, amount).await,
+        Ok(Some(BankRefundStatus::Completed))
+    );
+    assert_eq!(bank.refund_status(&id, amount).await, Ok(None));
+    assert!(matches!(
+        bank.refund(&refund_request(5050)).await,
+        Err(BankError::Rejected { code, .. }) if code == "ERROR.REFUND_INSUFFICIENT_FUNDS"
+    ));
+    // An answer for another amount is not trusted.
+    assert!(matches!(
+        bank.refund_status(&id, amount).await,
+        Err(BankError::Protocol(_))
+    ));
+    assert_eq!(
+        seen.lock().unwrap()[..3],
+        [
+            "POST /api/sbp/v1/refund",
+            "GET /api/sbp/v1/refund/rf_1",
+            "GET /api/sbp/v1/refund/rf_1"
+        ]
+    );
 }

@@ -110,3 +110,31 @@ pub(super) struct PaymentNotification {
     /// Our payment id.
     pub(super) order: Option<String>,
 }
+
+/// `POST /api/sbp/v1/refund` body.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(super) struct RefundRequest<'a> {
+    /// Rubles to give back.
+    pub(super) amount: Box<RawValue>,
+    /// The paid payment's `order` (our payment id).
+    pub(super) order: &'a str,
+    /// Our refund id (≤ 40): the bank's idempotency key for the refund.
+    pub(super) refund_id: &'a str,
+    /// The payment's transaction id (needed for static QRs; harmless for dynamic ones).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(super) transaction_id: Option<i64>,
+    /// Statement text (≤ 140).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(super) payment_details: Option<&'a str>,
+}
+
+/// Answer to a refund request or a refund status query.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(super) struct RefundAnswer {
+    /// Rubles.
+    pub(super) amount: Option<Box<RawValue>>,
+    /// `IN_PROGRESS`, `COMPLETED`, `DECLINED`.
+    pub(super) refund_status: String,
+}

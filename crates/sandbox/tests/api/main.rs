@@ -15,4 +15,5 @@ mod errors;
 mod faults;
 mod qrs;
 mod refunds;
+mod registry;
 mod support;

@@ -8,9 +8,32 @@ use qrpayd_domain::secret::Secret;
 
 use super::{ApiError, AppState};
 
-/// The configured registers.
+/// The configured registers and the admin key.
 #[derive(Debug, Default)]
-pub struct Registers(Vec<(Secret, Register)>);
+pub struct Registers {
+    registers: Vec<(Secret, Register)>,
+    admin: Option<Secret>,
+}
+
+/// Who is reading: a register (its own payments only) or the store admin (everything,
+/// read-only).
+#[derive(Debug, Clone)]
+pub enum Viewer {
+    /// A register.
+    Register(Register),
+    /// The admin key.
+    Admin,
+}
+
+impl Viewer {
+    /// The register to restrict to; `None` for the admin.
+    pub fn register_id(&self) -> Option<&RegisterId> {
+        match self {
+            Viewer::Register(r) => Some(&r.id),
+            Viewer::Admin => None,
+        }
+    }
+}
 
 /// The register making the request.
 #[derive(Debug, Clone)]
@@ -22,19 +45,24 @@ pub struct Register {
 }
 
 impl Registers {
-    /// From `(key, register)` pairs.
-    pub fn new(entries: Vec<(Secret, Register)>) -> Self {
-        Registers(entries)
+    /// From `(key, register)` pairs and the admin key.
+    pub fn new(registers: Vec<(Secret, Register)>, admin: Option<Secret>) -> Self {
+        Registers { registers, admin }
     }
 
-    /// The register owning `key`. Compares every key in constant time, so the answer time
-    /// does not tell how much of a guess was right.
-    pub fn find(&self, key: &str) -> Option<&Register> {
+    /// Who owns `key`. Compares every key in constant time, so the answer time does not tell
+    /// how much of a guess was right.
+    pub fn find(&self, key: &str) -> Option<Viewer> {
         let mut found = None;
-        for (secret, register) in &self.0 {
+        for (secret, register) in &self.registers {
             if constant_time_eq(secret.expose().as_bytes(), key.as_bytes()) {
-                found = Some(register);
+                found = Some(Viewer::Register(register.clone()));
             }
+        }
+        if let Some(admin) = &self.admin
+            && constant_time_eq(admin.expose().as_bytes(), key.as_bytes())
+        {
+            found = Some(Viewer::Admin);
         }
         found
     }
@@ -47,32 +75,50 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
+fn bearer_key(parts: &Parts) -> Result<&str, ApiError> {
+    let unauthorized =
+        |message: &str| ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", message.to_owned());
+    let header = parts
+        .headers
+        .get(axum::http::header::AUTHORIZATION)
+        .ok_or_else(|| unauthorized("send the register's key as `Authorization: Bearer <key>`"))?;
+    header
+        .to_str()
+        .ok()
+        .and_then(|h| {
+            // The scheme name is case-insensitive (RFC 9110).
+            let (scheme, key) = h.split_once(' ')?;
+            scheme.eq_ignore_ascii_case("bearer").then_some(key.trim())
+        })
+        .ok_or_else(|| unauthorized("the Authorization header must be `Bearer <key>`"))
+}
+
+impl FromRequestParts<AppState> for Viewer {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let key = bearer_key(parts)?;
+        state.registers.find(key).ok_or_else(|| {
+            ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "unauthorized",
+                "unknown register key",
+            )
+        })
+    }
+}
+
 impl FromRequestParts<AppState> for Register {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let unauthorized = |message: &str| {
-            ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", message.to_owned())
-        };
-        let header = parts
-            .headers
-            .get(axum::http::header::AUTHORIZATION)
-            .ok_or_else(|| {
-                unauthorized("send the register's key as `Authorization: Bearer <key>`")
-            })?;
-        let key = header
-            .to_str()
-            .ok()
-            .and_then(|h| {
-                // The scheme name is case-insensitive (RFC 9110).
-                let (scheme, key) = h.split_once(' ')?;
-                scheme.eq_ignore_ascii_case("bearer").then_some(key.trim())
-            })
-            .ok_or_else(|| unauthorized("the Authorization header must be `Bearer <key>`"))?;
-        state
-            .registers
-            .find(key)
-            .cloned()
-            .ok_or_else(|| unauthorized("unknown register key"))
+        match Viewer::from_request_parts(parts, state).await? {
+            Viewer::Register(register) => Ok(register),
+            Viewer::Admin => Err(ApiError::new(
+                StatusCode::FORBIDDEN,
+                "admin_read_only",
+                "the admin key can list and read payments and refunds, not change them; use a register's key",
+            )),
+        }
     }
 }

@@ -8,11 +8,11 @@ use axum::Json;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use qrpayd_bank::BankError;
-use qrpayd_store::Payment;
+use qrpayd_store::{Payment, Refund};
 use serde_json::json;
 
-use super::view::payment_json;
-use crate::payments::PaymentError;
+use super::view::{payment_json, refund_json};
+use crate::payments::{PaymentError, RefundError};
 
 /// An error answer.
 #[derive(Debug)]
@@ -21,6 +21,10 @@ pub struct ApiError {
     code: &'static str,
     message: String,
     payment: Option<Box<Payment>>,
+    /// The payment's refunds, for rendering it (attached by the handler, see
+    /// [`ApiError::payment`]).
+    refunds: Vec<Refund>,
+    refund: Option<Box<Refund>>,
 }
 
 impl ApiError {
@@ -31,6 +35,8 @@ impl ApiError {
             code,
             message: message.into(),
             payment: None,
+            refunds: Vec::new(),
+            refund: None,
         }
     }
 
@@ -61,6 +67,22 @@ impl ApiError {
 
     fn with_payment(mut self, payment: Box<Payment>) -> Self {
         self.payment = Some(payment);
+        self
+    }
+
+    fn with_refund(mut self, refund: Box<Refund>) -> Self {
+        self.refund = Some(refund);
+        self
+    }
+
+    /// The payment this error carries, if any (so the handler can attach its refunds).
+    pub fn payment(&self) -> Option<&Payment> {
+        self.payment.as_deref()
+    }
+
+    /// Attaches the carried payment's refunds.
+    pub fn with_refunds(mut self, refunds: Vec<Refund>) -> Self {
+        self.refunds = refunds;
         self
     }
 
@@ -145,11 +167,50 @@ impl From<PaymentError> for ApiError {
     }
 }
 
+impl From<RefundError> for ApiError {
+    fn from(e: RefundError) -> Self {
+        match e {
+            RefundError::NotFound => ApiError::not_found(),
+            RefundError::NotRefundable(p) => {
+                let status = p.state.api_status().as_str();
+                ApiError::new(
+                    StatusCode::CONFLICT,
+                    "payment_not_refundable",
+                    format!("only paid payments can be refunded; this one is {status}"),
+                )
+                .with_payment(p)
+            }
+            RefundError::Exceeds { payment, remaining } => ApiError::new(
+                StatusCode::CONFLICT,
+                "refund_exceeds_remaining",
+                format!(
+                    "the refund is more than what is left to refund: {} kopecks ({} RUB), counting refunds in progress",
+                    remaining.get(),
+                    remaining.to_rubles_fixed()
+                ),
+            )
+            .with_payment(payment),
+            RefundError::KeyReused(r) => ApiError::unprocessable(
+                "idempotency_key_reused",
+                "this Idempotency-Key was already used for a different refund; use a new key for a new refund",
+            )
+            .with_refund(r),
+            RefundError::Refused(r, error) => bank_error(&error, "refunding").with_refund(r),
+            RefundError::Store(e) => ApiError::internal(&e),
+        }
+    }
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let mut body = json!({ "error": { "code": self.code, "message": self.message } });
-        if let (Some(p), Some(obj)) = (&self.payment, body.as_object_mut()) {
-            obj.insert("payment".into(), payment_json(p));
+        if let Some(obj) = body.as_object_mut() {
+            if let Some(p) = &self.payment {
+                obj.insert("payment".into(), payment_json(p, &self.refunds));
+            }
+            if let Some(r) = &self.refund {
+                obj.insert("refund".into(), refund_json(r));
+            }
         }
         (self.status, Json(body)).into_response()
     }

@@ -7,6 +7,7 @@
 mod auth;
 mod error;
 mod payments;
+mod refunds;
 mod view;
 
 use std::sync::Arc;
@@ -25,7 +26,7 @@ use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::sensitive_headers::SetSensitiveRequestHeadersLayer;
 use tower_http::trace::TraceLayer;
 
-pub use auth::{Register, Registers};
+pub use auth::{Register, Registers, Viewer};
 pub use error::ApiError;
 
 use crate::payments::{CallbackOutcome, CallbackProblem, Payments};
@@ -55,9 +56,11 @@ pub struct AppState {
 /// All routes with their layers. `extra` is merged in (the embedded sandbox bank).
 pub fn router(state: AppState, extra: Option<Router>) -> Router {
     let api = Router::new()
-        .route("/v1/payments", post(payments::create))
+        .route("/v1/payments", post(payments::create).get(payments::list))
         .route("/v1/payments/{id}", get(payments::get))
         .route("/v1/payments/{id}/cancel", post(payments::cancel))
+        .route("/v1/payments/{id}/refunds", post(refunds::create))
+        .route("/v1/refunds/{id}", get(refunds::get))
         .route("/v1/callbacks/{provider}", post(callback))
         .route("/healthz", get(healthz))
         .route("/openapi.json", get(openapi))

@@ -11,12 +11,14 @@ use axum::extract::rejection::{BytesRejection, PathRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use qrpayd_domain::ids::{IdempotencyKey, OrderRef, PaymentId, ProviderName};
+use qrpayd_domain::ids::{IdempotencyKey, OrderRef, PaymentId, ProviderName, RegisterId};
 use qrpayd_domain::money::{Currency, Kopecks};
+use qrpayd_domain::payment::PaymentState;
+use qrpayd_store::{Payment, PaymentFilter};
 use serde_json::{Map, Value};
 
 use super::view::payment_json;
-use super::{ApiError, AppState, MAX_BODY_BYTES, Register};
+use super::{ApiError, AppState, MAX_BODY_BYTES, Register, Viewer};
 use crate::payments::CreatePayment;
 
 /// Longest payment purpose (Raiffeisen `paymentDetails` allows 185; keep room).
@@ -37,7 +39,7 @@ pub(super) fn body_error(rejection: BytesRejection) -> ApiError {
     }
 }
 
-fn json_object(body: &[u8]) -> Result<Map<String, Value>, ApiError> {
+pub(super) fn json_object(body: &[u8]) -> Result<Map<String, Value>, ApiError> {
     match serde_json::from_slice::<Value>(body) {
         Ok(Value::Object(map)) => Ok(map),
         Ok(_) => Err(ApiError::bad_request(
@@ -51,7 +53,7 @@ fn json_object(body: &[u8]) -> Result<Map<String, Value>, ApiError> {
     }
 }
 
-fn optional_string<'a>(
+pub(super) fn optional_string<'a>(
     map: &'a Map<String, Value>,
     field: &str,
 ) -> Result<Option<&'a str>, ApiError> {
@@ -190,7 +192,7 @@ fn parse_create(
     })
 }
 
-fn idempotency_key(headers: &HeaderMap) -> Result<IdempotencyKey, ApiError> {
+pub(super) fn idempotency_key(headers: &HeaderMap) -> Result<IdempotencyKey, ApiError> {
     let header = headers.get("idempotency-key").ok_or_else(|| {
         ApiError::bad_request(
             "idempotency_key_required",
@@ -208,9 +210,30 @@ fn idempotency_key(headers: &HeaderMap) -> Result<IdempotencyKey, ApiError> {
 }
 
 /// An id from the path; anything that is not a well-formed id is simply not found.
-fn payment_id(path: Result<Path<String>, PathRejection>) -> Result<PaymentId, ApiError> {
+pub(super) fn payment_id(path: Result<Path<String>, PathRejection>) -> Result<PaymentId, ApiError> {
     let Path(text) = path.map_err(|_| ApiError::not_found())?;
     PaymentId::parse(&text).map_err(|_| ApiError::not_found())
+}
+
+/// The payment with its refunds, as JSON.
+pub(super) async fn render(state: &AppState, payment: &Payment) -> Result<Value, ApiError> {
+    let refunds = state
+        .payments
+        .refunds_of(&payment.id)
+        .await
+        .map_err(|e| ApiError::internal(&e))?;
+    Ok(payment_json(payment, &refunds))
+}
+
+/// Attaches the refunds of the payment an error carries, so it renders in full.
+pub(super) async fn enrich(state: &AppState, error: ApiError) -> ApiError {
+    let Some(id) = error.payment().map(|p| p.id.clone()) else {
+        return error;
+    };
+    match state.payments.refunds_of(&id).await {
+        Ok(refunds) => error.with_refunds(refunds),
+        Err(_) => error,
+    }
 }
 
 /// `POST /v1/payments`.
@@ -223,8 +246,12 @@ pub(super) async fn create(
     let body = body.map_err(body_error)?;
     let key = idempotency_key(&headers)?;
     let request = parse_create(&state, &register, &body)?;
-    let created = state.payments.create(&register.id, key, request).await?;
-    let mut response = (StatusCode::CREATED, Json(payment_json(&created.payment))).into_response();
+    let created = match state.payments.create(&register.id, key, request).await {
+        Ok(created) => created,
+        Err(e) => return Err(enrich(&state, e.into()).await),
+    };
+    let body = render(&state, &created.payment).await?;
+    let mut response = (StatusCode::CREATED, Json(body)).into_response();
     if created.replayed {
         response
             .headers_mut()
@@ -233,26 +260,36 @@ pub(super) async fn create(
     Ok(response)
 }
 
+pub(super) fn wait_param(
+    query: &HashMap<String, String>,
+    max: Duration,
+) -> Result<Duration, ApiError> {
+    match query.get("wait") {
+        None => Ok(Duration::ZERO),
+        Some(text) => {
+            let seconds: u64 = text.parse().map_err(|_| {
+                ApiError::bad_request("invalid_wait", "`wait` must be a whole number of seconds")
+            })?;
+            Ok(Duration::from_secs(seconds).min(max))
+        }
+    }
+}
+
 /// `GET /v1/payments/{id}[?wait=N]`.
 pub(super) async fn get(
     State(state): State<AppState>,
-    register: Register,
+    viewer: Viewer,
     id: Result<Path<String>, PathRejection>,
     query: Result<Query<HashMap<String, String>>, QueryRejection>,
 ) -> Result<Response, ApiError> {
     let id = payment_id(id)?;
     let Query(query) = query.map_err(|e| ApiError::bad_request("invalid_query", e.body_text()))?;
-    let wait = match query.get("wait") {
-        None => Duration::ZERO,
-        Some(text) => {
-            let seconds: u64 = text.parse().map_err(|_| {
-                ApiError::bad_request("invalid_wait", "`wait` must be a whole number of seconds")
-            })?;
-            Duration::from_secs(seconds).min(state.max_wait)
-        }
-    };
-    let payment = state.payments.wait_final(&register.id, &id, wait).await?;
-    Ok(Json(payment_json(&payment)).into_response())
+    let wait = wait_param(&query, state.max_wait)?;
+    let payment = state
+        .payments
+        .wait_final(viewer.register_id(), &id, wait)
+        .await?;
+    Ok(Json(render(&state, &payment).await?).into_response())
 }
 
 /// `POST /v1/payments/{id}/cancel`.
@@ -262,6 +299,123 @@ pub(super) async fn cancel(
     id: Result<Path<String>, PathRejection>,
 ) -> Result<Response, ApiError> {
     let id = payment_id(id)?;
-    let payment = state.payments.cancel(&register.id, &id).await?;
-    Ok(Json(payment_json(&payment)).into_response())
+    match state.payments.cancel(&register.id, &id).await {
+        Ok(payment) => Ok(Json(render(&state, &payment).await?).into_response()),
+        Err(e) => Err(enrich(&state, e.into()).await),
+    }
+}
+
+/// Longest page of `GET /v1/payments`.
+const MAX_LIST: i64 = 500;
+
+fn parse_time(name: &str, text: &str) -> Result<chrono::DateTime<chrono::Utc>, ApiError> {
+    if let Ok(t) = chrono::DateTime::parse_from_rfc3339(text) {
+        return Ok(t.with_timezone(&chrono::Utc));
+    }
+    // A plain date means its start in Moscow time, the store's day.
+    chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d")
+        .ok()
+        .and_then(|d| d.and_hms_opt(0, 0, 0))
+        .and_then(|t| t.checked_sub_signed(chrono::Duration::hours(3)))
+        .map(|t| t.and_utc())
+        .ok_or_else(|| {
+            ApiError::bad_request(
+                "invalid_query",
+                format!("`{name}` must be an RFC 3339 time or a YYYY-MM-DD date (Moscow time)"),
+            )
+        })
+}
+
+/// `GET /v1/payments?order=…&status=…&late=…&from=…&to=…&limit=…[&register=…]`: find payments,
+/// newest first. A register sees its own; the admin key sees all and may filter by register.
+pub(super) async fn list(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    query: Result<Query<HashMap<String, String>>, QueryRejection>,
+) -> Result<Response, ApiError> {
+    let Query(query) = query.map_err(|e| ApiError::bad_request("invalid_query", e.body_text()))?;
+    let known = ["order", "status", "late", "from", "to", "limit", "register"];
+    if let Some(unknown) = query.keys().find(|k| !known.contains(&k.as_str())) {
+        return Err(ApiError::bad_request(
+            "invalid_query",
+            format!("unknown parameter `{unknown}`; use: {}", known.join(", ")),
+        ));
+    }
+    let register = match (&viewer, query.get("register")) {
+        (Viewer::Register(r), None) => Some(r.id.clone()),
+        (Viewer::Register(r), Some(asked)) if asked == r.id.as_str() => Some(r.id.clone()),
+        (Viewer::Register(_), Some(_)) => {
+            return Err(ApiError::new(
+                StatusCode::FORBIDDEN,
+                "forbidden",
+                "a register can list only its own payments",
+            ));
+        }
+        (Viewer::Admin, asked) => asked
+            .map(|r| RegisterId::parse(r))
+            .transpose()
+            .map_err(|e| ApiError::bad_request("invalid_query", e.to_string()))?,
+    };
+    let status = query
+        .get("status")
+        .map(|s| {
+            ["pending", "paid", "failed", "expired", "cancelled"]
+                .contains(&s.as_str())
+                .then_some(s.as_str())
+                .and_then(|s| match s {
+                    // `pending` covers three internal states; list them by the main one.
+                    "pending" => Some(PaymentState::Pending),
+                    other => PaymentState::from_db_str(other),
+                })
+                .ok_or_else(|| {
+                    ApiError::bad_request(
+                        "invalid_query",
+                        "`status` must be one of pending, paid, failed, expired, cancelled",
+                    )
+                })
+        })
+        .transpose()?;
+    let late = match query.get("late").map(String::as_str) {
+        None => None,
+        Some("true") => Some(true),
+        Some("false") => Some(false),
+        Some(_) => {
+            return Err(ApiError::bad_request(
+                "invalid_query",
+                "`late` must be true or false",
+            ));
+        }
+    };
+    let limit = match query.get("limit") {
+        None => 50,
+        Some(text) => text
+            .parse::<i64>()
+            .ok()
+            .filter(|n| (1..=MAX_LIST).contains(n))
+            .ok_or_else(|| {
+                ApiError::bad_request("invalid_query", format!("`limit` must be 1..{MAX_LIST}"))
+            })?,
+    };
+    let filter = PaymentFilter {
+        register,
+        order: query.get("order").cloned(),
+        status,
+        late,
+        from: query
+            .get("from")
+            .map(|t| parse_time("from", t))
+            .transpose()?,
+        to: query.get("to").map(|t| parse_time("to", t)).transpose()?,
+        limit,
+    };
+    let payments = state
+        .payments
+        .list(&filter)
+        .await
+        .map_err(|e| ApiError::internal(&e))?;
+    let mut items = Vec::with_capacity(payments.len());
+    for p in &payments {
+        items.push(render(&state, p).await?);
+    }
+    Ok(Json(serde_json::json!({ "payments": items })).into_response())
 }

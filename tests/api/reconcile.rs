@@ -1,0 +1,343 @@
+//! Reconciliation end to end: a day of real operations through qrpayd and the sandbox bank,
+//! the bank's registry file for that day, and every kind of difference.
+
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use chrono::Utc;
+use qrpayd_bank::raiffeisen::registry::{self, RegistryKind, RegistryRow};
+use qrpayd_domain::ids::PaymentId;
+use qrpayd_domain::money::Kopecks;
+use qrpayd_domain::payment::{CloseReason, PaymentEvent};
+use qrpayd_sandbox::Faults;
+use qrpayd_service::clock::ManualClock;
+use qrpayd_service::reconcile::{self, DifferenceKind, Format};
+use qrpayd_store::EventDetails;
+use serde_json::{Value, json};
+
+use crate::helpers::*;
+
+fn pid(p: &Value) -> PaymentId {
+    PaymentId::parse(p["id"].as_str().unwrap()).unwrap()
+}
+
+async fn journal_event(app: &TestApp, p: &Value, event: PaymentEvent) {
+    let d = EventDetails {
+        source: "test",
+        ..EventDetails::default()
+    };
+    let now = app.clock_now();
+    app.running()
+        .payments
+        .store()
+        .apply_event(&pid(p), event, &d, now, now)
+        .await
+        .unwrap();
+}
+
+/// Runs jobs until every refund of the app is final.
+async fn settle_refunds(app: &TestApp) {
+    for _ in 0..4 {
+        app.advance_and_run(Duration::from_secs(3)).await;
+    }
+}
+
+#[tokio::test]
+async fn a_day_with_every_kind_of_difference() {
+    // Journal times follow the real clock here: the sandbox writes its registry in real time.
+    let app = spawn_with(Options {
+        clock: Some(ManualClock::new(Utc::now())),
+        ..Options::default()
+    })
+    .await;
+
+    // Agrees: paid, and partly refunded.
+    let agreed = app.paid_payment("a").await;
+    let refunded = app.paid_payment("b").await;
+    let refund = app
+        .refund(
+            refunded["id"].as_str().unwrap(),
+            "rb",
+            json!({"amount": 2345}),
+        )
+        .await;
+    let refund_id = refund.body["id"].as_str().unwrap().to_owned();
+    settle_refunds(&app).await;
+    assert_eq!(app.get_refund(&refund_id).await.body["status"], "succeeded");
+
+    // Paid at the bank, but the journal closed it (the notification was lost).
+    app.faults(Faults {
+        drop_callbacks: true,
+        ..Faults::default()
+    });
+    let closed = app.create_ok("c").await;
+    journal_event(
+        &app,
+        &closed,
+        PaymentEvent::CloseRequested(CloseReason::Expire),
+    )
+    .await;
+    journal_event(&app, &closed, PaymentEvent::BankClosed).await;
+    app.customer_pays(&closed).await;
+
+    // Paid in the journal only (the bank never took it).
+    let phantom = app.create_ok("d").await;
+    journal_event(&app, &phantom, PaymentEvent::BankPaid).await;
+
+    // A payment someone made at the bank outside qrpayd.
+    let stranger: Value = app
+        .http
+        .post(format!("{}/api/sbp/v2/qrs", app.sandbox_base))
+        .json(&json!({"qrType": "QRDynamic", "sbpMerchantId": MERCHANT, "order": "manual-1", "amount": 50, "currency": "RUB"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    app.sandbox
+        .pay(
+            stranger["qrId"].as_str().unwrap(),
+            Kopecks::new(5000).unwrap(),
+        )
+        .await
+        .unwrap();
+
+    // A refund the bank completed while the journal still waits for it.
+    let pending_refund = app
+        .refund(agreed["id"].as_str().unwrap(), "ra", json!({"amount": 100}))
+        .await;
+    let pending_refund_id = pending_refund.body["id"].as_str().unwrap().to_owned();
+    for _ in 0..2 {
+        app.sandbox_call(
+            reqwest::Method::GET,
+            &format!("/api/sbp/v1/refund/{pending_refund_id}"),
+            None,
+        )
+        .await;
+    }
+
+    // The bank's registry for today, then tampered with: another amount for the agreed
+    // payment and the refund, and a refund row the journal cannot know.
+    let today = (Utc::now() + chrono::Duration::hours(3)).date_naive();
+    let mut reg = app.sandbox.registry(today);
+    assert_eq!(reg.date, Some(today));
+    let bytes = registry::write(&reg);
+    reg = registry::parse(&bytes).unwrap();
+    for row in &mut reg.rows {
+        if row.order == refunded["id"].as_str().unwrap() && row.kind == RegistryKind::Payment {
+            row.amount = Kopecks::new(12300).unwrap();
+        }
+        if row.refund_id.as_deref() == Some(refund_id.as_str()) {
+            row.amount = Kopecks::new(2300).unwrap();
+        }
+    }
+    let template = reg
+        .rows
+        .iter()
+        .find(|r| r.kind == RegistryKind::Refund)
+        .unwrap()
+        .clone();
+    reg.rows.push(RegistryRow {
+        refund_id: Some("rf_unknown".into()),
+        line: 99,
+        ..template.clone()
+    });
+
+    let report = reconcile::run(&app.running().payments, &reg, false)
+        .await
+        .unwrap();
+    let kinds: BTreeSet<(String, String)> = report
+        .differences
+        .iter()
+        .map(|d| {
+            (
+                format!("{:?}", d.kind),
+                d.payment_id
+                    .clone()
+                    .or(d.refund_id.clone())
+                    .unwrap_or_default(),
+            )
+        })
+        .collect();
+    let id = |p: &Value| p["id"].as_str().unwrap().to_owned();
+    let expected: BTreeSet<(String, String)> = [
+        ("PaymentAmountMismatch", id(&refunded)),
+        ("PaymentStatusMismatch", id(&closed)),
+        ("PaymentMissingAtBank", id(&phantom)),
+        ("PaymentMissingInJournal", "manual-1".to_owned()),
+        ("RefundAmountMismatch", id(&refunded)),
+        ("RefundStatusMismatch", id(&agreed)),
+        ("RefundMissingInJournal", template.order.clone()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v))
+    .collect();
+    assert_eq!(
+        kinds,
+        expected,
+        "{}",
+        reconcile::render(&report, Format::Text)
+    );
+    // A refund the journal has as succeeded but the bank does not list: drop its row.
+    reg.rows
+        .retain(|r| r.refund_id.as_deref() != Some(refund_id.as_str()));
+    let report = reconcile::run(&app.running().payments, &reg, false)
+        .await
+        .unwrap();
+    assert!(
+        report
+            .differences
+            .iter()
+            .any(|d| d.kind == DifferenceKind::RefundMissingAtBank
+                && d.refund_id.as_deref() == Some(refund_id.as_str()))
+    );
+
+    // The text, JSON and CSV renderings carry the same differences.
+    let text = reconcile::render(&report, Format::Text);
+    assert!(
+        text.contains("paid at the bank, not paid in the journal"),
+        "{text}"
+    );
+    let json: Value = serde_json::from_str(&reconcile::render(&report, Format::Json)).unwrap();
+    assert_eq!(
+        json["differences"].as_array().unwrap().len(),
+        report.differences.len()
+    );
+    let csv = reconcile::render(&report, Format::Csv);
+    assert_eq!(csv.lines().count(), report.differences.len() + 1);
+
+    // --mark-late: the closed payment the bank took becomes paid, late, and is refunded.
+    let report = reconcile::run(&app.running().payments, &reg, true)
+        .await
+        .unwrap();
+    let marked = report
+        .differences
+        .iter()
+        .find(|d| d.kind == DifferenceKind::PaymentStatusMismatch)
+        .unwrap();
+    assert!(
+        marked.action.as_deref().unwrap().contains("late"),
+        "{marked:?}"
+    );
+    let after = app.get(&id(&closed)).await.body;
+    assert_eq!(
+        (after["status"].as_str(), after["late"].as_bool()),
+        (Some("paid"), Some(true))
+    );
+    assert_eq!(after["late_action"], "refund");
+    assert_eq!(after["refunds"][0]["automatic"], true);
+}
+
+#[tokio::test]
+async fn a_clean_day_reconciles_without_differences_and_the_cli_agrees() {
+    let app = spawn_with(Options {
+        clock: Some(ManualClock::new(Utc::now())),
+        ..Options::default()
+    })
+    .await;
+    let p = app.paid_payment("a").await;
+    let r = app
+        .refund(p["id"].as_str().unwrap(), "r", json!({"amount": 45}))
+        .await;
+    assert_eq!(r.status, 201);
+    settle_refunds(&app).await;
+    let today = (Utc::now() + chrono::Duration::hours(3)).date_naive();
+    let reg = app.sandbox.registry(today);
+    assert_eq!(reg.rows.len(), 2);
+    let report = reconcile::run(&app.running().payments, &reg, false)
+        .await
+        .unwrap();
+    assert_eq!(
+        report.differences,
+        vec![],
+        "{}",
+        reconcile::render(&report, Format::Text)
+    );
+
+    // The same through the binary, on the same database and a registry file.
+    let dir = tempfile::tempdir().unwrap();
+    let registry_file = dir.path().join("SBPreport.csv");
+    std::fs::write(&registry_file, registry::write(&reg)).unwrap();
+    let config_file = dir.path().join("qrpayd.toml");
+    std::fs::write(&config_file, app.config_text.clone()).unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_qrpayd"))
+        .args(["reconcile", "--format", "json", "--config"])
+        .arg(&config_file)
+        .arg("--registry")
+        .arg(&registry_file)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let json: Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(json["differences"], json!([]));
+    assert_eq!(json["bank_payments"], 1);
+
+    // A registry with a stranger's payment: exit status 2 and the difference in CSV.
+    let mut reg = reg;
+    let mut row = reg.rows[0].clone();
+    row.order = "manual-9".into();
+    row.qr_id = Some("AD1XXXXXXXXXXXXXXXXXXXXXXXXXXXXX".into());
+    reg.rows.push(row);
+    std::fs::write(&registry_file, registry::write(&reg)).unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_qrpayd"))
+        .args(["reconcile", "--format", "csv", "--config"])
+        .arg(&config_file)
+        .arg("--registry")
+        .arg(&registry_file)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let csv = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        csv.lines()
+            .nth(1)
+            .unwrap()
+            .starts_with("payment_missing_in_journal;manual-9;"),
+        "{csv}"
+    );
+
+    // The accounting export lists the payment and its refund with the bank's ids.
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_qrpayd"))
+        .args(["export", "--config"])
+        .arg(&config_file)
+        .args([
+            "--from",
+            &today.to_string(),
+            "--to",
+            &(today + chrono::Duration::days(1)).to_string(),
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let csv = String::from_utf8_lossy(&out.stdout);
+    let lines: Vec<&str> = csv.lines().collect();
+    assert_eq!(lines.len(), 3, "{csv}");
+    assert!(lines[0].starts_with("type;id;payment_id;"));
+    assert!(
+        lines[1].starts_with(&format!(
+            "payment;{0};{0};pos-1;receipt-1;paid;12345;123.45;RUB;raiffeisen;",
+            p["id"].as_str().unwrap()
+        )),
+        "{csv}"
+    );
+    assert!(lines[1].contains(p["qr"]["qr_id"].as_str().unwrap()));
+    assert!(
+        lines[2].starts_with(&format!(
+            "refund;{};{};pos-1;receipt-1;succeeded;45;0.45;",
+            r.body["id"].as_str().unwrap(),
+            p["id"].as_str().unwrap()
+        )),
+        "{csv}"
+    );
+}

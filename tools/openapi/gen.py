@@ -1,0 +1,1308 @@
+"""The source of crates/service/src/api/openapi.json, the POS API's OpenAPI 3.1 document.
+
+openapi.json is generated: edit this file, never the JSON. Regenerate from the workspace root:
+
+    python3 tools/openapi/gen.py > crates/service/src/api/openapi.json
+
+then check it with `cargo test -p qrpayd-service --test openapi` (see tools/openapi/README.md
+for the optional validators). Python 3 standard library only.
+"""
+import json
+import sys
+
+REF = lambda name: {"$ref": f"#/components/schemas/{name}"}
+
+PAYMENT_ID = "pay_0190a1b2c3d47e5f8a6b7c8d9e0f1a2b"
+QR_ID = "AD1KSE14O9EAV3ENU6H1DQUO93FCMAE1"
+PAYLOAD = f"https://qr.nspk.ru/{QR_ID}?type=02&bank=100000000007&sum=12345&cur=RUB&crc=A667"
+REFUND_ID = "rf_0190a1f0a8b27c3d9e4f5a6b7c8d9e0f"
+FAILED_REFUND_ID = "rf_0190a1f3c5d67e8f9a0b1c2d3e4f5a6b"
+# A second payment, paid after it had expired (late), for the late and listing examples.
+LATE_PAYMENT_ID = "pay_0190a1bf6e9a7b2c8d3e4f5a6b7c8d9e"
+LATE_QR_ID = "AD1KSE2B7PQ0H4M5R6T8V9N1C3F5J7L9"
+LATE_PAYLOAD = f"https://qr.nspk.ru/{LATE_QR_ID}?type=02&bank=100000000007&sum=12345&cur=RUB&crc=3B1E"
+LATE_REFUND_ID = "rf_0190a1c4e1d27f3a8b4c5d6e7f8a9b0c"
+AUTOMATIC_REASON = "automatic refund: the customer paid after the payment was closed"
+
+PENDING = {
+    "id": PAYMENT_ID,
+    "status": "pending",
+    "amount": 12345,
+    "currency": "RUB",
+    "provider": "raiffeisen",
+    "order": "sale-0042/17",
+    "description": "Order 0042, store 17",
+    "qr": {"payload": PAYLOAD, "qr_id": QR_ID},
+    "late": False,
+    "late_action": None,
+    "failure": None,
+    "refunded_amount": 0,
+    "refunds": [],
+    "created_at": "2025-03-14T09:26:53.589Z",
+    "expires_at": "2025-03-14T09:31:53.589Z",
+    "updated_at": "2025-03-14T09:26:53.842Z",
+    "paid_at": None,
+}
+PAID = dict(PENDING, status="paid", updated_at="2025-03-14T09:27:40.311Z", paid_at="2025-03-14T09:27:40.311Z")
+CANCELLED = dict(PENDING, status="cancelled", updated_at="2025-03-14T09:28:02.107Z")
+FAILED_CREATE = dict(
+    PENDING,
+    status="failed",
+    qr=None,
+    failure={"code": "bank_timeout", "message": "the bank did not answer in time"},
+    updated_at="2025-03-14T09:26:58.601Z",
+)
+
+# Refunds (`refund_json`).
+REFUND_PENDING = {
+    "id": REFUND_ID,
+    "payment_id": PAYMENT_ID,
+    "amount": 5000,
+    "status": "pending",
+    "reason": "return receipt 0042-R1",
+    "automatic": False,
+    "failure": None,
+    "created_at": "2025-03-14T10:05:12.034Z",
+    "updated_at": "2025-03-14T10:05:12.377Z",
+    "finished_at": None,
+}
+REFUND_SUCCEEDED = dict(REFUND_PENDING, status="succeeded", updated_at="2025-03-14T10:05:14.518Z", finished_at="2025-03-14T10:05:14.518Z")
+REFUND_FAILED = dict(
+    REFUND_PENDING,
+    id=FAILED_REFUND_ID,
+    amount=7345,
+    status="failed",
+    reason=None,
+    failure={"code": "bank_rejected", "message": "ERROR.REFUND_INSUFFICIENT_FUNDS: Недостаточно средств для возврата"},
+    created_at="2025-03-14T10:12:40.118Z",
+    updated_at="2025-03-14T10:12:40.402Z",
+    finished_at="2025-03-14T10:12:40.402Z",
+)
+# The paid payment after one succeeded partial refund.
+PAID_REFUNDED = dict(PAID, refunded_amount=5000, refunds=[REFUND_SUCCEEDED])
+# The same while that refund is still with the bank (it reserves the amount, but is not counted
+# in `refunded_amount` yet).
+PAID_REFUNDING = dict(PAID, refunds=[REFUND_PENDING])
+
+LATE_REFUND = {
+    "id": LATE_REFUND_ID,
+    "payment_id": LATE_PAYMENT_ID,
+    "amount": 12345,
+    "status": "succeeded",
+    "reason": AUTOMATIC_REASON,
+    "automatic": True,
+    "failure": None,
+    "created_at": "2025-03-14T09:46:31.877Z",
+    "updated_at": "2025-03-14T09:46:34.120Z",
+    "finished_at": "2025-03-14T09:46:34.120Z",
+}
+# Expired, then the bank reported the money: paid late; the default policy refunded it.
+LATE = dict(
+    PENDING,
+    id=LATE_PAYMENT_ID,
+    status="paid",
+    order="sale-0043/17",
+    description="Order 0043, store 17",
+    qr={"payload": LATE_PAYLOAD, "qr_id": LATE_QR_ID},
+    late=True,
+    late_action="refund",
+    refunded_amount=12345,
+    refunds=[LATE_REFUND],
+    created_at="2025-03-14T09:41:10.204Z",
+    expires_at="2025-03-14T09:46:10.204Z",
+    updated_at="2025-03-14T09:46:31.877Z",
+    paid_at="2025-03-14T09:46:31.877Z",
+)
+# The same under `late_payment_policy = "flag"`: no refund, a person decides.
+LATE_FLAGGED = dict(LATE, late_action="flag", refunded_amount=0, refunds=[])
+
+
+def err(code, message, payment=None, refund=None):
+    body = {"error": {"code": code, "message": message}}
+    if payment is not None:
+        body["payment"] = payment
+    if refund is not None:
+        body["refund"] = refund
+    return body
+
+
+def ex(summary, value):
+    return {"summary": summary, "value": value}
+
+
+def error_response(description, examples):
+    return {
+        "description": description,
+        "content": {"application/json": {"schema": REF("Error"), "examples": examples}},
+    }
+
+
+# code -> (HTTP status(es), description). Order = enum order (new codes go at the end).
+ERROR_CODES = [
+    ("unauthorized", "401", "No `Authorization` header, not `Bearer <key>`, or a key that is neither a register's `api_key` nor the `admin_api_key`."),
+    ("not_found", "404", "No such payment or refund for this key (unknown id, malformed id, or another register's), or no such endpoint."),
+    ("method_not_allowed", "405", "The path exists but does not accept this HTTP method."),
+    ("invalid_body", "400", "The request body could not be read (e.g. the connection broke while sending it)."),
+    ("invalid_json", "400", "The body is not valid JSON, or is valid JSON but not an object."),
+    ("invalid_field", "422", "`currency`, `provider`, `order` or `description` of a payment, or `reason` of a refund, is present but not a string (send the field as a string, or null / leave it out)."),
+    ("invalid_amount", "422", "`amount` is missing, not a number, not a whole number of kopecks (a decimal point, as in rubles, is refused), or not positive. Payments and refunds alike."),
+    ("amount_too_large", "422", "A payment's `amount` exceeds the configured `max_amount_kopecks` (default 100000000 = 1 000 000 RUB)."),
+    ("unsupported_currency", "422", "`currency` is not `RUB` (SBP settles in rubles only; the code is case-sensitive)."),
+    ("unknown_provider", "422 / 404", "The named provider is not configured: 422 on `POST /v1/payments`, 404 on `POST /v1/callbacks/{provider}`."),
+    ("provider_required", "422", "The request names no `provider`, the register has no default provider, and more than one provider is configured."),
+    ("invalid_order", "422", "`order` is empty or blank, longer than 64 characters, or contains control characters."),
+    ("invalid_description", "422", "`description` is longer than 140 characters or contains control characters."),
+    ("idempotency_key_required", "400", "`POST /v1/payments` or `POST /v1/payments/{id}/refunds` without an `Idempotency-Key` header."),
+    ("invalid_idempotency_key", "400", "`Idempotency-Key` is empty, longer than 255 characters, or not printable ASCII without spaces."),
+    ("idempotency_key_reused", "422", "This register already used the `Idempotency-Key` for a different request. On a payment create `payment` is the payment the key belongs to; on a refund `refund` is the refund it belongs to. Use a new key for a new payment or refund."),
+    ("payment_not_ready", "409", "The payment is still being created (its QR is being issued by the bank): a replay of a create that is still in flight, or a cancel that came too early. Retry in a moment. `payment` is included."),
+    ("already_paid", "409", "Cancel refused: the customer has paid (possibly while the cancel was running). `payment` is the paid payment; complete the sale or refund it (`POST /v1/payments/{id}/refunds`)."),
+    ("payment_not_cancellable", "409", "Cancel refused: the payment is already `failed` or `expired`. `payment` is included."),
+    ("bank_timeout", "504", "The bank did not answer in time. On create the payment is `failed` (no QR was shown; create a new payment with a new key). On cancel the cancellation is recorded and qrpayd keeps closing the QR in the background: poll the payment. (A refund never answers it: the refund stays `pending` and qrpayd asks the bank again.)"),
+    ("bank_unavailable", "502", "The bank could not be reached or answered with a server error (or, on cancel, has not confirmed yet, e.g. the customer is paying right now). On create the payment is `failed`; on cancel qrpayd keeps closing the QR in the background: poll the payment. (A refund never answers it: the refund stays `pending`.)"),
+    ("bank_rejected", "502", "The bank refused the request with a business error (its code and text are in `message`). On create the payment is `failed`. On a refund the refund is `failed` and included as `refund` (nothing was refunded; the amount is free again); a retry with the same key gets the same answer."),
+    ("bank_protocol_error", "502", "The bank's answer was not acceptable (malformed, or amount / QR / order not matching what qrpayd asked for). On create the payment is `failed`; on cancel qrpayd keeps trying. (A refund never answers it: the refund stays `pending`.)"),
+    ("internal_error", "500", "qrpayd could not complete the request (journal failure or a bug); details are in qrpayd's log. Retry (with the same `Idempotency-Key` for a create or a refund)."),
+    ("body_too_large", "413", "The request body is larger than 16 KiB."),
+    ("invalid_wait", "400", "`wait` is not a whole non-negative number of seconds."),
+    ("invalid_signature", "401", "Bank callback: the signature header is missing or does not verify against the provider's secret key."),
+    ("malformed_notification", "400", "Bank callback: the signature header is present but the body is not a notification qrpayd understands (bad JSON, bad amount, another merchant's id, unknown `paymentStatus`)."),
+    ("database_unavailable", "503", "`GET /healthz` only (inside its `HealthUnavailable` answer, not the `Error` envelope): the journal database does not answer."),
+    ("unknown_field", "422", "The request body carries a field qrpayd does not know (a typo such as `povider`): a payment takes `amount`, `currency`, `provider`, `order`, `description`; a refund takes `amount`, `reason`. Refused rather than ignored, so a typo never silently falls back to a default."),
+    ("invalid_query", "400", "The query string cannot be read (e.g. invalid percent-encoding), or, on `GET /v1/payments`, names an unknown parameter or has a bad value (`status`, `late`, `from`, `to`, `limit`, `register`)."),
+    ("admin_read_only", "403", "The admin key (`admin_api_key`) was used for an operation that changes something (create, cancel, refund). The admin key only lists and reads; use a register's key."),
+    ("forbidden", "403", "`GET /v1/payments?register=...` by a register naming another register: a register lists only its own payments (leave `register` out)."),
+    ("invalid_reason", "422", "A refund's `reason` is longer than 140 characters or contains control characters."),
+    ("payment_not_refundable", "409", "Refund refused: only a `paid` payment can be refunded (this one is `pending`, `failed`, `expired` or `cancelled`). `payment` is included."),
+    ("refund_exceeds_remaining", "409", "Refund refused: `amount` is more than what is left to refund, i.e. the paid amount minus every refund that has not `failed` (refunds still `pending` count). `message` says what is left; `payment` is included with its refunds."),
+]
+
+error_table = "\n".join(f"| `{c}` | {s} | {d} |" for c, s, d in ERROR_CODES)
+
+INFO_DESCRIPTION = f"""The point-of-sale API of **qrpayd**, an SBP (Faster Payments System, НСПК) QR-payment integrator. Cash registers and self-service kiosks ask for a QR for a bill, show it to the customer, wait for the outcome, may cancel while waiting, and refund paid payments. The store admin lists and reads every register's payments.
+
+## Conventions
+
+* **Amounts are integers in kopecks** (minor units): `12345` means 123.45 RUB. No field of this API carries rubles with a decimal point. The only currency is `RUB`.
+* Timestamps are RFC 3339 in UTC with milliseconds, e.g. `2025-03-14T09:26:53.589Z`.
+* Bodies are JSON; request bodies with a field qrpayd does not know are refused (`422 unknown_field`). Errors are `{{"error": {{"code": "...", "message": "..."}}}}`, plus `payment` or `refund` when the register needs it to decide what to do (see `Error`). `code` is a stable snake_case contract (`ErrorCode`): switch on it, never on `message`.
+* Unknown paths answer `404 not_found`, a known path with the wrong method `405 method_not_allowed`; request bodies are limited to 16 KiB (`413 body_too_large`).
+
+## Authentication
+
+Every `/v1` call except the bank callbacks (`/v1/callbacks/{{provider}}`) needs `Authorization: Bearer <key>`. A missing, malformed or unknown key answers `401 unauthorized`. Two kinds of key:
+
+* **A register's key** (`registerKey`): the `api_key` of the register's `[[registers]]` entry in the configuration. **A register sees only its own payments and refunds**: another register's payment or refund answers `404 not_found`, exactly like an id that does not exist.
+* **The admin key** (`adminKey`): the configuration's `admin_api_key` (absent = no admin access). **Read-only, over every register**: it may call `GET /v1/payments` (and filter by `register`), `GET /v1/payments/{{id}}` and `GET /v1/refunds/{{id}}`; every operation that changes something (create, cancel, refund) answers `403 admin_read_only` to it.
+
+Bank callbacks are authenticated by the bank's signature instead; `/healthz` and `/openapi.json` need no key.
+
+## Idempotency
+
+`POST /v1/payments` and `POST /v1/payments/{{id}}/refunds` require an `Idempotency-Key` header: 1 to 255 printable ASCII characters without spaces, chosen by the register once per attempt (a UUID is fine) and resent unchanged on every retry of that attempt. Keys are scoped per register, and payment keys and refund keys are separate. The payment (or refund) is saved before the bank is called, so a retry after a network error never makes a second QR or a second refund:
+
+* **Same key + same body** (compared after defaults are applied: `currency`, `provider`; for a refund: the same payment, `amount` and `reason`) → the same payment or refund, `201` again with the header `Idempotent-Replayed: true`. If the first payment create is still waiting for the bank, the retry waits for it (up to `bank_timeout_seconds` + 1 s) and answers `409 payment_not_ready` if it is still not done. If the first attempt failed at the bank, the retry gets the same `502`/`504` error carrying the `failed` payment (or the same `502 bank_rejected` carrying the `failed` refund).
+* **Same key + different body** → `422 idempotency_key_reused`, carrying the payment (or the refund) the key was first used for.
+
+## Waiting for the outcome (long-poll)
+
+`GET /v1/payments/{{id}}?wait=N` holds the request until the payment is final (not `pending`) or N seconds have passed, then answers with the payment as it is then. N is capped by the configuration's `max_wait_seconds` (default 60): larger values are silently reduced. Without `wait` (or with `wait=0`) the answer is immediate. A register loops on `GET ...?wait=60` until the status is final. `GET /v1/refunds/{{id}}?wait=N` does the same for a refund (final: `succeeded` or `failed`).
+
+## The timeout chain
+
+At startup qrpayd refuses a configuration in which the chain is broken:
+`payment_ttl_seconds` (QR lifetime, default 300) + `bank_timeout_seconds` (one bank call, default 5) < `register_timeout_seconds` (the register's own response timeout, default 310), and 1 ≤ `max_wait_seconds` < `register_timeout_seconds`.
+So within the QR lifetime plus one bank call (to deactivate the QR and re-check it) every payment reaches a final status, and no single request is held longer than the register waits. Keep the register's timeout at `register_timeout_seconds` or above.
+
+## Statuses
+
+* `pending` — not final: the QR is being issued, is shown and payable, or is being closed (a cancel or expiry is deactivating the QR and asking the bank whether it was paid).
+* `paid` — the customer paid; `paid_at` is set. Final (refunds do not change it: see `refunded_amount` and `refunds`).
+* `failed` — the bank could not issue a QR (`qr` is null), or the bank declined the payment; `failure` says why. Final.
+* `expired` — nobody paid within the QR lifetime (`expires_at`); the QR was deactivated and the bank confirmed nothing was paid. Final.
+* `cancelled` — the register cancelled and the bank confirmed nothing was paid. Final.
+
+Closing always asks the bank before deciding, so a customer who pays while the cashier cancels ends `paid` (the cancel answers `409 already_paid`).
+
+## Late payments
+
+Final statuses never change, with one exception: when the bank reports money for a payment that was already `failed`, `expired` or `cancelled`, it becomes `paid` with **`late: true`** (`late` is `false` for every other payment), and qrpayd logs a `LATE PAYMENT` warning. The money must not be lost; what happens next is the configuration's **late-payment policy**, `late_payment_policy`, recorded in the payment's `late_action`:
+
+* `"refund"` (the default) — qrpayd refunds the whole amount automatically: the payment gets a refund with `automatic: true` (listed in `refunds`, counted in `refunded_amount` once it has `succeeded`). If that refund `failed`, a person must act.
+* `"flag"` — nothing is refunded; a person completes the sale or refunds the payment (`POST /v1/payments/{{id}}/refunds`).
+
+Registers and the admin find late payments with `GET /v1/payments?late=true`.
+
+## Refunds
+
+`POST /v1/payments/{{id}}/refunds` gives back part or all of a `paid` payment, in kopecks; several partial refunds are allowed while their sum stays within the paid amount. A refund is saved (the amount reserved) before the bank is called, and its id (`rf_...`) is also the bank's refund id: when the bank does not answer in time, qrpayd asks the bank about that same id and never re-sends it under a new one, so a refund cannot happen twice. The bank completes refunds asynchronously: a new refund is usually `pending`; follow it with `GET /v1/refunds/{{id}}?wait=N` or in the payment's `refunds`. Refund statuses: `pending` (not final), `succeeded` (the money went back to the customer), `failed` (the bank refused or declined it; the amount is free to refund again).
+
+## Listing payments
+
+`GET /v1/payments` finds payments by `order`, `status`, `late` and creation time (`from`, `to`), newest first, at most `limit` (default 50, at most 500). A register lists its own payments; the admin key lists every register's and may filter by `register`.
+
+## Error codes
+
+Every code, its HTTP status and its meaning are listed in the `ErrorCode` schema.
+"""
+
+payment_schema = {
+    "type": "object",
+    "description": "A payment as registers see it. Every field is always present; absent values are `null`.",
+    "required": [
+        "id", "status", "amount", "currency", "provider", "order", "description", "qr",
+        "late", "late_action", "failure", "refunded_amount", "refunds",
+        "created_at", "expires_at", "updated_at", "paid_at",
+    ],
+    "properties": {
+        "id": {
+            "type": "string",
+            "description": "qrpayd's payment id: `pay_` and 32 hex digits of a UUIDv7 (ids sort by creation time). Also the `order` qrpayd sends to the bank.",
+            "pattern": "^[A-Za-z0-9_.-]{1,40}$",
+            "examples": [PAYMENT_ID],
+        },
+        "status": REF("PaymentStatus"),
+        "amount": {
+            "type": "integer",
+            "format": "int64",
+            "minimum": 1,
+            "description": "The bill in kopecks (12345 = 123.45 RUB).",
+            "examples": [12345],
+        },
+        "currency": {"type": "string", "enum": ["RUB"], "description": "ISO 4217 code; always `RUB`."},
+        "provider": {
+            "type": "string",
+            "description": "The provider (\"payment module\", a configured bank) that issued the QR.",
+            "examples": ["raiffeisen"],
+        },
+        "order": {
+            "type": ["string", "null"],
+            "maxLength": 64,
+            "description": "The register's sale receipt reference, as sent; null when none was sent.",
+        },
+        "description": {
+            "type": ["string", "null"],
+            "maxLength": 140,
+            "description": "Payment purpose shown in the customer's bank app, as sent; null when none was sent.",
+        },
+        "qr": {
+            "type": ["object", "null"],
+            "description": "The QR to show. Null while the bank is issuing it and when it could not be issued (`failed`).",
+            "required": ["payload", "qr_id"],
+            "properties": {
+                "payload": {
+                    "type": "string",
+                    "format": "uri",
+                    "description": "The NSPK link to encode as the QR image (or open on the same phone): `https://qr.nspk.ru/<qr id>?type=02&bank=...&sum=<kopecks>&cur=RUB&crc=...`.",
+                    "examples": [PAYLOAD],
+                },
+                "qr_id": {
+                    "type": "string",
+                    "description": "The bank's / NSPK's id of the QR.",
+                    "examples": [QR_ID],
+                },
+            },
+        },
+        "late": {
+            "type": "boolean",
+            "description": "True when the customer paid after qrpayd had already given up on the payment (it was `failed`, `expired` or `cancelled`); the payment is now `paid`, and `late_action` says what the late-payment policy did about it.",
+        },
+        "late_action": {
+            "type": ["string", "null"],
+            "enum": ["refund", "flag", None],
+            "description": "Only for a `late` payment (null otherwise): what the configuration's `late_payment_policy` did when the money arrived. `refund`: qrpayd refunded the whole amount automatically (the refund with `automatic: true` in `refunds`; if it `failed`, a person must act). `flag`: nothing was refunded; a person completes the sale or refunds the payment.",
+            "examples": ["refund"],
+        },
+        "failure": {
+            "type": ["object", "null"],
+            "description": "Why the payment failed; null otherwise. Kept when a failed payment later becomes `paid` (late).",
+            "required": ["code", "message"],
+            "properties": {
+                "code": {
+                    "type": "string",
+                    "description": "`bank_timeout`, `bank_unavailable`, `bank_rejected`, `bank_protocol_error` (no QR issued), `creation_interrupted` (qrpayd stopped while the QR was being issued; none was shown) or `declined` (the bank declined the payment).",
+                    "examples": ["declined"],
+                },
+                "message": {"type": "string", "description": "Human-readable detail."},
+            },
+        },
+        "refunded_amount": {
+            "type": "integer",
+            "format": "int64",
+            "minimum": 0,
+            "description": "Kopecks refunded so far: the sum of the `succeeded` refunds (a `pending` refund is not counted yet, although it already reserves its amount). 0 when nothing was refunded.",
+            "examples": [5000],
+        },
+        "refunds": {
+            "type": "array",
+            "items": REF("Refund"),
+            "description": "The payment's refunds, oldest first, whatever their status (`pending`, `succeeded`, `failed`), including the late-payment policy's automatic refund. Empty when there are none.",
+        },
+        "created_at": {"type": "string", "format": "date-time", "description": "When qrpayd saved the payment."},
+        "expires_at": {
+            "type": "string",
+            "format": "date-time",
+            "description": "When the QR stops being payable (`created_at` + `payment_ttl_seconds`); an unpaid payment then becomes `expired`.",
+        },
+        "updated_at": {"type": "string", "format": "date-time", "description": "Last change of the payment's own fields (a refund has its own `updated_at` and does not change this)."},
+        "paid_at": {
+            "type": ["string", "null"],
+            "format": "date-time",
+            "description": "When qrpayd learned the payment was paid; null unless `paid`.",
+        },
+    },
+    "examples": [PENDING, PAID_REFUNDED, LATE],
+}
+
+refund_schema = {
+    "type": "object",
+    "description": "A refund of (part of) a paid payment, asked by a register or made automatically by the late-payment policy. Every field is always present; absent values are `null`.",
+    "required": [
+        "id", "payment_id", "amount", "status", "reason", "automatic", "failure",
+        "created_at", "updated_at", "finished_at",
+    ],
+    "properties": {
+        "id": {
+            "type": "string",
+            "description": "qrpayd's refund id: `rf_` and 32 hex digits of a UUIDv7. Also the `refundId` qrpayd sends to the bank, so a retry asks about (or re-sends) the same refund and the bank cannot refund twice.",
+            "pattern": "^rf_[0-9a-f]{32}$",
+            "examples": [REFUND_ID],
+        },
+        "payment_id": {"type": "string", "description": "The refunded payment's `id`.", "examples": [PAYMENT_ID]},
+        "amount": {
+            "type": "integer",
+            "format": "int64",
+            "minimum": 1,
+            "description": "Kopecks given back (5000 = 50.00 RUB).",
+            "examples": [5000],
+        },
+        "status": REF("RefundStatus"),
+        "reason": {
+            "type": ["string", "null"],
+            "maxLength": 140,
+            "description": "The register's `reason`, as sent (null when none was sent); for an automatic refund `" + AUTOMATIC_REASON + "`.",
+        },
+        "automatic": {
+            "type": "boolean",
+            "description": "True for the refund qrpayd made itself under `late_payment_policy = \"refund\"` (the whole amount of a late payment); false for a register's refund.",
+        },
+        "failure": {
+            "type": ["object", "null"],
+            "description": "Why the bank refused the refund (code `bank_rejected`, the bank's code and text in `message`); null otherwise, including a refund the bank declined later (then only `status` is `failed`).",
+            "required": ["code", "message"],
+            "properties": {
+                "code": {"type": "string", "examples": ["bank_rejected"]},
+                "message": {"type": "string", "description": "Human-readable detail: the bank's code and text."},
+            },
+        },
+        "created_at": {"type": "string", "format": "date-time", "description": "When qrpayd saved the refund (before asking the bank)."},
+        "updated_at": {"type": "string", "format": "date-time", "description": "Last change of the refund."},
+        "finished_at": {
+            "type": ["string", "null"],
+            "format": "date-time",
+            "description": "When the refund became final (`succeeded` or `failed`); null while `pending`.",
+        },
+    },
+    "examples": [REFUND_PENDING, REFUND_SUCCEEDED, LATE_REFUND, REFUND_FAILED],
+}
+
+create_refund_request = {
+    "type": "object",
+    "description": "A new refund. Other fields are refused (`unknown_field`). The payment must be `paid`.",
+    "required": ["amount"],
+    "additionalProperties": False,
+    "properties": {
+        "amount": {
+            "type": "integer",
+            "format": "int64",
+            "minimum": 1,
+            "description": "Kopecks to give back: 5000 for 50.00 RUB; a positive whole number (`invalid_amount`). At most what is left to refund: the paid amount minus every refund that has not failed, counting refunds still `pending` (`refund_exceeds_remaining`).",
+            "examples": [5000],
+        },
+        "reason": {
+            "type": ["string", "null"],
+            "maxLength": 140,
+            "description": "Optional free text (the return receipt, the cashier's note): at most 140 characters, no control characters (`invalid_reason`). Sent to the bank as the refund's details.",
+            "examples": ["return receipt 0042-R1"],
+        },
+    },
+    "examples": [{"amount": 5000}, {"amount": 5000, "reason": "return receipt 0042-R1"}],
+}
+
+create_request = {
+    "type": "object",
+    "description": "A new payment. Other fields are refused (`unknown_field`). Optional fields may also be sent as null.",
+    "required": ["amount"],
+    "additionalProperties": False,
+    "properties": {
+        "amount": {
+            "type": "integer",
+            "format": "int64",
+            "minimum": 1,
+            "description": "The bill in kopecks: 12345 for 123.45 RUB. A number with a decimal point is refused (`invalid_amount`); at most `max_amount_kopecks` from the configuration (`amount_too_large`).",
+            "examples": [12345],
+        },
+        "currency": {
+            "type": ["string", "null"],
+            "enum": ["RUB", None],
+            "default": "RUB",
+            "description": "ISO 4217 code; only `RUB` (`unsupported_currency` otherwise).",
+        },
+        "provider": {
+            "type": ["string", "null"],
+            "maxLength": 64,
+            "pattern": "^[A-Za-z0-9_.-]+$",
+            "description": "The provider (\"payment module\") as named in the configuration, e.g. `raiffeisen`. Optional when the register has a default provider or exactly one provider is configured (`provider_required` otherwise); `unknown_provider` when not configured.",
+            "examples": ["raiffeisen"],
+        },
+        "order": {
+            "type": ["string", "null"],
+            "minLength": 1,
+            "maxLength": 64,
+            "description": "The sale receipt reference, free text: 1 to 64 characters, not blank, no control characters (`invalid_order`). Returned as is; not sent to the bank.",
+            "examples": ["sale-0042/17"],
+        },
+        "description": {
+            "type": ["string", "null"],
+            "maxLength": 140,
+            "description": "Payment purpose shown in the customer's bank app: at most 140 characters, no control characters (`invalid_description`).",
+            "examples": ["Order 0042, store 17"],
+        },
+    },
+    "examples": [
+        {"amount": 12345},
+        {"amount": 12345, "currency": "RUB", "provider": "raiffeisen", "order": "sale-0042/17", "description": "Order 0042, store 17"},
+    ],
+}
+
+error_schema = {
+    "type": "object",
+    "description": "Every error answer of the API (except `/healthz`'s 503, see `HealthUnavailable`).",
+    "required": ["error"],
+    "properties": {
+        "error": {
+            "type": "object",
+            "required": ["code", "message"],
+            "properties": {
+                "code": REF("ErrorCode"),
+                "message": {"type": "string", "description": "Human-readable explanation for logs and support; may change between versions."},
+            },
+        },
+        "payment": {
+            "allOf": [REF("Payment")],
+            "description": "The payment concerned (with its refunds), when the register needs it: `already_paid` (the paid payment), `payment_not_cancellable`, `payment_not_ready`, `idempotency_key_reused` of a payment create (the payment the key belongs to), the `bank_*` codes of a create (the `failed` payment) or a cancel (the payment, still `pending` while qrpayd keeps closing it), `payment_not_refundable` and `refund_exceeds_remaining`.",
+        },
+        "refund": {
+            "allOf": [REF("Refund")],
+            "description": "The refund concerned, on a refund request: `idempotency_key_reused` (the refund the key belongs to) and `bank_rejected` (the refund, now `failed`).",
+        },
+    },
+    "examples": [
+        err("unauthorized", "unknown register key"),
+        err("already_paid", "the customer has already paid; the payment cannot be cancelled (refund it instead)", PAID),
+        err("refund_exceeds_remaining", "the refund is more than what is left to refund: 7345 kopecks (73.45 RUB), counting refunds in progress", PAID_REFUNDED),
+    ],
+}
+
+error_code_schema = {
+    "type": "string",
+    "description": "Stable error codes. New codes may be added; existing ones are never renamed.\n\n| code | HTTP | meaning |\n|---|---|---|\n" + error_table,
+    "enum": [c for c, _, _ in ERROR_CODES],
+    "x-enum-descriptions": [d for _, _, d in ERROR_CODES],
+}
+
+schemas = {
+    "Payment": payment_schema,
+    "PaymentStatus": {
+        "type": "string",
+        "enum": ["pending", "paid", "failed", "expired", "cancelled"],
+        "description": "`pending` is the only non-final status. `paid`: the customer paid. `failed`: no QR could be issued, or the bank declined the payment. `expired`: nobody paid within the QR lifetime. `cancelled`: the register cancelled and the bank confirmed nothing was paid. A `failed`, `expired` or `cancelled` payment can still become `paid` with `late: true` if the bank reports the money afterwards.",
+    },
+    "CreatePaymentRequest": create_request,
+    "PaymentList": {
+        "type": "object",
+        "description": "The answer of `GET /v1/payments`.",
+        "required": ["payments"],
+        "properties": {
+            "payments": {
+                "type": "array",
+                "items": REF("Payment"),
+                "description": "The matching payments, newest first (by `created_at`), at most `limit`. Empty when none match.",
+            }
+        },
+        "examples": [{"payments": [LATE, PAID_REFUNDED]}],
+    },
+    "Refund": refund_schema,
+    "RefundStatus": {
+        "type": "string",
+        "enum": ["pending", "succeeded", "failed"],
+        "description": "`pending` is the only non-final status: saved and sent to the bank (or being asked about again after a timeout), the bank has not finished it. `succeeded`: the money went back to the customer. `failed`: the bank refused or declined it; nothing was refunded and the amount is free to refund again.",
+    },
+    "CreateRefundRequest": create_refund_request,
+    "Error": error_schema,
+    "ErrorCode": error_code_schema,
+    "HealthOk": {
+        "type": "object",
+        "required": ["status", "version"],
+        "properties": {
+            "status": {"const": "ok"},
+            "version": {"type": "string", "description": "qrpayd's version.", "examples": ["0.1.0"]},
+        },
+    },
+    "HealthUnavailable": {
+        "type": "object",
+        "required": ["status", "error"],
+        "properties": {
+            "status": {"const": "unavailable"},
+            "error": {
+                "type": "object",
+                "required": ["code", "message"],
+                "properties": {
+                    "code": {"const": "database_unavailable"},
+                    "message": {"type": "string"},
+                },
+            },
+        },
+    },
+    "CallbackAnswer": {
+        "type": "object",
+        "required": ["status"],
+        "description": "Any verified notification is answered 200 so the bank stops re-sending it.",
+        "properties": {
+            "status": {
+                "type": "string",
+                "enum": ["accepted", "deferred"],
+                "description": "`accepted`: applied (or already known, or a non-final bank status). `deferred`: verified but not trusted as is; qrpayd asks the bank itself instead (see `reason`).",
+            },
+            "reason": {
+                "type": "string",
+                "description": "Only with `deferred`: `unknown payment` (no payment of this provider matches the QR id or order) or `amount mismatch` (amount or currency differs from the payment's).",
+                "examples": ["amount mismatch"],
+            },
+        },
+    },
+    "RaiffeisenPaymentNotification": {
+        "type": "object",
+        "description": "Raiffeisenbank's `paymentNotification` (its SBP API), POSTed to `<public_url>/v1/callbacks/<provider>`. Signed with `X-Api-Signature-SHA256`: lowercase hex HMAC-SHA256 with the merchant's secret key over `amount|sbpMerchantId|order|paymentStatus|transactionDate` (each as sent). Other fields (`merchantId`, `additionalInfo`, `createDate`, ...) are ignored.",
+        "required": ["sbpMerchantId", "amount", "transactionDate", "paymentStatus"],
+        "properties": {
+            "transactionId": {"type": ["integer", "null"], "format": "int64", "description": "The bank's id of the payment operation."},
+            "qrId": {"type": ["string", "null"], "description": "The QR paid; matched against the payment's `qr.qr_id`."},
+            "sbpMerchantId": {"type": "string", "description": "Must be the provider's configured `sbp_merchant_id`."},
+            "amount": {"type": "number", "description": "Rubles, as a JSON number with at most two decimals (e.g. `123.45`); signed as written."},
+            "currency": {"type": ["string", "null"], "examples": ["RUB"]},
+            "transactionDate": {"type": "string", "description": "Moscow time with microseconds, signed verbatim.", "examples": ["2025-03-14T12:27:40.311204+03:00"]},
+            "paymentStatus": {"type": "string", "enum": ["SUCCESS", "DECLINED", "NO_INFO", "IN_PROGRESS"]},
+            "order": {"type": ["string", "null"], "description": "qrpayd's payment id (used when `qrId` matches nothing)."},
+        },
+        "examples": [
+            {
+                "transactionId": 2906464,
+                "qrId": QR_ID,
+                "sbpMerchantId": "MA0000000552",
+                "merchantId": 123,
+                "amount": 123.45,
+                "currency": "RUB",
+                "transactionDate": "2025-03-14T12:27:40.311204+03:00",
+                "paymentStatus": "SUCCESS",
+                "additionalInfo": None,
+                "order": PAYMENT_ID,
+                "createDate": "2025-03-14T12:26:53.601123+03:00",
+            }
+        ],
+    },
+    "SandboxPayRequest": {
+        "type": "object",
+        "required": ["qrId", "amount"],
+        "properties": {
+            "qrId": {"type": "string", "description": "The QR to pay (`qr.qr_id` of the payment).", "examples": [QR_ID]},
+            "amount": {"type": "number", "description": "**Rubles** (not kopecks) as a JSON number, at most two decimals; must equal the QR's amount.", "examples": [123.45]},
+        },
+        "examples": [{"qrId": QR_ID, "amount": 123.45}],
+    },
+    "SandboxDeclineRequest": {
+        "type": "object",
+        "properties": {
+            "amount": {"type": "number", "description": "Rubles; defaults to the QR's amount.", "examples": [123.45]},
+        },
+    },
+    "SandboxSuccess": {
+        "type": "object",
+        "required": ["code"],
+        "properties": {"code": {"const": "SUCCESS"}},
+    },
+    "SandboxQrStatus": {
+        "type": "object",
+        "description": "Raiffeisen's QR status answer.",
+        "required": ["code", "qrId", "qrStatus", "payload", "qrUrl"],
+        "properties": {
+            "code": {"const": "SUCCESS"},
+            "qrId": {"type": "string"},
+            "qrStatus": {"type": "string", "enum": ["NEW", "IN_PROGRESS", "PAID", "CANCELLED", "EXPIRED"]},
+            "qrExpirationDate": {"type": "string", "description": "Absent for a static QR registered without one."},
+            "payload": {"type": "string"},
+            "qrUrl": {"type": "string"},
+        },
+    },
+    "SandboxFaults": {
+        "type": "object",
+        "description": "Faults injected into the sandbox's `/api` routes (except the nspc-mock payment call). On `PUT`, missing fields are off; unknown fields are refused.",
+        "additionalProperties": False,
+        "properties": {
+            "latency_ms": {"type": "integer", "minimum": 0, "description": "Delay before answering every `/api` call."},
+            "http_500_next": {"type": "integer", "minimum": 0, "description": "The next N `/api` calls answer HTTP 500."},
+            "business_error_next": {"type": "integer", "minimum": 0, "description": "The next N `/api` calls answer HTTP 200 `{\"code\":\"ERROR.INTERNAL\"}` (after pending HTTP 500s)."},
+            "drop_callbacks": {"type": "boolean", "description": "Send no payment notifications at all."},
+            "duplicate_callbacks": {"type": "boolean", "description": "Send each notification twice."},
+        },
+        "examples": [{"latency_ms": 0, "http_500_next": 1, "business_error_next": 0, "drop_callbacks": True, "duplicate_callbacks": False}],
+    },
+    "SandboxError": {
+        "type": "object",
+        "description": "The bank's error envelope, with a Russian message.",
+        "required": ["code", "message"],
+        "properties": {
+            "code": {"type": "string", "examples": ["ERROR.QR_NOT_PAYABLE"]},
+            "message": {"type": "string"},
+        },
+    },
+}
+
+parameters = {
+    "PaymentId": {
+        "name": "id",
+        "in": "path",
+        "required": True,
+        "description": "The payment's `id`. An id that is malformed, unknown, or belongs to another register (for a register's key) answers `404 not_found`.",
+        "schema": {"type": "string", "examples": [PAYMENT_ID]},
+    },
+    "RefundId": {
+        "name": "id",
+        "in": "path",
+        "required": True,
+        "description": "The refund's `id` (`rf_...`). An id that is malformed, unknown, or belongs to another register (for a register's key) answers `404 not_found`.",
+        "schema": {"type": "string", "examples": [REFUND_ID]},
+    },
+    "Wait": {
+        "name": "wait",
+        "in": "query",
+        "required": False,
+        "description": "Seconds to wait for a final status, a whole non-negative number; values above the configured `max_wait_seconds` (default 60) are reduced to it. Omitted or 0: answer at once.",
+        "schema": {"type": "integer", "minimum": 0, "default": 0, "examples": [60]},
+    },
+    "IdempotencyKey": {
+        "name": "Idempotency-Key",
+        "in": "header",
+        "required": True,
+        "description": "Unique per payment (or refund) attempt, resent unchanged on every retry of it; scoped per register, payment keys and refund keys separately. 1 to 255 printable ASCII characters without spaces.",
+        "schema": {"type": "string", "minLength": 1, "maxLength": 255, "pattern": "^[!-~]+$", "examples": ["0f8fad5b-d9cb-469f-a165-70867728950e"]},
+    },
+}
+
+headers = {
+    "IdempotentReplayed": {
+        "description": "`true` when this answer repeats an earlier create (of a payment or a refund) with the same `Idempotency-Key` and body; absent on the first answer.",
+        "schema": {"type": "string", "enum": ["true"]},
+    }
+}
+
+responses = {
+    "Unauthorized": error_response(
+        "No valid key (`unauthorized`).",
+        {
+            "missing": ex("No Authorization header", err("unauthorized", "send the register's key as `Authorization: Bearer <key>`")),
+            "unknown": ex("Unknown key", err("unauthorized", "unknown register key")),
+        },
+    ),
+    "PaymentNotFound": error_response(
+        "No such payment for this key (`not_found`): unknown or malformed id, or another register's payment.",
+        {"not_found": ex("Unknown payment", err("not_found", "no such payment"))},
+    ),
+    "RefundNotFound": error_response(
+        "No such refund for this key (`not_found`): unknown or malformed id, or another register's refund. (The message says \"payment\" for refunds too.)",
+        {"not_found": ex("Unknown refund", err("not_found", "no such payment"))},
+    ),
+    "AdminReadOnly": error_response(
+        "`admin_read_only`: the admin key cannot change anything; use a register's key.",
+        {"admin_read_only": ex("Admin key", err("admin_read_only", "the admin key can list and read payments and refunds, not change them; use a register's key"))},
+    ),
+    "InternalError": error_response(
+        "qrpayd could not complete the request (`internal_error`); retry.",
+        {"internal_error": ex("Journal failure", err("internal_error", "qrpayd could not complete the request; the cause is in its log. Retrying is safe (a create with the same Idempotency-Key)."))},
+    ),
+}
+
+REGISTER_SECURITY = [{"registerKey": []}]
+# Read-only operations: a register's key or the admin key.
+READ_SECURITY = [{"registerKey": []}, {"adminKey": []}]
+
+cancel_pending_payment = dict(PENDING, updated_at="2025-03-14T09:28:02.107Z")
+
+paths = {
+    "/v1/payments": {
+        "post": {
+            "operationId": "createPayment",
+            "tags": ["payments"],
+            "summary": "Create a payment and its QR",
+            "description": "Saves the payment, then asks the provider's bank for a dynamic QR with the amount fixed, and answers with the payment in status `pending` and its `qr` to show. Takes at most one bank call (`bank_timeout_seconds`). Idempotent per `Idempotency-Key` (see the API description): a retry with the same key and body answers the same payment with `Idempotent-Replayed: true`. When the bank cannot issue a QR the payment is saved as `failed` and the answer is `502`/`504` with that payment; nothing can be paid, create a new payment with a new key.",
+            "security": REGISTER_SECURITY,
+            "parameters": [{"$ref": "#/components/parameters/IdempotencyKey"}],
+            "requestBody": {
+                "required": True,
+                "content": {
+                    "application/json": {
+                        "schema": REF("CreatePaymentRequest"),
+                        "examples": {
+                            "minimal": ex("Amount only (one provider, or the register's default)", {"amount": 12345}),
+                            "full": ex("Every field", {"amount": 12345, "currency": "RUB", "provider": "raiffeisen", "order": "sale-0042/17", "description": "Order 0042, store 17"}),
+                        },
+                    }
+                },
+            },
+            "responses": {
+                "201": {
+                    "description": "The payment, `pending`, with its QR. Also the answer to a replay (same key and body), then with `Idempotent-Replayed: true` and the payment as it is now (it may already be final).",
+                    "headers": {"Idempotent-Replayed": {"$ref": "#/components/headers/IdempotentReplayed"}},
+                    "content": {"application/json": {"schema": REF("Payment"), "examples": {"created": ex("A new payment", PENDING)}}},
+                },
+                "400": error_response(
+                    "The request cannot be read: `invalid_body`, `invalid_json`, `idempotency_key_required`, `invalid_idempotency_key`.",
+                    {
+                        "idempotency_key_required": ex("No Idempotency-Key", err("idempotency_key_required", "send an `Idempotency-Key` header (unique per payment attempt, reused on retries)")),
+                        "invalid_json": ex("Not a JSON object", err("invalid_json", "the body must be a JSON object")),
+                    },
+                ),
+                "401": {"$ref": "#/components/responses/Unauthorized"},
+                "403": {"$ref": "#/components/responses/AdminReadOnly"},
+                "409": error_response(
+                    "`payment_not_ready`: a replay of a create that is still waiting for the bank after `bank_timeout_seconds` + 1 s. Retry with the same key.",
+                    {"payment_not_ready": ex("Still being created", err("payment_not_ready", "the payment is still being created; retry in a moment", dict(PENDING, qr=None)))},
+                ),
+                "413": error_response(
+                    "`body_too_large`: the body is larger than 16 KiB.",
+                    {"body_too_large": ex("Too large", err("body_too_large", "the request body is larger than 16384 bytes"))},
+                ),
+                "422": error_response(
+                    "The request is readable but not acceptable: `unknown_field`, `invalid_amount`, `amount_too_large`, `invalid_field`, `unsupported_currency`, `unknown_provider`, `provider_required`, `invalid_order`, `invalid_description`, `idempotency_key_reused` (with the key's payment).",
+                    {
+                        "invalid_amount": ex("Rubles instead of kopecks", err("invalid_amount", "`amount` must be a whole number of kopecks (not rubles with a decimal point)")),
+                        "idempotency_key_reused": ex("Key used for another request", err("idempotency_key_reused", "this Idempotency-Key was already used for a different request; use a new key for a new payment", PENDING)),
+                    },
+                ),
+                "500": {"$ref": "#/components/responses/InternalError"},
+                "502": error_response(
+                    "The bank did not issue a QR: `bank_unavailable`, `bank_rejected`, `bank_protocol_error`. `payment` is the payment, now `failed`.",
+                    {"bank_unavailable": ex("Bank unreachable", err("bank_unavailable", "the bank is unavailable while issuing the QR: connection refused", dict(FAILED_CREATE, failure={"code": "bank_unavailable", "message": "connection refused"})))},
+                ),
+                "504": error_response(
+                    "`bank_timeout`: the bank did not answer in time. `payment` is the payment, now `failed`.",
+                    {"bank_timeout": ex("Bank timeout", err("bank_timeout", "the bank did not answer in time while issuing the QR", FAILED_CREATE))},
+                ),
+            },
+        },
+        "get": {
+            "operationId": "listPayments",
+            "tags": ["payments"],
+            "summary": "List payments",
+            "description": "Finds payments, newest first (by `created_at`), each with its refunds. Every filter is optional and they combine (AND). A register's key lists that register's payments only; the admin key lists every register's and may narrow them with `register`. Unknown parameters are refused (`400 invalid_query`), so a misspelt filter never silently lists everything.",
+            "security": READ_SECURITY,
+            "parameters": [
+                {
+                    "name": "order",
+                    "in": "query",
+                    "required": False,
+                    "description": "Only payments whose `order` (the register's sale receipt reference) is exactly this.",
+                    "schema": {"type": "string", "examples": ["sale-0042/17"]},
+                },
+                {
+                    "name": "status",
+                    "in": "query",
+                    "required": False,
+                    "description": "Only payments in this status. `pending` matches payments whose QR is shown and waiting for the customer (not those whose QR is still being issued or that are being closed, although they also read as `pending`).",
+                    "schema": REF("PaymentStatus"),
+                },
+                {
+                    "name": "late",
+                    "in": "query",
+                    "required": False,
+                    "description": "`true`: only late payments (see `late`, `late_action`); `false`: only the others.",
+                    "schema": {"type": "string", "enum": ["true", "false"]},
+                },
+                {
+                    "name": "from",
+                    "in": "query",
+                    "required": False,
+                    "description": "Only payments created at or after this time: RFC 3339 (`2025-03-14T09:00:00Z`, `2025-03-14T12:00:00+03:00`) or a date `YYYY-MM-DD`, meaning the start of that day in Moscow time.",
+                    "schema": {"type": "string", "examples": ["2025-03-14"]},
+                },
+                {
+                    "name": "to",
+                    "in": "query",
+                    "required": False,
+                    "description": "Only payments created **before** this time (exclusive), in the same formats as `from`: `from=2025-03-14&to=2025-03-15` is the whole of 14 March, Moscow time.",
+                    "schema": {"type": "string", "examples": ["2025-03-15"]},
+                },
+                {
+                    "name": "limit",
+                    "in": "query",
+                    "required": False,
+                    "description": "At most this many payments (the newest), 1 to 500.",
+                    "schema": {"type": "integer", "minimum": 1, "maximum": 500, "default": 50},
+                },
+                {
+                    "name": "register",
+                    "in": "query",
+                    "required": False,
+                    "description": "Admin key: only this register's payments (its `id` in `[[registers]]`). A register may name only itself; another register answers `403 forbidden`.",
+                    "schema": {"type": "string", "examples": ["pos-1"]},
+                },
+            ],
+            "responses": {
+                "200": {
+                    "description": "The matching payments, newest first.",
+                    "content": {
+                        "application/json": {
+                            "schema": REF("PaymentList"),
+                            "examples": {
+                                "two": ex("A late payment refunded automatically, and a paid payment partly refunded", {"payments": [LATE, PAID_REFUNDED]}),
+                                "none": ex("Nothing matches", {"payments": []}),
+                            },
+                        }
+                    },
+                },
+                "400": error_response(
+                    "`invalid_query`: an unknown parameter, or a bad value of `status`, `late`, `from`, `to`, `limit` or `register`.",
+                    {
+                        "unknown": ex("Misspelt filter", err("invalid_query", "unknown parameter `state`; use: order, status, late, from, to, limit, register")),
+                        "limit": ex("Limit out of range", err("invalid_query", "`limit` must be 1..500")),
+                    },
+                ),
+                "401": {"$ref": "#/components/responses/Unauthorized"},
+                "403": error_response(
+                    "`forbidden`: a register asked for another register's payments.",
+                    {"forbidden": ex("Another register", err("forbidden", "a register can list only its own payments"))},
+                ),
+                "500": {"$ref": "#/components/responses/InternalError"},
+            },
+        },
+    },
+    "/v1/payments/{id}": {
+        "get": {
+            "operationId": "getPayment",
+            "tags": ["payments"],
+            "summary": "Get a payment, optionally waiting for its outcome",
+            "description": "Answers the payment with its refunds. With `wait=N` (long-poll) the answer is held until the payment is final or N seconds have passed (N capped by `max_wait_seconds`), then the payment as it is then, which may still be `pending`: ask again. (The wait is for the payment's status; follow a refund with `GET /v1/refunds/{id}`.) The admin key may read any register's payment.",
+            "security": READ_SECURITY,
+            "parameters": [
+                {"$ref": "#/components/parameters/PaymentId"},
+                {"$ref": "#/components/parameters/Wait"},
+            ],
+            "responses": {
+                "200": {
+                    "description": "The payment (final, or still `pending` when the wait ran out).",
+                    "content": {
+                        "application/json": {
+                            "schema": REF("Payment"),
+                            "examples": {
+                                "paid": ex("Paid", PAID),
+                                "pending": ex("Still waiting", PENDING),
+                                "partly_refunded": ex("Paid, 50.00 RUB refunded", PAID_REFUNDED),
+                                "late": ex("Paid after expiry, refunded automatically (late_payment_policy = \"refund\")", LATE),
+                                "late_flagged": ex("Paid after expiry, left for a person (late_payment_policy = \"flag\")", LATE_FLAGGED),
+                            },
+                        }
+                    },
+                },
+                "400": error_response(
+                    "`invalid_wait`: `wait` is not a whole non-negative number; `invalid_query`: the query string cannot be read. Other parameters are ignored.",
+                    {"invalid_wait": ex("Bad wait", err("invalid_wait", "`wait` must be a whole number of seconds"))},
+                ),
+                "401": {"$ref": "#/components/responses/Unauthorized"},
+                "404": {"$ref": "#/components/responses/PaymentNotFound"},
+                "500": {"$ref": "#/components/responses/InternalError"},
+            },
+        }
+    },
+    "/v1/payments/{id}/cancel": {
+        "post": {
+            "operationId": "cancelPayment",
+            "tags": ["payments"],
+            "summary": "Cancel a payment (the cashier aborts)",
+            "description": "Records the cancellation, deactivates the QR at the bank, then asks the bank whether the customer paid meanwhile; only that answer decides. No request body. Idempotent: cancelling a `cancelled` payment answers 200 again. When the bank does not confirm in time (`502`/`504`) the cancellation stays recorded and qrpayd keeps closing the QR in the background: poll `GET /v1/payments/{id}?wait=N` for the outcome, which is `cancelled`, or `paid` if the customer was faster.",
+            "security": REGISTER_SECURITY,
+            "parameters": [{"$ref": "#/components/parameters/PaymentId"}],
+            "responses": {
+                "200": {
+                    "description": "The payment, `cancelled`: the QR is deactivated and the bank confirmed nothing was paid.",
+                    "content": {"application/json": {"schema": REF("Payment"), "examples": {"cancelled": ex("Cancelled", CANCELLED)}}},
+                },
+                "401": {"$ref": "#/components/responses/Unauthorized"},
+                "403": {"$ref": "#/components/responses/AdminReadOnly"},
+                "404": {"$ref": "#/components/responses/PaymentNotFound"},
+                "409": error_response(
+                    "Not cancelled: `already_paid` (the customer paid; `payment` is the paid payment: complete the sale or refund it with `POST /v1/payments/{id}/refunds`), `payment_not_cancellable` (already `failed` or `expired`), `payment_not_ready` (the QR is still being issued; retry).",
+                    {
+                        "already_paid": ex("The customer paid first", err("already_paid", "the customer has already paid; the payment cannot be cancelled (refund it instead)", PAID)),
+                        "payment_not_cancellable": ex("Already expired", err("payment_not_cancellable", "the payment is already expired", dict(PENDING, status="expired", updated_at="2025-03-14T09:31:54.200Z"))),
+                    },
+                ),
+                "500": {"$ref": "#/components/responses/InternalError"},
+                "502": error_response(
+                    "The bank has not confirmed the cancellation yet (`bank_unavailable`, `bank_rejected`, `bank_protocol_error`; also `bank_unavailable` while the customer is paying right now). The cancellation is recorded and continues in the background; `payment` is the payment, still `pending`. Poll it for the outcome.",
+                    {"bank_unavailable": ex("Not confirmed yet", err("bank_unavailable", "the bank is unavailable while cancelling: the customer is paying right now; asking again shortly; the cancellation is recorded and qrpayd keeps deactivating the QR: poll the payment for the outcome", cancel_pending_payment))},
+                ),
+                "504": error_response(
+                    "`bank_timeout`: the bank did not answer in time. The cancellation is recorded and continues in the background; `payment` is the payment, still `pending`. Poll it for the outcome.",
+                    {"bank_timeout": ex("Bank timeout", err("bank_timeout", "the bank did not answer in time while cancelling; the cancellation is recorded and qrpayd keeps deactivating the QR: poll the payment for the outcome", cancel_pending_payment))},
+                ),
+            },
+        }
+    },
+    "/v1/payments/{id}/refunds": {
+        "post": {
+            "operationId": "createRefund",
+            "tags": ["refunds"],
+            "summary": "Refund (part of) a paid payment",
+            "description": "Gives back `amount` kopecks of a `paid` payment; several partial refunds are allowed while, together with the refunds not `failed` (including those still `pending`), they stay within the paid amount. The refund is saved and its amount reserved before the bank is called, then sent to the bank under the refund's own id. The bank completes refunds asynchronously, so the answer is usually `pending`: follow it with `GET /v1/refunds/{id}?wait=N` (or in the payment's `refunds`) until `succeeded` or `failed`. When the bank does not answer in time or cannot be reached the answer is still `201` with the refund `pending`: qrpayd asks the bank about that same refund id in the background and sends it again under the same id only if the bank never got it, never under a new id, so it cannot be refunded twice. Only when the bank refuses outright is the answer `502 bank_rejected` with the refund `failed`. Idempotent per `Idempotency-Key` like a payment create (see the API description).",
+            "security": REGISTER_SECURITY,
+            "parameters": [
+                {"$ref": "#/components/parameters/PaymentId"},
+                {"$ref": "#/components/parameters/IdempotencyKey"},
+            ],
+            "requestBody": {
+                "required": True,
+                "content": {
+                    "application/json": {
+                        "schema": REF("CreateRefundRequest"),
+                        "examples": {
+                            "partial": ex("50.00 RUB back, with a reason", {"amount": 5000, "reason": "return receipt 0042-R1"}),
+                            "full": ex("The whole 123.45 RUB", {"amount": 12345}),
+                        },
+                    }
+                },
+            },
+            "responses": {
+                "201": {
+                    "description": "The refund, usually `pending` (the bank finishes it asynchronously; also `pending` when the bank did not answer in time), or `succeeded` if the bank completed it at once. Also the answer to a replay (same key and body), then with `Idempotent-Replayed: true` and the refund as it is now (it may be final, including `failed` if the bank declined it later).",
+                    "headers": {"Idempotent-Replayed": {"$ref": "#/components/headers/IdempotentReplayed"}},
+                    "content": {
+                        "application/json": {
+                            "schema": REF("Refund"),
+                            "examples": {
+                                "pending": ex("Sent to the bank", REFUND_PENDING),
+                                "replayed": ex("A retry after it completed (with Idempotent-Replayed: true)", REFUND_SUCCEEDED),
+                            },
+                        }
+                    },
+                },
+                "400": error_response(
+                    "The request cannot be read: `invalid_body`, `invalid_json`, `idempotency_key_required`, `invalid_idempotency_key`.",
+                    {"idempotency_key_required": ex("No Idempotency-Key", err("idempotency_key_required", "send an `Idempotency-Key` header (unique per payment attempt, reused on retries)"))},
+                ),
+                "401": {"$ref": "#/components/responses/Unauthorized"},
+                "403": {"$ref": "#/components/responses/AdminReadOnly"},
+                "404": {"$ref": "#/components/responses/PaymentNotFound"},
+                "409": error_response(
+                    "Not refunded: `payment_not_refundable` (the payment is not `paid`; `payment` is included) or `refund_exceeds_remaining` (more than what is left to refund, counting refunds still `pending`; `message` says what is left and `payment` is included with its refunds).",
+                    {
+                        "payment_not_refundable": ex("Not paid", err("payment_not_refundable", "only paid payments can be refunded; this one is cancelled", CANCELLED)),
+                        "refund_exceeds_remaining": ex("More than is left (50.00 RUB already being refunded)", err("refund_exceeds_remaining", "the refund is more than what is left to refund: 7345 kopecks (73.45 RUB), counting refunds in progress", PAID_REFUNDING)),
+                    },
+                ),
+                "413": error_response(
+                    "`body_too_large`: the body is larger than 16 KiB.",
+                    {"body_too_large": ex("Too large", err("body_too_large", "the request body is larger than 16384 bytes"))},
+                ),
+                "422": error_response(
+                    "The request is readable but not acceptable: `unknown_field`, `invalid_amount`, `invalid_field` (`reason` not a string), `invalid_reason`, `idempotency_key_reused` (with the key's `refund`).",
+                    {
+                        "invalid_amount": ex("Rubles instead of kopecks", err("invalid_amount", "`amount` must be a positive whole number of kopecks")),
+                        "unknown_field": ex("Unknown field", err("unknown_field", "unknown field `comment`; a refund takes: amount, reason")),
+                        "idempotency_key_reused": ex("Key used for another refund", err("idempotency_key_reused", "this Idempotency-Key was already used for a different refund; use a new key for a new refund", refund=REFUND_PENDING)),
+                    },
+                ),
+                "500": {"$ref": "#/components/responses/InternalError"},
+                "502": error_response(
+                    "`bank_rejected`: the bank refused the refund outright (its code and text are in `message`). `refund` is the refund, now `failed`; nothing was refunded and the amount is free again. A retry with the same key gets the same answer; to try again, use a new key.",
+                    {"bank_rejected": ex("Refused by the bank", err("bank_rejected", "the bank refused while refunding: ERROR.REFUND_INSUFFICIENT_FUNDS ERROR.REFUND_INSUFFICIENT_FUNDS: Недостаточно средств для возврата", refund=REFUND_FAILED))},
+                ),
+            },
+        }
+    },
+    "/v1/refunds/{id}": {
+        "get": {
+            "operationId": "getRefund",
+            "tags": ["refunds"],
+            "summary": "Get a refund, optionally waiting for its outcome",
+            "description": "Answers the refund. With `wait=N` (long-poll) the answer is held until the refund is final (`succeeded` or `failed`) or N seconds have passed (N capped by `max_wait_seconds`), then the refund as it is then, which may still be `pending`: ask again. A register sees its own refunds (including the automatic refunds of its late payments); the admin key sees every refund.",
+            "security": READ_SECURITY,
+            "parameters": [
+                {"$ref": "#/components/parameters/RefundId"},
+                {"$ref": "#/components/parameters/Wait"},
+            ],
+            "responses": {
+                "200": {
+                    "description": "The refund (final, or still `pending` when the wait ran out).",
+                    "content": {
+                        "application/json": {
+                            "schema": REF("Refund"),
+                            "examples": {
+                                "succeeded": ex("Money returned", REFUND_SUCCEEDED),
+                                "pending": ex("Still with the bank", REFUND_PENDING),
+                                "automatic": ex("The late-payment policy's refund", LATE_REFUND),
+                            },
+                        }
+                    },
+                },
+                "400": error_response(
+                    "`invalid_wait`: `wait` is not a whole non-negative number; `invalid_query`: the query string cannot be read. Other parameters are ignored.",
+                    {"invalid_wait": ex("Bad wait", err("invalid_wait", "`wait` must be a whole number of seconds"))},
+                ),
+                "401": {"$ref": "#/components/responses/Unauthorized"},
+                "404": {"$ref": "#/components/responses/RefundNotFound"},
+                "500": {"$ref": "#/components/responses/InternalError"},
+            },
+        }
+    },
+    "/v1/callbacks/{provider}": {
+        "post": {
+            "operationId": "receiveBankNotification",
+            "tags": ["callbacks"],
+            "summary": "Receive a bank's payment notification",
+            "description": "Called by the bank, not by registers: configure `<public_url>/v1/callbacks/<provider name>` at the bank (qrpayd does so itself at startup when the provider's `set_callback_url` is true). No register key: the notification is authenticated by the bank's signature. It is matched to a payment by QR id (or by order = payment id) and applied only when amount and currency agree; otherwise qrpayd asks the bank itself. Every verified notification is answered 200 so the bank stops re-sending it; a `500` makes the bank retry.",
+            "security": [],
+            "parameters": [
+                {
+                    "name": "provider",
+                    "in": "path",
+                    "required": True,
+                    "description": "The provider's `name` in the configuration.",
+                    "schema": {"type": "string", "examples": ["raiffeisen"]},
+                },
+                {
+                    "name": "X-Api-Signature-SHA256",
+                    "in": "header",
+                    "required": False,
+                    "description": "Raiffeisen (`kind = \"raiffeisen\"`, the only kind this version supports): lowercase hex HMAC-SHA256 of `amount|sbpMerchantId|order|paymentStatus|transactionDate` with the provider's secret key. Missing or wrong: `401 invalid_signature`.",
+                    "schema": {"type": "string", "pattern": "^[0-9a-fA-F]{64}$"},
+                },
+            ],
+            "requestBody": {
+                "required": True,
+                "description": "The bank's notification, in the bank's own format: for Raiffeisen its `paymentNotification` JSON.",
+                "content": {"application/json": {"schema": REF("RaiffeisenPaymentNotification")}},
+            },
+            "responses": {
+                "200": {
+                    "description": "Verified and accepted, or verified and deferred (qrpayd asks the bank instead of trusting it).",
+                    "content": {
+                        "application/json": {
+                            "schema": REF("CallbackAnswer"),
+                            "examples": {
+                                "accepted": ex("Applied", {"status": "accepted"}),
+                                "deferred": ex("Amount differs", {"status": "deferred", "reason": "amount mismatch"}),
+                            },
+                        }
+                    },
+                },
+                "400": error_response(
+                    "`malformed_notification`: signed header present but the body is not an acceptable notification.",
+                    {"malformed_notification": ex("Another merchant", err("malformed_notification", "notification for merchant MA0000000999, we are MA0000000552"))},
+                ),
+                "401": error_response(
+                    "`invalid_signature`: the signature is missing or does not verify.",
+                    {"invalid_signature": ex("Bad signature", err("invalid_signature", "the notification's signature does not verify"))},
+                ),
+                "404": error_response(
+                    "`unknown_provider`: no provider of that name is configured.",
+                    {"unknown_provider": ex("Unknown provider", err("unknown_provider", "provider \"sber\" is not configured"))},
+                ),
+                "413": error_response(
+                    "`body_too_large`: the body is larger than 16 KiB.",
+                    {"body_too_large": ex("Too large", err("body_too_large", "notification body too large"))},
+                ),
+                "500": {"$ref": "#/components/responses/InternalError"},
+            },
+        }
+    },
+    "/healthz": {
+        "get": {
+            "operationId": "health",
+            "tags": ["operations"],
+            "summary": "Health check",
+            "description": "For load balancers and monitoring: checks that the journal database answers. No key needed.",
+            "security": [],
+            "responses": {
+                "200": {
+                    "description": "Healthy.",
+                    "content": {"application/json": {"schema": REF("HealthOk"), "examples": {"ok": ex("Healthy", {"status": "ok", "version": "0.1.0"})}}},
+                },
+                "503": {
+                    "description": "The journal database does not answer.",
+                    "content": {"application/json": {"schema": REF("HealthUnavailable"), "examples": {"unavailable": ex("Database down", {"status": "unavailable", "error": {"code": "database_unavailable", "message": "the journal database does not answer"}})}}},
+                },
+            },
+        }
+    },
+    "/openapi.json": {
+        "get": {
+            "operationId": "openapi",
+            "tags": ["operations"],
+            "summary": "This OpenAPI document",
+            "description": "The OpenAPI 3.1 description of the API, served as `application/json`. No key needed.",
+            "security": [],
+            "responses": {
+                "200": {
+                    "description": "The document.",
+                    "content": {"application/json": {"schema": {"type": "object", "description": "An OpenAPI 3.1 document."}}},
+                }
+            },
+        }
+    },
+    "/sandbox-bank/api/nspc-mock/v01/rfuture/payment/init": {
+        "post": {
+            "operationId": "sandboxPayQr",
+            "tags": ["sandbox"],
+            "summary": "Sandbox bank: pay a QR (plays the customer)",
+            "description": "Only when the configuration has a `[sandbox]` section. The sandbox bank's equivalent of a customer paying the QR from a banking app (Raiffeisen's own sandbox call): marks the QR paid and sends the signed payment notification to the callback URL, so the qrpayd payment becomes `paid`. No key needed. **`amount` is in rubles** here, as the bank's protocol has it.",
+            "security": [],
+            "requestBody": {
+                "required": True,
+                "content": {"application/json": {"schema": REF("SandboxPayRequest")}},
+            },
+            "responses": {
+                "200": {"description": "Paid.", "content": {"application/json": {"schema": REF("SandboxSuccess")}}},
+                "400": {
+                    "description": "`ERROR.INVALID_REQUEST` (missing field, bad JSON, amount differs from the QR's) or `ERROR.QR_NOT_PAYABLE` (already paid, cancelled or expired).",
+                    "content": {"application/json": {"schema": REF("SandboxError")}},
+                },
+                "404": {"description": "`ERROR.NOT_FOUND`: no such QR.", "content": {"application/json": {"schema": REF("SandboxError")}}},
+            },
+        }
+    },
+    "/sandbox-bank/sandbox/qrs/{qr_id}/decline": {
+        "post": {
+            "operationId": "sandboxDeclineQr",
+            "tags": ["sandbox"],
+            "summary": "Sandbox bank: the payer's bank declines an attempt",
+            "description": "Only with a `[sandbox]` section. Sends a signed `DECLINED` notification for the QR (the qrpayd payment becomes `failed` with failure `declined`). The body is optional.",
+            "security": [],
+            "parameters": [{"name": "qr_id", "in": "path", "required": True, "schema": {"type": "string", "examples": [QR_ID]}}],
+            "requestBody": {"required": False, "content": {"application/json": {"schema": REF("SandboxDeclineRequest")}}},
+            "responses": {
+                "200": {"description": "Declined.", "content": {"application/json": {"schema": REF("SandboxSuccess")}}},
+                "400": {"description": "Bad request or the QR cannot take a payment.", "content": {"application/json": {"schema": REF("SandboxError")}}},
+                "404": {"description": "No such QR.", "content": {"application/json": {"schema": REF("SandboxError")}}},
+            },
+        }
+    },
+    "/sandbox-bank/sandbox/qrs/{qr_id}/expire": {
+        "post": {
+            "operationId": "sandboxExpireQr",
+            "tags": ["sandbox"],
+            "summary": "Sandbox bank: expire a QR now",
+            "description": "Only with a `[sandbox]` section. Lets a `NEW` QR's expiry pass now at the bank (qrpayd learns it when it next polls or closes the payment).",
+            "security": [],
+            "parameters": [{"name": "qr_id", "in": "path", "required": True, "schema": {"type": "string", "examples": [QR_ID]}}],
+            "responses": {
+                "200": {"description": "The QR's status.", "content": {"application/json": {"schema": REF("SandboxQrStatus")}}},
+                "404": {"description": "No such QR.", "content": {"application/json": {"schema": REF("SandboxError")}}},
+            },
+        }
+    },
+    "/sandbox-bank/sandbox/registry": {
+        "get": {
+            "operationId": "sandboxRegistry",
+            "tags": ["sandbox"],
+            "summary": "Sandbox bank: the day's registry (reconciliation file)",
+            "description": "Only with a `[sandbox]` section. The registry of one Moscow day in Raiffeisen's format (`SBPreport.csv`, \"Отчет по СБП C2B транзакциям\"): **Windows-1251** text, `;`-separated, CRLF line ends; a title row, an empty row, the twelve-column header (`Мерчант;Дата операции МСК;Тип;id заказа;id возврата;...;Сумма;Комиссия;...`), one row per successful payment (`Payment`) and per completed refund (`Refund`) of that day, and the `ИТОГО` totals row. Amounts are rubles with two decimals. Served as an attachment `SBPreport_<date>.csv`.",
+            "security": [],
+            "parameters": [
+                {
+                    "name": "date",
+                    "in": "query",
+                    "required": True,
+                    "description": "The day, `YYYY-MM-DD` (Moscow time).",
+                    "schema": {"type": "string", "pattern": "^[0-9]{4}-[0-9]{2}-[0-9]{2}$", "examples": ["2025-03-14"]},
+                }
+            ],
+            "responses": {
+                "200": {
+                    "description": "The registry CSV (`Content-Type: text/csv; charset=windows-1251`).",
+                    "content": {"text/csv": {"schema": {"type": "string", "description": "Windows-1251 bytes."}}},
+                },
+                "400": {"description": "`ERROR.INVALID_REQUEST`: `date` missing or not `YYYY-MM-DD`.", "content": {"application/json": {"schema": REF("SandboxError")}}},
+            },
+        }
+    },
+    "/sandbox-bank/sandbox/faults": {
+        "get": {
+            "operationId": "sandboxGetFaults",
+            "tags": ["sandbox"],
+            "summary": "Sandbox bank: read injected faults",
+            "description": "Only with a `[sandbox]` section. The faults currently injected (counters as left by the calls so far).",
+            "security": [],
+            "responses": {"200": {"description": "The faults.", "content": {"application/json": {"schema": REF("SandboxFaults")}}}},
+        },
+        "put": {
+            "operationId": "sandboxSetFaults",
+            "tags": ["sandbox"],
+            "summary": "Sandbox bank: inject faults",
+            "description": "Only with a `[sandbox]` section. Replaces the injected faults (missing fields are off), to train staff or test the register on latency, bank errors and lost or duplicated notifications.",
+            "security": [],
+            "requestBody": {"required": True, "content": {"application/json": {"schema": REF("SandboxFaults")}}},
+            "responses": {
+                "200": {"description": "The faults now in force.", "content": {"application/json": {"schema": REF("SandboxFaults")}}},
+                "400": {"description": "`ERROR.INVALID_REQUEST`: not a JSON object, or unknown fields.", "content": {"application/json": {"schema": REF("SandboxError")}}},
+            },
+        },
+    },
+}
+
+SANDBOX_TAG = """The embedded SBP sandbox bank, an emulator of Raiffeisenbank's SBP QR API for demos, tests and staff training. **Exists only when the configuration has a `[sandbox]` section**; it is mounted under `/sandbox-bank`, and a provider with `base_url = "http://<listen>/sandbox-bank"` talks to it. Its answers are the bank's own JSON (`{"code":"SUCCESS",...}` / `{"code":"ERROR.X","message":"..."}`, messages in Russian), not this API's envelope, and amounts are **rubles** as JSON numbers. Routes (all under `/sandbox-bank`; "auth" = `Authorization: Bearer <sandbox secret_key>`):
+
+* bank API: `POST /api/sbp/v2/qrs` and `POST /api/sbp/v1/qr/register` (register a QR), `GET /api/sbp/v2/qrs/{qr_id}` (auth, QR status), `DELETE /api/sbp/v2/qrs/{qr_id}` (auth, cancel a QR), `GET /api/sbp/v1/qr/{qr_id}/info` (auth), `GET /api/sbp/v1/qr/{qr_id}/payment-info` (auth), `POST /api/sbp/v1/refund` and `GET /api/sbp/v1/refund/{refund_id}` (auth, refunds), `POST /api/settings/v1/callback` (auth, set the callback URL). Faults apply to these.
+* playing the customer: `POST /api/nspc-mock/v01/rfuture/payment/init` (pay a QR; the bank's own sandbox call).
+* sandbox controls: `POST /sandbox/qrs/{qr_id}/decline`, `POST /sandbox/qrs/{qr_id}/expire`, `GET /sandbox/qrs` (every QR with its transactions, and every refund), `POST /sandbox/refunds/{refund_id}/decline` (the bank declines an `IN_PROGRESS` refund), `GET /sandbox/registry?date=YYYY-MM-DD` (the day's registry of successful payments and completed refunds, Moscow date, as the bank's CSV: Windows-1251, `;`-separated, CRLF), `GET`/`PUT /sandbox/faults`.
+
+Only the calls a person uses when trying qrpayd are described in detail here."""
+
+doc = {
+    "openapi": "3.1.0",
+    "info": {
+        "title": "qrpayd POS API",
+        "version": "1",
+        "description": INFO_DESCRIPTION,
+        "license": {"name": "Apache-2.0", "identifier": "Apache-2.0"},
+    },
+    "servers": [{"url": "/", "description": "The qrpayd instance serving this document (`listen` in the configuration)."}],
+    "tags": [
+        {"name": "payments", "description": "Registers create, watch and cancel QR payments; registers and the admin list and read them. Need `Authorization: Bearer <register api key>` (or, to list and read only, the admin key)."},
+        {"name": "refunds", "description": "Registers refund paid payments, fully or in parts, and follow the refunds; the late-payment policy's automatic refunds appear here too. Creating needs a register's key; reading also accepts the admin key."},
+        {"name": "callbacks", "description": "Bank notifications about payments, authenticated by the bank's signature."},
+        {"name": "operations", "description": "Health check and this document."},
+        {"name": "sandbox", "description": SANDBOX_TAG},
+    ],
+    "paths": paths,
+    "components": {
+        "securitySchemes": {
+            "registerKey": {
+                "type": "http",
+                "scheme": "bearer",
+                "description": "The register's `api_key` from its `[[registers]]` entry (at least 16 characters, one per register): `Authorization: Bearer <key>`. Sees only that register's payments and refunds.",
+            },
+            "adminKey": {
+                "type": "http",
+                "scheme": "bearer",
+                "description": "The store admin's `admin_api_key` from the configuration (at least 16 characters; absent = no admin access): `Authorization: Bearer <key>`. Read-only, over every register: accepted by `GET /v1/payments`, `GET /v1/payments/{id}` and `GET /v1/refunds/{id}`; every other `/v1` operation answers it `403 admin_read_only`.",
+            },
+        },
+        "schemas": schemas,
+        "parameters": parameters,
+        "headers": headers,
+        "responses": responses,
+    },
+}
+
+json.dump(doc, sys.stdout, indent=2, ensure_ascii=False)
+sys.stdout.write("\n")
