@@ -121,6 +121,7 @@ fn demo_config() -> anyhow::Result<(Config, bool)> {
         let text = demo_toml(
             "127.0.0.1:8080",
             &random_token("pos1-"),
+            &random_token("display-"),
             &random_token("sandbox-"),
         );
         std::fs::write(path, text).with_context(|| format!("cannot write {DEMO_CONFIG}"))?;
@@ -143,6 +144,20 @@ fn print_demo_banner(config: &Config, first: bool) {
         .first()
         .map(|p| p.name.clone())
         .unwrap_or_default();
+    let display = match config.registers.first() {
+        Some(r) => match &r.display_key {
+            Some(display_key) => format!(
+                "{base}/display/{id}?key={display_key}   (&lang=en for English)",
+                id = r.id,
+                display_key = display_key.expose()
+            ),
+            None => format!(
+                "none yet: add display_key = \"<16+ characters>\" to register {} in {DEMO_CONFIG}",
+                r.id
+            ),
+        },
+        None => String::new(),
+    };
     println!(
         r#"
 qrpayd {version} is running the embedded demo: SQLite journal ({db}) and the built-in SBP
@@ -163,6 +178,18 @@ Register pos-1's API key: {key}
    curl -s '{base}/v1/payments/<id>?wait=30' -H 'Authorization: Bearer {key}'
 
    Or cancel instead: curl -s -X POST {base}/v1/payments/<id>/cancel -H 'Authorization: Bearer {key}'
+
+Or do all of it in the browser, on the cashier demo page (the key travels after '#', which
+the browser never sends to the server):
+   {base}/demo#key={key}
+
+The customer display of pos-1 (a second screen or a kiosk: shows the QR, then "paid"):
+   {display}
+
+The QR as a picture or for the receipt printer (any payment id from step 1):
+   curl -s '{base}/v1/payments/<id>/qr.png?size=512' -H 'Authorization: Bearer {key}' -o qr.png
+   curl -s {base}/v1/payments/<id>/qr.txt -H 'Authorization: Bearer {key}'
+   curl -s '{base}/v1/payments/<id>/receipt.escpos?width=58' -H 'Authorization: Bearer {key}' > slip.bin
 
 API description: {base}/openapi.json   Health: {base}/healthz   Stop: Ctrl+C
 "#,

@@ -14,6 +14,8 @@ use serde_json::{Value, json};
 
 pub(crate) const KEY: &str = "pos1-test-key-0123456789";
 pub(crate) const OTHER_KEY: &str = "pos2-test-key-0123456789";
+/// pos-1's customer display key (pos-2 has no display).
+pub(crate) const DISPLAY_KEY: &str = "pos1-display-key-0123456789";
 pub(crate) const ADMIN_KEY: &str = "admin-test-key-0123456789";
 pub(crate) const SECRET: &str = "sandbox-secret-key";
 pub(crate) const MERCHANT: &str = "MA0000000552";
@@ -27,7 +29,8 @@ pub(crate) struct TestApp {
     pub(crate) running: Option<Running>,
     /// The configuration text qrpayd was started with (for the command-line tools).
     pub(crate) config_text: String,
-    pub(crate) _db: Arc<tempfile::TempDir>,
+    /// The test's own database (SQLite file, MariaDB or PostgreSQL: `QRPAYD_TEST_BACKEND`).
+    pub(crate) _db: Arc<qrpayd_store::test_db::TestDb>,
 }
 
 #[derive(Default)]
@@ -35,7 +38,7 @@ pub(crate) struct Options {
     /// `late_payment_policy`; `None` leaves the default (refund).
     pub(crate) late_policy: Option<&'static str>,
     pub(crate) register_callback: bool,
-    pub(crate) db: Option<Arc<tempfile::TempDir>>,
+    pub(crate) db: Option<Arc<qrpayd_store::test_db::TestDb>>,
     pub(crate) sandbox: Option<(Sandbox, String)>,
     pub(crate) clock: Option<ManualClock>,
 }
@@ -63,9 +66,10 @@ pub(crate) async fn spawn_app() -> TestApp {
 }
 
 pub(crate) async fn spawn_with(options: Options) -> TestApp {
-    let db = options
-        .db
-        .unwrap_or_else(|| Arc::new(tempfile::tempdir().unwrap()));
+    let db = match options.db {
+        Some(db) => db,
+        None => Arc::new(qrpayd_store::test_db::fresh().await.unwrap()),
+    };
     let (sandbox, sandbox_base) = match options.sandbox {
         Some(s) => s,
         None => start_sandbox().await,
@@ -75,7 +79,7 @@ pub(crate) async fn spawn_with(options: Options) -> TestApp {
     let text = format!(
         r#"
 listen = "{addr}"
-database_url = "sqlite://{db}?mode=rwc"
+database_url = "{db}"
 public_url = "http://{addr}"
 payment_ttl_seconds = 300
 register_timeout_seconds = 310
@@ -87,6 +91,7 @@ admin_api_key = "{ADMIN_KEY}"
 [[registers]]
 id = "pos-1"
 api_key = "{KEY}"
+display_key = "{DISPLAY_KEY}"
 
 [[registers]]
 id = "pos-2"
@@ -101,7 +106,7 @@ secret_key = "{SECRET}"
 poll_interval_ms = 2000
 set_callback_url = {register}
 "#,
-        db = db.path().join("qrpayd.db").display(),
+        db = db.url,
         register = options.register_callback,
         late_policy = options.late_policy.unwrap_or("refund"),
     );

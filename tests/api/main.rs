@@ -13,7 +13,9 @@ mod helpers;
 
 mod bad_input;
 mod cancel_and_expiry;
+mod display;
 mod flow;
+mod media;
 mod reconcile;
 mod refunds;
 mod resilience;

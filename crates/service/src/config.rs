@@ -25,7 +25,9 @@ pub struct Config {
     /// Address the HTTP API listens on.
     #[serde(default = "defaults::listen")]
     pub listen: String,
-    /// `sqlite://path?mode=rwc` (embedded). MariaDB and PostgreSQL come with a later release.
+    /// `sqlite://path?mode=rwc` (embedded, one instance), `mysql://user:password@host/db`
+    /// (MariaDB) or `postgres://user:password@host/db` (PostgreSQL; several instances may share
+    /// one such database).
     #[serde(default = "defaults::database_url")]
     pub database_url: String,
     /// How the bank reaches our callbacks (`<public_url>/v1/callbacks/<provider>`).
@@ -55,6 +57,13 @@ pub struct Config {
     /// payments and refunds, but not create or cancel anything. Absent = no admin access.
     #[serde(default)]
     pub admin_api_key: Option<Secret>,
+    /// RabbitMQ for events, e.g. `amqp://guest:guest@127.0.0.1:5672/%2f`. Absent: no broker
+    /// (events are still recorded and served at `GET /v1/events`).
+    #[serde(default)]
+    pub amqp_url: Option<Secret>,
+    /// The durable topic exchange events are published to.
+    #[serde(default = "defaults::amqp_exchange")]
+    pub amqp_exchange: String,
     /// `text` (default) or `json` log lines on stdout.
     #[serde(default = "defaults::log_format")]
     pub log_format: String,
@@ -80,6 +89,11 @@ pub struct RegisterConfig {
     /// Provider used when a request names none.
     #[serde(default)]
     pub provider: Option<String>,
+    /// Key of the register's customer display / kiosk screen (`/display/<id>?key=…`). It
+    /// shows only this register's current payment (amount, QR, status, time left) and changes
+    /// nothing; absent = no display for this register.
+    #[serde(default)]
+    pub display_key: Option<Secret>,
 }
 
 /// One provider.
@@ -141,6 +155,9 @@ mod defaults {
     pub(super) fn late_payment_policy() -> String {
         "refund".into()
     }
+    pub(super) fn amqp_exchange() -> String {
+        "qrpay.events".into()
+    }
     pub(super) fn log_format() -> String {
         "text".into()
     }
@@ -158,7 +175,9 @@ mod defaults {
 pub struct ConfigError(pub String);
 
 /// Top-level keys that may be overridden from the environment, with their TOML type.
-const TOP_LEVEL: [(&str, bool); 11] = [
+const TOP_LEVEL: [(&str, bool); 13] = [
+    ("amqp_url", false),
+    ("amqp_exchange", false),
     ("late_payment_policy", false),
     ("admin_api_key", false),
     ("listen", false),
@@ -206,10 +225,11 @@ impl Config {
                 self.listen
             ));
         }
-        if !self.database_url.starts_with("sqlite:") {
+        if qrpayd_store::Backend::from_url(&self.database_url).is_none() {
             problems.push(format!(
-                "database_url = {:?}: this version stores its journal in SQLite only (\"sqlite://qrpayd.db?mode=rwc\")",
-                self.database_url
+                "database_url: use sqlite://qrpayd.db?mode=rwc (embedded), mysql://user:password@host/db (MariaDB) \
+                 or postgres://user:password@host/db (PostgreSQL); got a URL starting {:?}",
+                self.database_url.split(':').next().unwrap_or_default()
             ));
         }
         if let Some(url) = &self.public_url
@@ -253,6 +273,14 @@ impl Config {
                 self.max_amount_kopecks,
                 Kopecks::MAX.get()
             ));
+        }
+        if let Some(url) = &self.amqp_url
+            && !(url.expose().starts_with("amqp://") || url.expose().starts_with("amqps://"))
+        {
+            problems.push("amqp_url must start with amqp:// or amqps://".into());
+        }
+        if self.amqp_exchange.is_empty() || self.amqp_exchange.len() > 127 {
+            problems.push("amqp_exchange must be 1 to 127 characters".into());
         }
         if !matches!(self.late_payment_policy.as_str(), "refund" | "flag") {
             problems.push(format!(
@@ -368,6 +396,42 @@ impl Config {
                     r.id
                 ));
             }
+            if let Some(display) = &r.display_key {
+                if display.expose().len() < 16 {
+                    problems.push(format!(
+                        "register {:?}: display_key must be at least 16 characters",
+                        r.id
+                    ));
+                }
+                if !display.expose().bytes().all(|b| b.is_ascii_graphic()) {
+                    problems.push(format!(
+                        "register {:?}: display_key must be printable ASCII without spaces (it goes into the display's URL)",
+                        r.id
+                    ));
+                }
+                let api_keys = self.registers.iter().map(|x| &x.api_key);
+                if api_keys
+                    .chain(self.admin_api_key.as_ref())
+                    .any(|k| k == display)
+                {
+                    problems.push(format!(
+                        "register {:?}: display_key must differ from every api_key and the admin_api_key (a display only reads)",
+                        r.id
+                    ));
+                }
+                if self
+                    .registers
+                    .iter()
+                    .filter(|x| x.display_key.as_ref() == Some(display))
+                    .count()
+                    > 1
+                {
+                    problems.push(format!(
+                        "register {:?}: display_key is shared with another register; each display needs its own",
+                        r.id
+                    ));
+                }
+            }
             if let Some(p) = &r.provider
                 && !self.providers.iter().any(|x| &x.name == p)
             {
@@ -460,8 +524,13 @@ fn apply_env(
 }
 
 /// A ready-to-run configuration for the embedded demo: SQLite file, the sandbox bank inside
-/// qrpayd, one register. `register_key` and `sandbox_secret` should be random.
-pub fn demo_toml(listen: &str, register_key: &str, sandbox_secret: &str) -> String {
+/// qrpayd, one register with a customer display. The keys should be random.
+pub fn demo_toml(
+    listen: &str,
+    register_key: &str,
+    display_key: &str,
+    sandbox_secret: &str,
+) -> String {
     format!(
         r#"# qrpayd demo configuration, written on first start of `cargo run --release`.
 # Everything runs in one process: the journal in a SQLite file and the built-in SBP
@@ -477,6 +546,7 @@ bank_timeout_seconds = 5
 [[registers]]
 id = "pos-1"
 api_key = "{register_key}"
+display_key = "{display_key}"   # customer display: http://{listen}/display/pos-1?key=<this>
 
 [[providers]]
 name = "raiffeisen"                     # the "payment module" name registers send
@@ -597,8 +667,51 @@ secret_key = "file-secret"
 
     #[test]
     fn the_demo_config_is_valid() {
-        let text = demo_toml("127.0.0.1:8080", "demo-register-key-0123", "demo-secret");
+        let text = demo_toml(
+            "127.0.0.1:8080",
+            "demo-register-key-0123",
+            "demo-display-key-0123",
+            "demo-secret",
+        );
         let c = Config::from_toml(&text, no_env()).unwrap();
         assert!(c.sandbox.is_some());
+        assert_eq!(
+            c.registers[0].display_key.as_ref().unwrap().expose(),
+            "demo-display-key-0123"
+        );
+    }
+
+    #[test]
+    fn display_keys_are_checked_and_may_come_from_the_environment() {
+        let with = |key: &str| {
+            GOOD.replace(
+                "api_key = \"0123456789abcdef-pos1\"",
+                &format!("api_key = \"0123456789abcdef-pos1\"\ndisplay_key = \"{key}\""),
+            )
+        };
+        let c = Config::from_toml(&with("display-key-0123456789"), no_env()).unwrap();
+        assert_eq!(
+            c.registers[0].display_key.as_ref().unwrap().expose(),
+            "display-key-0123456789"
+        );
+        let env = vec![(
+            "QRPAYD_REGISTERS__POS_1__DISPLAY_KEY".to_owned(),
+            "env-display-key-0123".to_owned(),
+        )];
+        let c = Config::from_toml(GOOD, env).unwrap();
+        assert_eq!(
+            c.registers[0].display_key.as_ref().unwrap().expose(),
+            "env-display-key-0123"
+        );
+        let err = Config::from_toml(&with("short"), no_env()).unwrap_err().0;
+        assert!(err.contains("display_key must be at least 16"), "{err}");
+        let err = Config::from_toml(&with("0123456789abcdef-pos1"), no_env())
+            .unwrap_err()
+            .0;
+        assert!(err.contains("display_key must differ"), "{err}");
+        let err = Config::from_toml(&with("has a space 0123456789"), no_env())
+            .unwrap_err()
+            .0;
+        assert!(err.contains("printable ASCII"), "{err}");
     }
 }

@@ -384,6 +384,7 @@ impl Payments {
                     let error = stored_creation_error(&payment).unwrap_or(BankError::Timeout);
                     return Err(PaymentError::CreationFailed(Box::new(payment), error));
                 }
+                self.hub.payment_created(register.as_str());
                 Ok(Created {
                     payment,
                     replayed: false,

@@ -16,10 +16,11 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-use crate::api::{self, AppState, Register, Registers};
+use crate::api::{self, AppState, Displays, Register, Registers};
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::hub::ChangeHub;
+use crate::outbox::{BrokerConfig, Publisher};
 use crate::payments::{LatePolicy, Payments, Provider, Settings, backoff};
 use crate::worker::Worker;
 
@@ -145,6 +146,18 @@ fn build_registers(config: &Config) -> Result<Registers, StartError> {
     Ok(Registers::new(entries, config.admin_api_key.clone()))
 }
 
+fn build_displays(config: &Config) -> Result<Displays, StartError> {
+    let mut displays = Vec::new();
+    for r in &config.registers {
+        if let Some(key) = &r.display_key {
+            let id =
+                RegisterId::parse(&r.id).map_err(|e| crate::config::ConfigError(e.to_string()))?;
+            displays.push((id, key.clone()));
+        }
+    }
+    Ok(Displays::new(displays))
+}
+
 /// Opens the journal and builds the orchestrator (no server, no worker): for `start` and for
 /// the command-line tools (`reconcile`, `export`).
 pub async fn open(
@@ -183,6 +196,8 @@ pub async fn start(
         .local_addr()
         .map_err(|e| crate::config::ConfigError(format!("listener: {e}")))?;
     let (payments, providers) = open(config, options.clock.clone()).await?;
+    // SQLite is one process's file: a second `serve` on it would double every job.
+    payments.store().claim_single_instance()?;
     let only_provider = (providers.len() == 1)
         .then(|| providers.keys().next().cloned())
         .flatten();
@@ -197,6 +212,9 @@ pub async fn start(
         max_wait: Duration::from_secs(config.max_wait_seconds),
         max_amount: Kopecks::new(config.max_amount_kopecks).unwrap_or(Kopecks::MAX),
         only_provider,
+        displays: Arc::new(build_displays(config)?),
+        demo: config.sandbox.is_some(),
+        clock: options.clock.clone(),
     };
     let sandbox = config.sandbox.as_ref().map(|s| {
         Sandbox::new(qrpayd_sandbox::SandboxConfig::new(
@@ -220,6 +238,23 @@ pub async fn start(
     let mut background = Vec::new();
     if options.run_worker {
         background.push(tokio::spawn(worker.clone().run(shutdown_rx.clone())));
+    }
+    background.push(tokio::spawn(crate::events::tail(
+        payments.store().clone(),
+        payments.hub().clone(),
+        shutdown_rx.clone(),
+    )));
+    if let Some(url) = &config.amqp_url {
+        let publisher = Publisher::new(
+            payments.store().clone(),
+            options.clock.clone(),
+            BrokerConfig {
+                url: url.expose().to_owned(),
+                exchange: config.amqp_exchange.clone(),
+            },
+            format!("qrpayd-{}-{}", std::process::id(), uuid::Uuid::new_v4().simple()),
+        );
+        background.push(tokio::spawn(publisher.run(shutdown_rx.clone())));
     }
     if let Some(public_url) = &config.public_url {
         for p in config.providers.iter().filter(|p| p.set_callback_url) {

@@ -10,20 +10,27 @@
 //! the busy timeout instead of failing). The schema in `migrations/sqlite` avoids anything a
 //! MariaDB or PostgreSQL port would have to redesign; see its header.
 
+mod events;
 mod record;
 mod refunds;
+mod sql;
+pub mod test_db;
 
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use qrpayd_domain::ids::{IdempotencyKey, PaymentId, QrId, RefundId, RegisterId};
 use qrpayd_domain::payment::{IllegalTransition, PaymentEvent, PaymentState, Transition};
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{Row, SqlitePool};
+use sqlx::any::AnyPoolOptions;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode};
+use sqlx::{Any, AnyConnection, AnyPool, Row, Transaction};
 
+pub use events::Event;
 pub use record::{NewPayment, NewRefund, Payment, PaymentFilter, Refund};
 pub use refunds::{RefundApplied, RefundInserted};
+pub use sql::Backend;
 
 /// Storage failures. None of them is the client's fault.
 #[derive(Debug, thiserror::Error)]
@@ -34,6 +41,9 @@ pub enum StoreError {
     /// Migrations could not be applied.
     #[error("cannot migrate the database: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
+    /// The database URL names no backend qrpayd supports.
+    #[error("{0}")]
+    Unsupported(String),
     /// A row holds something our code cannot read (a bug or a hand edit).
     #[error("corrupt row: {0}")]
     Corrupt(String),
@@ -142,7 +152,12 @@ pub struct ClaimedJob {
 /// The journal.
 #[derive(Debug, Clone)]
 pub struct Store {
-    pool: SqlitePool,
+    pool: AnyPool,
+    backend: Backend,
+    /// The SQLite file's path (None for other backends and in-memory databases).
+    sqlite_path: Option<std::path::PathBuf>,
+    /// The lock that makes a SQLite file one server's ([`Store::claim_single_instance`]).
+    instance_lock: Arc<std::sync::Mutex<Option<std::fs::File>>>,
 }
 
 /// Milliseconds since the epoch, the storage form of a time.
@@ -156,37 +171,121 @@ pub fn from_ms(ms: i64) -> Result<DateTime<Utc>, StoreError> {
 }
 
 impl Store {
-    /// Opens (creating if needed) the database at `url` and applies migrations.
+    /// Opens (creating if needed) the database at `url` and applies its backend's migrations.
     ///
-    /// `url` is a `sqlite://…` URL, e.g. `sqlite://qrpayd.db?mode=rwc` or `sqlite::memory:`.
+    /// `url` is `sqlite://path?mode=rwc` (or `sqlite::memory:`), `mysql://user:pass@host/db`
+    /// (MariaDB) or `postgres://user:pass@host/db`.
     pub async fn connect(url: &str) -> Result<Store, StoreError> {
-        let options = SqliteConnectOptions::from_str(url)?
-            // FULL: a payment acknowledged to a register survives power loss, not just a crash.
-            .synchronous(SqliteSynchronous::Full)
-            .busy_timeout(Duration::from_secs(10))
-            .foreign_keys(true);
-        let in_memory = url.contains(":memory:") || url.contains("mode=memory");
-        if !in_memory {
-            // WAL is a property of the file. Switching to it needs an exclusive lock that the
-            // busy timeout cannot wait for, so do it once, alone, before the pool opens
-            // connections in parallel (which made restarts fail with "database is locked").
-            switch_to_wal(&options).await?;
+        sqlx::any::install_default_drivers();
+        let backend = Backend::from_url(url).ok_or_else(|| {
+            StoreError::Unsupported(format!(
+                "database_url {:?}: use sqlite://, mysql:// (MariaDB) or postgres://",
+                url.split('@').next_back().unwrap_or_default()
+            ))
+        })?;
+        let pool = match backend {
+            Backend::Sqlite => {
+                let in_memory = url.contains(":memory:") || url.contains("mode=memory");
+                if !in_memory {
+                    // WAL is a property of the file. Switching to it needs an exclusive lock
+                    // that the busy timeout cannot wait for, so do it once, alone, before the
+                    // pool opens connections in parallel.
+                    switch_to_wal(&SqliteConnectOptions::from_str(url)?).await?;
+                }
+                AnyPoolOptions::new()
+                    // An in-memory database exists per connection: keep exactly one.
+                    .max_connections(if in_memory { 1 } else { 8 })
+                    .min_connections(1)
+                    .idle_timeout(None)
+                    .max_lifetime(None)
+                    .after_connect(|conn, _| {
+                        Box::pin(async move {
+                            // FULL: a payment acknowledged to a register survives power loss.
+                            sqlx::raw_sql(
+                                "PRAGMA busy_timeout = 10000; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;",
+                            )
+                            .execute(conn)
+                            .await
+                            .map(drop)
+                        })
+                    })
+                    .connect(url)
+                    .await?
+            }
+            Backend::MySql | Backend::Postgres => {
+                AnyPoolOptions::new()
+                    .max_connections(16)
+                    .min_connections(1)
+                    .acquire_timeout(Duration::from_secs(10))
+                    .connect(url)
+                    .await?
+            }
+        };
+        match backend {
+            Backend::Sqlite => sqlx::migrate!("migrations/sqlite").run(&pool).await?,
+            Backend::MySql => sqlx::migrate!("migrations/mysql").run(&pool).await?,
+            Backend::Postgres => sqlx::migrate!("migrations/postgres").run(&pool).await?,
         }
-        let pool = SqlitePoolOptions::new()
-            // An in-memory database exists per connection: keep exactly one.
-            .max_connections(if in_memory { 1 } else { 8 })
-            .min_connections(1)
-            .idle_timeout(None)
-            .max_lifetime(None)
-            .connect_with(options)
-            .await?;
-        sqlx::migrate!("migrations/sqlite").run(&pool).await?;
-        Ok(Store { pool })
+        let sqlite_path = (backend == Backend::Sqlite)
+            .then(|| sqlite_file(url))
+            .flatten();
+        Ok(Store {
+            pool,
+            backend,
+            sqlite_path,
+            instance_lock: Arc::default(),
+        })
+    }
+
+    /// Makes this process the only server on a SQLite file: takes an exclusive lock on
+    /// `<file>.lock`, held until the store is dropped (the OS releases it if the process dies).
+    /// A second server on the same file gets a clear error. Other backends share the database
+    /// between instances by design; command-line tools (reconcile, export) never call this.
+    pub fn claim_single_instance(&self) -> Result<(), StoreError> {
+        let Some(path) = &self.sqlite_path else {
+            return Ok(());
+        };
+        let lock_path = path.with_extension("lock");
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&lock_path)
+            .map_err(|e| {
+                StoreError::Unsupported(format!("cannot open {}: {e}", lock_path.display()))
+            })?;
+        match file.try_lock() {
+            Ok(()) => {
+                if let Ok(mut held) = self.instance_lock.lock() {
+                    *held = Some(file);
+                }
+                Ok(())
+            }
+            Err(_) => Err(StoreError::Unsupported(format!(
+                "another qrpayd is already serving {}: SQLite allows one instance per file. \
+                 Stop the other one, or move to MariaDB or PostgreSQL to run several",
+                path.display()
+            ))),
+        }
+    }
+
+    /// Which database this is.
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// A write transaction: `BEGIN IMMEDIATE` on SQLite (writers queue on the busy timeout
+    /// instead of failing), a plain one elsewhere (rows are locked with `FOR UPDATE`).
+    async fn begin(&self) -> Result<Transaction<'static, Any>, StoreError> {
+        Ok(match self.backend {
+            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
+            Backend::MySql | Backend::Postgres => self.pool.begin().await?,
+        })
     }
 
     /// Checks that the database answers (for `/healthz`).
     pub async fn ping(&self) -> Result<(), StoreError> {
-        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        self.backend.q("SELECT 1").execute(&self.pool).await?;
         Ok(())
     }
 
@@ -198,14 +297,19 @@ impl Store {
         new: &NewPayment,
         job_due_at: DateTime<Utc>,
     ) -> Result<Inserted, StoreError> {
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
-        if let Some(existing) =
-            select_by_key(&mut tx, &new.register_id, &new.idempotency_key).await?
+        let mut tx = self.begin().await?;
+        if let Some(existing) = select_by_key(
+            self.backend,
+            &mut tx,
+            &new.register_id,
+            &new.idempotency_key,
+        )
+        .await?
         {
             return Ok(Inserted::Existing(existing));
         }
         let now = to_ms(new.created_at);
-        sqlx::query(
+        let inserted = self.backend.q(
             "INSERT INTO payments (id, register_id, idempotency_key, request_hash, amount, \
              currency, provider, order_ref, description, status, created_at, expires_at, updated_at) \
              VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -224,8 +328,27 @@ impl Store {
         .bind(to_ms(new.expires_at))
         .bind(now)
         .execute(&mut *tx)
-        .await?;
-        sqlx::query(
+        .await;
+        if let Err(e) = inserted {
+            if is_unique_violation(&e) {
+                // A concurrent request with the same key won the race (MariaDB/PostgreSQL; on
+                // SQLite the immediate transaction already serialised us).
+                drop(tx);
+                let mut conn = self.pool.acquire().await?;
+                if let Some(existing) = select_by_key(
+                    self.backend,
+                    &mut conn,
+                    &new.register_id,
+                    &new.idempotency_key,
+                )
+                .await?
+                {
+                    return Ok(Inserted::Existing(existing));
+                }
+            }
+            return Err(e.into());
+        }
+        self.backend.q(
             "INSERT INTO payment_history (payment_id, seq, at, from_status, to_status, event, detail) \
              VALUES (?, 0, ?, NULL, ?, 'Created', NULL)",
         )
@@ -234,12 +357,13 @@ impl Store {
         .bind(PaymentState::Creating.as_db_str())
         .execute(&mut *tx)
         .await?;
-        sqlx::query("INSERT INTO payment_jobs (payment_id, due_at) VALUES (?, ?)")
+        self.backend
+            .q("INSERT INTO payment_jobs (payment_id, due_at) VALUES (?, ?)")
             .bind(new.id.as_str())
             .bind(to_ms(job_due_at))
             .execute(&mut *tx)
             .await?;
-        let payment = select_by_id(&mut tx, &new.id)
+        let payment = select_by_id(self.backend, &mut tx, &new.id)
             .await?
             .ok_or_else(|| StoreError::NotFound(new.id.clone()))?;
         tx.commit().await?;
@@ -249,12 +373,14 @@ impl Store {
     /// A payment by id.
     pub async fn payment(&self, id: &PaymentId) -> Result<Option<Payment>, StoreError> {
         let mut conn = self.pool.acquire().await?;
-        select_by_id(&mut conn, id).await
+        select_by_id(self.backend, &mut conn, id).await
     }
 
     /// A payment by the bank's QR id (for notifications).
     pub async fn payment_by_qr(&self, qr_id: &QrId) -> Result<Option<Payment>, StoreError> {
-        let row = sqlx::query("SELECT * FROM payments WHERE qr_id = ?")
+        let row = self
+            .backend
+            .q("SELECT * FROM payments WHERE qr_id = ?")
             .bind(qr_id.as_str())
             .fetch_optional(&self.pool)
             .await?;
@@ -272,9 +398,18 @@ impl Store {
         now: DateTime<Utc>,
         next_job_at: DateTime<Utc>,
     ) -> Result<Applied, StoreError> {
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
-        let current = select_by_id(&mut tx, id)
-            .await?
+        let mut tx = self.begin().await?;
+        // Locked for the rest of the transaction: concurrent events on one payment serialise.
+        let row = self
+            .backend
+            .q_locked("SELECT * FROM payments WHERE id = ?")
+            .bind(id.as_str())
+            .fetch_optional(&mut *tx)
+            .await?;
+        let current = row
+            .as_ref()
+            .map(record::from_row)
+            .transpose()?
             .ok_or_else(|| StoreError::NotFound(id.clone()))?;
         let (to, late) = match current.state.apply(event) {
             Ok(Transition::To { to, late }) => (to, late),
@@ -293,7 +428,7 @@ impl Store {
             .map(|(c, m)| (Some(c.as_str()), Some(m.as_str())))
             .unwrap_or((None, None));
         let paid_at = (to == PaymentState::Paid).then_some(now_ms);
-        let updated = sqlx::query(
+        let updated = self.backend.q(
             "UPDATE payments SET status = ?, late = CASE WHEN ? THEN 1 ELSE late END, \
              qr_id = COALESCE(?, qr_id), qr_payload = COALESCE(?, qr_payload), \
              bank_transaction_id = COALESCE(?, bank_transaction_id), \
@@ -326,7 +461,7 @@ impl Store {
                 .clone()
                 .map(|t| format!("transaction {t}"))
         });
-        sqlx::query(
+        self.backend.q(
             "INSERT INTO payment_history (payment_id, seq, at, from_status, to_status, event, detail) \
              VALUES (?, ?, ?, ?, ?, ?, ?)",
         )
@@ -342,37 +477,45 @@ impl Store {
         if late {
             let action = match &details.on_late {
                 Some(LateHandling::Refund(refund)) => {
-                    refunds::insert_in(&mut tx, refund, now).await?;
+                    refunds::insert_in(self.backend, &mut tx, refund, now).await?;
                     "refund"
                 }
                 Some(LateHandling::Flag) | None => "flag",
             };
-            sqlx::query("UPDATE payments SET late_action = ? WHERE id = ?")
+            self.backend
+                .q("UPDATE payments SET late_action = ? WHERE id = ?")
                 .bind(action)
                 .bind(id.as_str())
                 .execute(&mut *tx)
                 .await?;
         }
         if to.is_final() {
-            sqlx::query("DELETE FROM payment_jobs WHERE payment_id = ?")
+            self.backend
+                .q("DELETE FROM payment_jobs WHERE payment_id = ?")
                 .bind(id.as_str())
                 .execute(&mut *tx)
                 .await?;
         } else {
-            // Upsert: a late payment re-opens nothing, but a payment without a job row (a hand
-            // edit, a bug) must not become unwatched.
-            sqlx::query(
-                "INSERT INTO payment_jobs (payment_id, due_at, attempts, lease_until) VALUES (?, ?, 0, 0) \
-                 ON CONFLICT (payment_id) DO UPDATE SET due_at = excluded.due_at, attempts = 0, lease_until = 0",
-            )
-            .bind(id.as_str())
-            .bind(to_ms(next_job_at))
-            .execute(&mut *tx)
-            .await?;
+            // Delete and insert (a portable upsert): a payment without a job row (a hand edit,
+            // a bug) must not become unwatched.
+            self.backend
+                .q("DELETE FROM payment_jobs WHERE payment_id = ?")
+                .bind(id.as_str())
+                .execute(&mut *tx)
+                .await?;
+            self.backend
+                .q("INSERT INTO payment_jobs (payment_id, due_at, attempts, lease_until) VALUES (?, ?, 0, 0)")
+                .bind(id.as_str())
+                .bind(to_ms(next_job_at))
+                .execute(&mut *tx)
+                .await?;
         }
-        let payment = select_by_id(&mut tx, id)
+        let payment = select_by_id(self.backend, &mut tx, id)
             .await?
             .ok_or_else(|| StoreError::NotFound(id.clone()))?;
+        if let Some(kind) = events::payment_event_kind(current.state, &payment) {
+            events::record_payment(self.backend, &mut tx, kind, &payment, now).await?;
+        }
         tx.commit().await?;
         Ok(Applied::Changed {
             payment,
@@ -390,31 +533,67 @@ impl Store {
         limit: i64,
     ) -> Result<Vec<ClaimedJob>, StoreError> {
         let now_ms = to_ms(now);
-        let lease_ms = i64::try_from(lease.as_millis()).unwrap_or(i64::MAX);
+        let until = now_ms.saturating_add(i64::try_from(lease.as_millis()).unwrap_or(i64::MAX));
         let mut claimed = Vec::new();
-        for (sql, refund) in [
-            (
-                "UPDATE payment_jobs SET lease_until = ? WHERE payment_id IN \
-                 (SELECT payment_id FROM payment_jobs WHERE due_at <= ? AND lease_until <= ? \
-                  ORDER BY due_at LIMIT ?) RETURNING payment_id AS id, attempts",
-                false,
-            ),
-            (
-                "UPDATE refund_jobs SET lease_until = ? WHERE refund_id IN \
-                 (SELECT refund_id FROM refund_jobs WHERE due_at <= ? AND lease_until <= ? \
-                  ORDER BY due_at LIMIT ?) RETURNING refund_id AS id, attempts",
-                true,
-            ),
+        for (table, key, refund) in [
+            ("payment_jobs", "payment_id", false),
+            ("refund_jobs", "refund_id", true),
         ] {
-            let rows = sqlx::query(sql)
-                .bind(now_ms.saturating_add(lease_ms))
-                .bind(now_ms)
-                .bind(now_ms)
-                .bind(limit)
-                .fetch_all(&self.pool)
-                .await?;
-            for row in &rows {
-                let id: String = row.try_get("id")?;
+            let rows: Vec<(String, i64)> = match self.backend {
+                Backend::Sqlite => {
+                    let sql = format!(
+                        "UPDATE {table} SET lease_until = ? WHERE {key} IN \
+                         (SELECT {key} FROM {table} WHERE due_at <= ? AND lease_until <= ? \
+                          ORDER BY due_at LIMIT ?) RETURNING {key} AS id, attempts"
+                    );
+                    let rows = self
+                        .backend
+                        .q(&sql)
+                        .bind(until)
+                        .bind(now_ms)
+                        .bind(now_ms)
+                        .bind(limit)
+                        .fetch_all(&self.pool)
+                        .await?;
+                    rows.iter()
+                        .map(|r| Ok((r.try_get("id")?, r.try_get("attempts")?)))
+                        .collect::<Result<_, sqlx::Error>>()?
+                }
+                Backend::MySql | Backend::Postgres => {
+                    // MariaDB has no UPDATE … RETURNING: lock the due rows others have not
+                    // locked (SKIP LOCKED: instances never wait for each other), lease them,
+                    // commit.
+                    let mut tx = self.pool.begin().await?;
+                    let sql = format!(
+                        "SELECT {key} AS id, attempts FROM {table} WHERE due_at <= ? AND lease_until <= ? \
+                         ORDER BY due_at LIMIT ? FOR UPDATE SKIP LOCKED"
+                    );
+                    let rows = self
+                        .backend
+                        .q(&sql)
+                        .bind(now_ms)
+                        .bind(now_ms)
+                        .bind(limit)
+                        .fetch_all(&mut *tx)
+                        .await?;
+                    let rows: Vec<(String, i64)> = rows
+                        .iter()
+                        .map(|r| Ok((r.try_get("id")?, r.try_get("attempts")?)))
+                        .collect::<Result<_, sqlx::Error>>()?;
+                    let update = format!("UPDATE {table} SET lease_until = ? WHERE {key} = ?");
+                    for (id, _) in &rows {
+                        self.backend
+                            .q(&update)
+                            .bind(until)
+                            .bind(id.as_str())
+                            .execute(&mut *tx)
+                            .await?;
+                    }
+                    tx.commit().await?;
+                    rows
+                }
+            };
+            for (id, attempts) in rows {
                 let bad = |e: qrpayd_domain::ids::IdError| {
                     StoreError::Corrupt(format!("job id {id:?}: {e}"))
                 };
@@ -423,10 +602,7 @@ impl Store {
                 } else {
                     JobTarget::Payment(PaymentId::parse(&id).map_err(bad)?)
                 };
-                claimed.push(ClaimedJob {
-                    target,
-                    attempts: row.try_get("attempts")?,
-                });
+                claimed.push(ClaimedJob { target, attempts });
             }
         }
         Ok(claimed)
@@ -452,7 +628,8 @@ impl Store {
                  last_error = ? WHERE refund_id = ?"
             }
         };
-        sqlx::query(sql)
+        self.backend
+            .q(sql)
             .bind(to_ms(due_at))
             .bind(error)
             .bind(error)
@@ -477,7 +654,8 @@ impl Store {
                 "UPDATE refund_jobs SET due_at = ?, lease_until = 0 WHERE refund_id = ?"
             }
         };
-        sqlx::query(sql)
+        self.backend
+            .q(sql)
             .bind(to_ms(now))
             .bind(target.id())
             .execute(&self.pool)
@@ -492,7 +670,8 @@ impl Store {
             JobTarget::Payment(_) => "DELETE FROM payment_jobs WHERE payment_id = ?",
             JobTarget::Refund(_) => "DELETE FROM refund_jobs WHERE refund_id = ?",
         };
-        sqlx::query(sql)
+        self.backend
+            .q(sql)
             .bind(target.id())
             .execute(&self.pool)
             .await?;
@@ -501,7 +680,7 @@ impl Store {
 
     /// The earliest due time among jobs (to know how long a worker may sleep).
     pub async fn next_job_due(&self) -> Result<Option<DateTime<Utc>>, StoreError> {
-        let due: Option<i64> = sqlx::query_scalar(
+        let due: Option<i64> = self.backend.scalar(
             "SELECT MIN(due_at) FROM (SELECT due_at FROM payment_jobs UNION ALL SELECT due_at FROM refund_jobs) AS jobs",
         )
             .fetch_one(&self.pool)
@@ -513,28 +692,28 @@ impl Store {
     pub async fn list_payments(&self, filter: &PaymentFilter) -> Result<Vec<Payment>, StoreError> {
         // Optional filters as `(? IS NULL OR column = ?)`: one static statement that works the
         // same on every backend.
-        let rows = sqlx::query(
-            "SELECT * FROM payments WHERE \
+        let rows = self
+            .backend
+            .q("SELECT * FROM payments WHERE \
              (? IS NULL OR register_id = ?) AND (? IS NULL OR order_ref = ?) AND \
              (? IS NULL OR status = ?) AND (? IS NULL OR late = ?) AND \
              (? IS NULL OR created_at >= ?) AND (? IS NULL OR created_at < ?) \
-             ORDER BY created_at DESC, id DESC LIMIT ?",
-        )
-        .bind(filter.register.as_ref().map(RegisterId::as_str))
-        .bind(filter.register.as_ref().map(RegisterId::as_str))
-        .bind(filter.order.as_deref())
-        .bind(filter.order.as_deref())
-        .bind(filter.status.map(PaymentState::as_db_str))
-        .bind(filter.status.map(PaymentState::as_db_str))
-        .bind(filter.late)
-        .bind(filter.late)
-        .bind(filter.from.map(to_ms))
-        .bind(filter.from.map(to_ms))
-        .bind(filter.to.map(to_ms))
-        .bind(filter.to.map(to_ms))
-        .bind(filter.limit)
-        .fetch_all(&self.pool)
-        .await?;
+             ORDER BY created_at DESC, id DESC LIMIT ?")
+            .bind(filter.register.as_ref().map(RegisterId::as_str))
+            .bind(filter.register.as_ref().map(RegisterId::as_str))
+            .bind(filter.order.as_deref())
+            .bind(filter.order.as_deref())
+            .bind(filter.status.map(PaymentState::as_db_str))
+            .bind(filter.status.map(PaymentState::as_db_str))
+            .bind(filter.late.map(i64::from))
+            .bind(filter.late.map(i64::from))
+            .bind(filter.from.map(to_ms))
+            .bind(filter.from.map(to_ms))
+            .bind(filter.to.map(to_ms))
+            .bind(filter.to.map(to_ms))
+            .bind(filter.limit)
+            .fetch_all(&self.pool)
+            .await?;
         rows.iter().map(record::from_row).collect()
     }
 
@@ -544,13 +723,13 @@ impl Store {
         from: DateTime<Utc>,
         to: DateTime<Utc>,
     ) -> Result<Vec<Payment>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT * FROM payments WHERE paid_at >= ? AND paid_at < ? ORDER BY paid_at, id",
-        )
-        .bind(to_ms(from))
-        .bind(to_ms(to))
-        .fetch_all(&self.pool)
-        .await?;
+        let rows = self
+            .backend
+            .q("SELECT * FROM payments WHERE paid_at >= ? AND paid_at < ? ORDER BY paid_at, id")
+            .bind(to_ms(from))
+            .bind(to_ms(to))
+            .fetch_all(&self.pool)
+            .await?;
         rows.iter().map(record::from_row).collect()
     }
 
@@ -559,7 +738,7 @@ impl Store {
         &self,
         id: &PaymentId,
     ) -> Result<Vec<(Option<String>, String, String)>, StoreError> {
-        let rows = sqlx::query(
+        let rows = self.backend.q(
             "SELECT from_status, to_status, event FROM payment_history WHERE payment_id = ? ORDER BY seq",
         )
         .bind(id.as_str())
@@ -569,6 +748,21 @@ impl Store {
             .map(|r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?)))
             .collect()
     }
+}
+
+/// The file behind a `sqlite://path?…` URL (None for in-memory databases).
+fn sqlite_file(url: &str) -> Option<std::path::PathBuf> {
+    let rest = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))?;
+    let path = rest.split('?').next().unwrap_or_default();
+    (!path.is_empty() && !path.contains(":memory:") && !url.contains("mode=memory"))
+        .then(|| std::path::PathBuf::from(path))
+}
+
+/// Did the statement break a unique constraint?
+pub(crate) fn is_unique_violation(e: &sqlx::Error) -> bool {
+    matches!(e, sqlx::Error::Database(db) if db.is_unique_violation())
 }
 
 /// Puts the database file in WAL mode from a single connection, retrying briefly while
@@ -589,11 +783,13 @@ async fn switch_to_wal(options: &SqliteConnectOptions) -> Result<(), StoreError>
     }
 }
 
-async fn select_by_id(
-    conn: &mut sqlx::SqliteConnection,
+pub(crate) async fn select_by_id(
+    backend: Backend,
+    conn: &mut AnyConnection,
     id: &PaymentId,
 ) -> Result<Option<Payment>, StoreError> {
-    let row = sqlx::query("SELECT * FROM payments WHERE id = ?")
+    let row = backend
+        .q("SELECT * FROM payments WHERE id = ?")
         .bind(id.as_str())
         .fetch_optional(conn)
         .await?;
@@ -601,11 +797,13 @@ async fn select_by_id(
 }
 
 async fn select_by_key(
-    conn: &mut sqlx::SqliteConnection,
+    backend: Backend,
+    conn: &mut AnyConnection,
     register: &RegisterId,
     key: &IdempotencyKey,
 ) -> Result<Option<Payment>, StoreError> {
-    let row = sqlx::query("SELECT * FROM payments WHERE register_id = ? AND idempotency_key = ?")
+    let row = backend
+        .q("SELECT * FROM payments WHERE register_id = ? AND idempotency_key = ?")
         .bind(register.as_str())
         .bind(key.as_str())
         .fetch_optional(conn)

@@ -8,7 +8,7 @@ use qrpayd_domain::money::{Currency, Kopecks};
 use qrpayd_domain::payment::PaymentState;
 use qrpayd_domain::refund::RefundState;
 use sqlx::Row;
-use sqlx::sqlite::SqliteRow;
+use sqlx::any::AnyRow;
 
 use crate::{StoreError, from_ms};
 
@@ -88,7 +88,7 @@ fn corrupt(what: &str, value: &str) -> StoreError {
     StoreError::Corrupt(format!("{what} {value:?}"))
 }
 
-pub(crate) fn from_row(row: &SqliteRow) -> Result<Payment, StoreError> {
+pub(crate) fn from_row(row: &AnyRow) -> Result<Payment, StoreError> {
     let text = |name: &str| -> Result<String, StoreError> { Ok(row.try_get::<String, _>(name)?) };
     let opt_text = |name: &str| -> Result<Option<String>, StoreError> {
         Ok(row.try_get::<Option<String>, _>(name)?)
@@ -221,7 +221,7 @@ pub struct Refund {
     pub finished_at: Option<DateTime<Utc>>,
 }
 
-pub(crate) fn refund_from_row(row: &SqliteRow) -> Result<Refund, StoreError> {
+pub(crate) fn refund_from_row(row: &AnyRow) -> Result<Refund, StoreError> {
     let text = |name: &str| -> Result<String, StoreError> { Ok(row.try_get::<String, _>(name)?) };
     let opt_text = |name: &str| -> Result<Option<String>, StoreError> {
         Ok(row.try_get::<Option<String>, _>(name)?)

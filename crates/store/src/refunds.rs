@@ -6,10 +6,10 @@ use qrpayd_domain::ids::{PaymentId, RefundId};
 use qrpayd_domain::money::Kopecks;
 use qrpayd_domain::payment::PaymentState;
 use qrpayd_domain::refund::{IllegalRefundTransition, RefundEvent, RefundState, RefundTransition};
-use sqlx::{Sqlite, Transaction};
+use sqlx::{Any, AnyConnection, Row, Transaction};
 
 use crate::record::{NewRefund, Payment, Refund, refund_from_row};
-use crate::{Store, StoreError, select_by_id, to_ms};
+use crate::{Backend, Store, StoreError, is_unique_violation, to_ms};
 
 /// Result of asking for a refund.
 #[derive(Debug, Clone)]
@@ -54,10 +54,12 @@ impl RefundApplied {
 }
 
 async fn select_refund(
-    conn: &mut sqlx::SqliteConnection,
+    backend: Backend,
+    conn: &mut AnyConnection,
     id: &RefundId,
 ) -> Result<Option<Refund>, StoreError> {
-    let row = sqlx::query("SELECT * FROM refunds WHERE id = ?")
+    let row = backend
+        .q("SELECT * FROM refunds WHERE id = ?")
         .bind(id.as_str())
         .fetch_optional(conn)
         .await?;
@@ -66,12 +68,13 @@ async fn select_refund(
 
 /// Inserts a refund row, its first history line and its job (due now), inside `tx`.
 pub(crate) async fn insert_in(
-    tx: &mut Transaction<'static, Sqlite>,
+    backend: Backend,
+    tx: &mut Transaction<'static, Any>,
     new: &NewRefund,
     due_at: DateTime<Utc>,
 ) -> Result<(), StoreError> {
     let now = to_ms(new.created_at);
-    sqlx::query(
+    backend.q(
         "INSERT INTO refunds (id, payment_id, register_id, idempotency_key, request_hash, amount, \
          reason, status, automatic, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     )
@@ -83,12 +86,12 @@ pub(crate) async fn insert_in(
     .bind(new.amount.get())
     .bind(new.reason.as_deref())
     .bind(RefundState::Requested.as_db_str())
-    .bind(new.automatic)
+    .bind(i64::from(new.automatic))
     .bind(now)
     .bind(now)
     .execute(&mut **tx)
     .await?;
-    sqlx::query(
+    backend.q(
         "INSERT INTO refund_history (refund_id, seq, at, from_status, to_status, event, detail) \
          VALUES (?, 0, ?, NULL, ?, 'Requested', ?)",
     )
@@ -101,11 +104,18 @@ pub(crate) async fn insert_in(
     )
     .execute(&mut **tx)
     .await?;
-    sqlx::query("INSERT INTO refund_jobs (refund_id, due_at) VALUES (?, ?)")
+    backend
+        .q("INSERT INTO refund_jobs (refund_id, due_at) VALUES (?, ?)")
         .bind(new.id.as_str())
         .bind(to_ms(due_at))
         .execute(&mut **tx)
         .await?;
+    let refund = select_refund(backend, tx, &new.id)
+        .await?
+        .ok_or_else(|| StoreError::Corrupt(format!("refund {} vanished", new.id)))?;
+    if let Some(kind) = crate::events::refund_event_kind(refund.state, true) {
+        crate::events::record_refund(backend, tx, kind, &refund, new.created_at).await?;
+    }
     Ok(())
 }
 
@@ -118,23 +128,35 @@ impl Store {
         new: &NewRefund,
         job_due_at: DateTime<Utc>,
     ) -> Result<RefundInserted, StoreError> {
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
-        let existing =
-            sqlx::query("SELECT * FROM refunds WHERE register_id = ? AND idempotency_key = ?")
-                .bind(new.register_id.as_str())
-                .bind(new.idempotency_key.as_str())
-                .fetch_optional(&mut *tx)
-                .await?;
+        let mut tx = self.begin().await?;
+        // The payment row first, locked: refunds of one payment serialise here, and (on
+        // MariaDB) every read after this sees what the previous refund committed.
+        let payment = self
+            .backend
+            .q_locked("SELECT * FROM payments WHERE id = ?")
+            .bind(new.payment_id.as_str())
+            .fetch_optional(&mut *tx)
+            .await?
+            .as_ref()
+            .map(crate::record::from_row)
+            .transpose()?;
+        let existing = self
+            .backend
+            .q("SELECT * FROM refunds WHERE register_id = ? AND idempotency_key = ?")
+            .bind(new.register_id.as_str())
+            .bind(new.idempotency_key.as_str())
+            .fetch_optional(&mut *tx)
+            .await?;
         if let Some(row) = existing {
             return Ok(RefundInserted::Existing(refund_from_row(&row)?));
         }
-        let Some(payment) = select_by_id(&mut tx, &new.payment_id).await? else {
+        let Some(payment) = payment else {
             return Ok(RefundInserted::PaymentNotFound);
         };
         if payment.state != PaymentState::Paid {
             return Ok(RefundInserted::NotRefundable(Box::new(payment)));
         }
-        let reserved = reserved_in(&mut tx, &new.payment_id).await?;
+        let reserved = reserved_in(self.backend, &mut tx, &new.payment_id).await?;
         let remaining = payment
             .amount
             .checked_sub(reserved)
@@ -145,8 +167,26 @@ impl Store {
                 remaining,
             });
         }
-        insert_in(&mut tx, new, job_due_at).await?;
-        let refund = select_refund(&mut tx, &new.id)
+        if let Err(StoreError::Database(e)) =
+            insert_in(self.backend, &mut tx, new, job_due_at).await
+        {
+            if is_unique_violation(&e) {
+                // The same key raced us on another connection; its refund is the answer.
+                drop(tx);
+                let row = self
+                    .backend
+                    .q("SELECT * FROM refunds WHERE register_id = ? AND idempotency_key = ?")
+                    .bind(new.register_id.as_str())
+                    .bind(new.idempotency_key.as_str())
+                    .fetch_optional(&self.pool)
+                    .await?;
+                if let Some(row) = row {
+                    return Ok(RefundInserted::Existing(refund_from_row(&row)?));
+                }
+            }
+            return Err(StoreError::Database(e));
+        }
+        let refund = select_refund(self.backend, &mut tx, &new.id)
             .await?
             .ok_or_else(|| StoreError::Corrupt(format!("refund {} vanished", new.id)))?;
         tx.commit().await?;
@@ -156,16 +196,17 @@ impl Store {
     /// A refund by id.
     pub async fn refund(&self, id: &RefundId) -> Result<Option<Refund>, StoreError> {
         let mut conn = self.pool.acquire().await?;
-        select_refund(&mut conn, id).await
+        select_refund(self.backend, &mut conn, id).await
     }
 
     /// The refunds of a payment, oldest first.
     pub async fn refunds_of(&self, payment: &PaymentId) -> Result<Vec<Refund>, StoreError> {
-        let rows =
-            sqlx::query("SELECT * FROM refunds WHERE payment_id = ? ORDER BY created_at, id")
-                .bind(payment.as_str())
-                .fetch_all(&self.pool)
-                .await?;
+        let rows = self
+            .backend
+            .q("SELECT * FROM refunds WHERE payment_id = ? ORDER BY created_at, id")
+            .bind(payment.as_str())
+            .fetch_all(&self.pool)
+            .await?;
         rows.iter().map(refund_from_row).collect()
     }
 
@@ -175,7 +216,7 @@ impl Store {
         from: DateTime<Utc>,
         to: DateTime<Utc>,
     ) -> Result<Vec<Refund>, StoreError> {
-        let rows = sqlx::query(
+        let rows = self.backend.q(
             "SELECT * FROM refunds WHERE created_at >= ? AND created_at < ? ORDER BY created_at, id",
         )
         .bind(to_ms(from))
@@ -191,7 +232,7 @@ impl Store {
         from: DateTime<Utc>,
         to: DateTime<Utc>,
     ) -> Result<Vec<Refund>, StoreError> {
-        let rows = sqlx::query(
+        let rows = self.backend.q(
             "SELECT * FROM refunds WHERE status = 'succeeded' AND finished_at >= ? AND finished_at < ? \
              ORDER BY finished_at, id",
         )
@@ -212,9 +253,16 @@ impl Store {
         now: DateTime<Utc>,
         next_job_at: DateTime<Utc>,
     ) -> Result<RefundApplied, StoreError> {
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
-        let current = select_refund(&mut tx, id)
+        let mut tx = self.begin().await?;
+        let current = self
+            .backend
+            .q_locked("SELECT * FROM refunds WHERE id = ?")
+            .bind(id.as_str())
+            .fetch_optional(&mut *tx)
             .await?
+            .as_ref()
+            .map(refund_from_row)
+            .transpose()?
             .ok_or_else(|| StoreError::Corrupt(format!("refund {id} not found")))?;
         let to = match current.state.apply(event) {
             Ok(RefundTransition::To(to)) => to,
@@ -226,23 +274,24 @@ impl Store {
             .as_ref()
             .map(|(c, m)| (Some(c.as_str()), Some(m.as_str())))
             .unwrap_or((None, None));
-        sqlx::query(
-            "UPDATE refunds SET status = ?, failure_code = COALESCE(?, failure_code), \
+        self.backend
+            .q(
+                "UPDATE refunds SET status = ?, failure_code = COALESCE(?, failure_code), \
              failure_message = COALESCE(?, failure_message), updated_at = ?, \
              finished_at = CASE WHEN ? THEN ? ELSE finished_at END, version = version + 1 \
              WHERE id = ? AND version = ?",
-        )
-        .bind(to.as_db_str())
-        .bind(code)
-        .bind(message)
-        .bind(now_ms)
-        .bind(to.is_final())
-        .bind(now_ms)
-        .bind(id.as_str())
-        .bind(current.version)
-        .execute(&mut *tx)
-        .await?;
-        sqlx::query(
+            )
+            .bind(to.as_db_str())
+            .bind(code)
+            .bind(message)
+            .bind(now_ms)
+            .bind(to.is_final())
+            .bind(now_ms)
+            .bind(id.as_str())
+            .bind(current.version)
+            .execute(&mut *tx)
+            .await?;
+        self.backend.q(
             "INSERT INTO refund_history (refund_id, seq, at, from_status, to_status, event, detail) \
              VALUES (?, ?, ?, ?, ?, ?, ?)",
         )
@@ -256,12 +305,13 @@ impl Store {
         .execute(&mut *tx)
         .await?;
         if to.is_final() {
-            sqlx::query("DELETE FROM refund_jobs WHERE refund_id = ?")
+            self.backend
+                .q("DELETE FROM refund_jobs WHERE refund_id = ?")
                 .bind(id.as_str())
                 .execute(&mut *tx)
                 .await?;
         } else {
-            sqlx::query(
+            self.backend.q(
                 "UPDATE refund_jobs SET due_at = ?, attempts = 0, lease_until = 0 WHERE refund_id = ?",
             )
             .bind(to_ms(next_job_at))
@@ -269,24 +319,36 @@ impl Store {
             .execute(&mut *tx)
             .await?;
         }
-        let refund = select_refund(&mut tx, id)
+        let refund = select_refund(self.backend, &mut tx, id)
             .await?
             .ok_or_else(|| StoreError::Corrupt(format!("refund {id} vanished")))?;
+        if let Some(kind) = crate::events::refund_event_kind(refund.state, false) {
+            crate::events::record_refund(self.backend, &mut tx, kind, &refund, now).await?;
+        }
         tx.commit().await?;
         Ok(RefundApplied::Changed(refund))
     }
 }
 
-/// Paid amount already spoken for: every refund of the payment that is not failed.
+/// Paid amount already spoken for: every refund of the payment that is not failed. Summed
+/// here rather than with SQL `SUM`, whose result type differs per backend (NUMERIC, DECIMAL).
 async fn reserved_in(
-    tx: &mut Transaction<'static, Sqlite>,
+    backend: Backend,
+    tx: &mut Transaction<'static, Any>,
     payment: &PaymentId,
 ) -> Result<Kopecks, StoreError> {
-    let sum: Option<i64> = sqlx::query_scalar(
-        "SELECT SUM(amount) FROM refunds WHERE payment_id = ? AND status <> 'failed'",
-    )
-    .bind(payment.as_str())
-    .fetch_one(&mut **tx)
-    .await?;
-    Kopecks::new(sum.unwrap_or(0)).map_err(|e| StoreError::Corrupt(format!("refund sum: {e}")))
+    let rows = backend
+        .q_locked("SELECT amount FROM refunds WHERE payment_id = ? AND status <> 'failed'")
+        .bind(payment.as_str())
+        .fetch_all(&mut **tx)
+        .await?;
+    let mut sum = Kopecks::ZERO;
+    for row in &rows {
+        let amount = Kopecks::new(row.try_get("amount")?)
+            .map_err(|e| StoreError::Corrupt(format!("refund amount: {e}")))?;
+        sum = sum
+            .checked_add(amount)
+            .ok_or_else(|| StoreError::Corrupt("refund sum overflows".into()))?;
+    }
+    Ok(sum)
 }

@@ -13,10 +13,9 @@ fn t0() -> DateTime<Utc> {
         .unwrap()
 }
 
-async fn store() -> (Store, tempfile::TempDir) {
-    let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}?mode=rwc", dir.path().join("t.db").display());
-    (Store::connect(&url).await.unwrap(), dir)
+async fn store() -> (Store, test_db::TestDb) {
+    let db = test_db::fresh().await.unwrap();
+    (Store::connect(&db.url).await.unwrap(), db)
 }
 
 fn new_payment(n: u128, key: &str) -> NewPayment {
@@ -309,17 +308,17 @@ async fn refunds_never_exceed_the_payment_even_when_racing() {
                 .unwrap()
         }));
     }
-    let mut new = 0;
+    let mut created = Vec::new();
     for t in tasks {
         match t.await.unwrap() {
-            RefundInserted::New(_) => new += 1,
+            RefundInserted::New(r) => created.push(r.id),
             RefundInserted::Exceeds { remaining, .. } => assert_eq!(remaining.get(), 345),
             other => panic!("{other:?}"),
         }
     }
-    assert_eq!(new, 12);
+    assert_eq!(created.len(), 12);
     // A failed refund frees its amount.
-    let first = qrpayd_domain::ids::RefundId::from_u128(100);
+    let first = created[0].clone();
     let applied = store
         .apply_refund_event(
             &first,
@@ -405,5 +404,151 @@ async fn a_late_payment_gets_its_refund_in_the_same_transaction() {
     assert!(
         jobs.iter()
             .any(|j| matches!(&j.target, JobTarget::Refund(r) if r == &refunds[0].id))
+    );
+}
+
+#[tokio::test]
+async fn visible_changes_write_events_in_commit_order() {
+    let (store, _dir) = store().await;
+    let id = PaymentId::from_u128(1);
+    store
+        .insert_payment(&new_payment(1, "k"), t0())
+        .await
+        .unwrap();
+    store
+        .apply_event(&id, PaymentEvent::QrIssued, &issued(), t0(), t0())
+        .await
+        .unwrap();
+    let d = EventDetails {
+        source: "test",
+        ..EventDetails::default()
+    };
+    // Pending → closing is not visible to registers: no event.
+    store
+        .apply_event(
+            &id,
+            PaymentEvent::CloseRequested(CloseReason::Cancel),
+            &d,
+            t0(),
+            t0(),
+        )
+        .await
+        .unwrap();
+    store
+        .apply_event(&id, PaymentEvent::BankPaid, &d, t0(), t0())
+        .await
+        .unwrap();
+    store
+        .insert_refund(&new_refund(1, "r", 100), t0())
+        .await
+        .unwrap();
+    let events = store.events_after(0, None, 100).await.unwrap();
+    let kinds: Vec<&str> = events.iter().map(|e| e.kind.as_str()).collect();
+    assert_eq!(kinds, ["payment.created", "payment.paid", "refund.created"]);
+    assert_eq!(events.iter().map(|e| e.seq).collect::<Vec<_>>(), [1, 2, 3]);
+    let payload: serde_json::Value = serde_json::from_str(&events[1].payload).unwrap();
+    assert_eq!(payload["type"], "payment.paid");
+    assert_eq!(payload["data"]["status"], "paid");
+    assert_eq!(payload["data"]["amount"], 12345);
+    assert_eq!(payload["event_id"], events[1].event_id);
+    // Another register sees none of them.
+    let other = RegisterId::parse("pos-2").unwrap();
+    assert!(
+        store
+            .events_after(0, Some(&other), 100)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(store.last_event_seq().await.unwrap(), 3);
+    // Publishing marks them one by one.
+    store.mark_published(1, t0()).await.unwrap();
+    let left: Vec<i64> = store
+        .unpublished_events(10)
+        .await
+        .unwrap()
+        .iter()
+        .map(|e| e.seq)
+        .collect();
+    assert_eq!(left, [2, 3]);
+}
+
+#[tokio::test]
+async fn many_writers_never_leave_a_gap_in_the_sequence() {
+    let (store, _dir) = store().await;
+    let mut tasks = Vec::new();
+    for n in 0..16u128 {
+        let store = store.clone();
+        tasks.push(tokio::spawn(async move {
+            let id = PaymentId::from_u128(100 + n);
+            store
+                .insert_payment(&new_payment(100 + n, &format!("k{n}")), t0())
+                .await
+                .unwrap();
+            store
+                .apply_event(&id, PaymentEvent::QrIssued, &issued_as(n), t0(), t0())
+                .await
+                .unwrap();
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    let seqs: Vec<i64> = store
+        .events_after(0, None, 100)
+        .await
+        .unwrap()
+        .iter()
+        .map(|e| e.seq)
+        .collect();
+    assert_eq!(seqs, (1..=16).collect::<Vec<i64>>());
+}
+
+fn issued_as(n: u128) -> EventDetails {
+    EventDetails {
+        qr: Some((
+            QrId::parse(&format!("AD{n}")).unwrap(),
+            format!("https://qr.nspk.ru/AD{n}"),
+        )),
+        source: "test",
+        ..EventDetails::default()
+    }
+}
+
+#[tokio::test]
+async fn a_lease_has_one_holder_until_it_runs_out() {
+    let (store, _dir) = store().await;
+    let ttl = Chrono::seconds(15);
+    assert!(store.try_lease("outbox", "a", t0(), ttl).await.unwrap());
+    assert!(
+        !store
+            .try_lease("outbox", "b", t0() + Chrono::seconds(5), ttl)
+            .await
+            .unwrap()
+    );
+    assert!(
+        store
+            .try_lease("outbox", "a", t0() + Chrono::seconds(10), ttl)
+            .await
+            .unwrap()
+    );
+    // a stopped renewing: b takes over once the lease ran out.
+    assert!(
+        !store
+            .try_lease("outbox", "b", t0() + Chrono::seconds(20), ttl)
+            .await
+            .unwrap()
+    );
+    assert!(
+        store
+            .try_lease("outbox", "b", t0() + Chrono::seconds(26), ttl)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .try_lease("outbox", "a", t0() + Chrono::seconds(27), ttl)
+            .await
+            .unwrap()
     );
 }

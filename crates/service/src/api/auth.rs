@@ -1,4 +1,5 @@
-//! Register authentication: `Authorization: Bearer <register api key>`.
+//! Register authentication: `Authorization: Bearer <register api key>`; and the customer
+//! displays' keys ([`Displays`]), which only read one register's current payment.
 
 use axum::extract::FromRequestParts;
 use axum::http::StatusCode;
@@ -63,6 +64,35 @@ impl Registers {
             && constant_time_eq(admin.expose().as_bytes(), key.as_bytes())
         {
             found = Some(Viewer::Admin);
+        }
+        found
+    }
+}
+
+/// The registers' customer-display keys (`display_key`). A display key is not an API key:
+/// it opens `/display/<register>` and its event stream, which show that register's current
+/// payment only, and nothing else.
+#[derive(Debug, Default)]
+pub struct Displays {
+    displays: Vec<(RegisterId, Secret)>,
+}
+
+impl Displays {
+    /// From `(register, display key)` pairs.
+    pub fn new(displays: Vec<(RegisterId, Secret)>) -> Self {
+        Displays { displays }
+    }
+
+    /// The register whose display `key` opens, when `register` names it. Unknown register,
+    /// a register without a display and a wrong key all look the same. Compares in constant
+    /// time.
+    pub fn find(&self, register: &str, key: &str) -> Option<RegisterId> {
+        let mut found = None;
+        for (id, secret) in &self.displays {
+            if constant_time_eq(secret.expose().as_bytes(), key.as_bytes()) && id.as_str() == register
+            {
+                found = Some(id.clone());
+            }
         }
         found
     }

@@ -1,11 +1,17 @@
-//! The POS API v1 over HTTP (axum), the bank callback endpoint, health and OpenAPI.
+//! The POS API v1 over HTTP (axum), the bank callback endpoint, health and OpenAPI; the
+//! customer display and the cashier demo page.
 //!
 //! Read in this order: [`router`] (every route and layer), `payments.rs` (the handlers),
-//! `error.rs` (the one error type and its stable codes), `view.rs` (the payment JSON).
+//! `error.rs` (the one error type and its stable codes), `view.rs` (the payment JSON);
+//! `media.rs` (QR pictures and receipt slips), `display.rs` (the pages and the display's
+//! event stream).
 //! Architecture invariant: only this module knows the POS JSON shapes.
 
 mod auth;
+mod display;
 mod error;
+mod events;
+mod media;
 mod payments;
 mod refunds;
 mod view;
@@ -26,9 +32,10 @@ use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::sensitive_headers::SetSensitiveRequestHeadersLayer;
 use tower_http::trace::TraceLayer;
 
-pub use auth::{Register, Registers, Viewer};
+pub use auth::{Displays, Register, Registers, Viewer};
 pub use error::ApiError;
 
+use crate::clock::Clock;
 use crate::payments::{CallbackOutcome, CallbackProblem, Payments};
 
 /// The OpenAPI 3.1 document served at `/openapi.json`.
@@ -51,6 +58,12 @@ pub struct AppState {
     /// The provider used when a request names none and the register has no default, if
     /// exactly one is configured.
     pub only_provider: Option<ProviderName>,
+    /// Customer-display keys.
+    pub displays: Arc<Displays>,
+    /// Serve the cashier demo page (`/demo`): the configuration has a `[sandbox]`.
+    pub demo: bool,
+    /// Business time (countdowns and how long a display shows an outcome).
+    pub clock: Arc<dyn Clock>,
 }
 
 /// All routes with their layers. `extra` is merged in (the embedded sandbox bank).
@@ -59,11 +72,21 @@ pub fn router(state: AppState, extra: Option<Router>) -> Router {
         .route("/v1/payments", post(payments::create).get(payments::list))
         .route("/v1/payments/{id}", get(payments::get))
         .route("/v1/payments/{id}/cancel", post(payments::cancel))
+        .route("/v1/payments/{id}/qr.svg", get(media::qr_svg))
+        .route("/v1/payments/{id}/qr.png", get(media::qr_png))
+        .route("/v1/payments/{id}/qr.txt", get(media::qr_txt))
+        .route("/v1/payments/{id}/receipt.escpos", get(media::receipt_escpos))
+        .route("/v1/payments/{id}/receipt.txt", get(media::receipt_txt))
         .route("/v1/payments/{id}/refunds", post(refunds::create))
         .route("/v1/refunds/{id}", get(refunds::get))
+        .route("/v1/events", get(events::feed))
         .route("/v1/callbacks/{provider}", post(callback))
         .route("/healthz", get(healthz))
         .route("/openapi.json", get(openapi))
+        .route("/display/{register_id}", get(display::page))
+        .route("/display/{register_id}/events", get(display::events))
+        .route("/demo", get(display::demo))
+        .route("/assets/{name}", get(display::asset))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
@@ -77,7 +100,17 @@ pub fn router(state: AppState, extra: Option<Router>) -> Router {
     app.layer(CatchPanicLayer::custom(|_| {
         ApiError::internal(&"a handler panicked").into_response()
     }))
-    .layer(TraceLayer::new_for_http())
+    .layer(
+        TraceLayer::new_for_http().make_span_with(|request: &axum::http::Request<_>| {
+            // The URI without display keys (`?key=`): secrets never reach logs.
+            tracing::debug_span!(
+                "request",
+                method = %request.method(),
+                uri = %display::redacted_uri(request.uri()),
+                version = ?request.version(),
+            )
+        }),
+    )
     .layer(SetSensitiveRequestHeadersLayer::new([
         axum::http::header::AUTHORIZATION,
     ]))

@@ -1,0 +1,7 @@
+-- qrpayd journal, MariaDB flavour: one DDL statement per file (MariaDB DDL is not
+-- transactional), idempotent, utf8mb4 with binary (case-sensitive) collation.
+CREATE TABLE IF NOT EXISTS leases (
+    name       VARCHAR(32) NOT NULL PRIMARY KEY,
+    holder     VARCHAR(64) NOT NULL,
+    expires_at BIGINT      NOT NULL
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;

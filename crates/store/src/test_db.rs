@@ -1,0 +1,102 @@
+//! Databases for tests: a fresh, empty database on the backend the test run asks for.
+//!
+//! `QRPAYD_TEST_BACKEND` = `sqlite` (default), `mariadb` or `postgres` picks the backend; the
+//! servers are found at `QRPAYD_TEST_MARIADB_URL` (default `mysql://root@127.0.0.1:3306`) and
+//! `QRPAYD_TEST_POSTGRES_URL` (default `postgres://root@127.0.0.1:5432`). Each call creates a
+//! database named `qrpayd_t_<random>`, so tests and test runs never see each other's data;
+//! `.ci/run` drops them afterwards. An unreachable server is an error, never a skip.
+
+use sqlx::{AnyConnection, AssertSqlSafe, Connection};
+
+/// A database made for one test. Keeps a SQLite file's directory alive while it exists.
+#[derive(Debug)]
+pub struct TestDb {
+    /// The URL to give qrpayd (`database_url`).
+    pub url: String,
+    /// The backend.
+    pub backend: crate::Backend,
+    _dir: Option<TempDir>,
+}
+
+/// A directory removed on drop (SQLite files), without a dependency on `tempfile`.
+#[derive(Debug)]
+struct TempDir(std::path::PathBuf);
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// Which backend this test run uses.
+pub fn backend() -> crate::Backend {
+    match std::env::var("QRPAYD_TEST_BACKEND").as_deref() {
+        Ok("mariadb" | "mysql") => crate::Backend::MySql,
+        Ok("postgres" | "postgresql") => crate::Backend::Postgres,
+        _ => crate::Backend::Sqlite,
+    }
+}
+
+/// Creates a fresh empty database on the test run's backend.
+pub async fn fresh() -> Result<TestDb, String> {
+    let name = format!("qrpayd_t_{}", uuid_like());
+    let backend = backend();
+    match backend {
+        crate::Backend::Sqlite => {
+            let dir = std::env::temp_dir().join(&name);
+            std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+            Ok(TestDb {
+                url: format!("sqlite://{}?mode=rwc", dir.join("qrpayd.db").display()),
+                backend,
+                _dir: Some(TempDir(dir)),
+            })
+        }
+        crate::Backend::MySql | crate::Backend::Postgres => {
+            let (server, admin_db) = match backend {
+                crate::Backend::MySql => (
+                    std::env::var("QRPAYD_TEST_MARIADB_URL")
+                        .unwrap_or_else(|_| "mysql://root@127.0.0.1:3306".into()),
+                    "",
+                ),
+                _ => (
+                    std::env::var("QRPAYD_TEST_POSTGRES_URL")
+                        .unwrap_or_else(|_| "postgres://root@127.0.0.1:5432".into()),
+                    "postgres",
+                ),
+            };
+            let server = server.trim_end_matches('/').to_owned();
+            sqlx::any::install_default_drivers();
+            let mut conn = AnyConnection::connect(&format!("{server}/{admin_db}"))
+                .await
+                .map_err(|e| {
+                    format!(
+                        "cannot reach the {} test server at {server}: {e}",
+                        backend.name()
+                    )
+                })?;
+            sqlx::raw_sql(AssertSqlSafe(format!("CREATE DATABASE {name}")))
+                .execute(&mut conn)
+                .await
+                .map_err(|e| format!("cannot create database {name}: {e}"))?;
+            let _ = conn.close().await;
+            Ok(TestDb {
+                url: format!("{server}/{name}"),
+                backend,
+                _dir: None,
+            })
+        }
+    }
+}
+
+/// 16 hex digits from the clock and a counter: unique enough for test database names, with
+/// no randomness crate.
+fn uuid_like() -> String {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or_default();
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    format!("{:x}{:x}{n:x}", nanos, std::process::id())
+}
