@@ -26,9 +26,10 @@ struct State {
 
 impl Events {
     async fn open(app: &TestApp, last_event_id: Option<&str>) -> Events {
-        let mut request = app
-            .http
-            .get(format!("{}/display/pos-1/events?key={DISPLAY_KEY}", app.base));
+        let mut request = app.http.get(format!(
+            "{}/display/pos-1/events?key={DISPLAY_KEY}",
+            app.base
+        ));
         if let Some(id) = last_event_id {
             request = request.header("Last-Event-ID", id);
         }
@@ -79,7 +80,7 @@ impl Events {
         }
     }
 
-    async fn expect(&mut self, status: &str) -> State {
+    async fn wait_for(&mut self, status: &str) -> State {
         let state = self
             .next(Duration::from_secs(5))
             .await
@@ -93,12 +94,12 @@ impl Events {
 async fn a_display_follows_its_registers_payment_from_qr_to_paid() {
     let app = spawn_app().await;
     let mut events = Events::open(&app, None).await;
-    let idle = events.expect("idle").await;
+    let idle = events.wait_for("idle").await;
     assert_eq!(idle.data, serde_json::json!({"status": "idle"}));
     assert_eq!(idle.id, "idle");
 
     let p = app.create_ok("sale-1").await;
-    let pending = events.expect("pending").await;
+    let pending = events.wait_for("pending").await;
     let d = &pending.data;
     assert_eq!(d["amount"], 12345);
     assert_eq!(d["amount_rubles"], "123.45");
@@ -123,7 +124,7 @@ async fn a_display_follows_its_registers_payment_from_qr_to_paid() {
     );
 
     app.customer_pays(&p).await;
-    let paid = events.expect("paid").await;
+    let paid = events.wait_for("paid").await;
     assert_eq!(paid.data["amount"], 12345);
     assert!(paid.data.get("qr").is_none());
 
@@ -131,14 +132,18 @@ async fn a_display_follows_its_registers_payment_from_qr_to_paid() {
     let id = p["id"].as_str().unwrap();
     assert!(!events.seen.contains(id), "{}", events.seen);
     assert!(!events.seen.contains("receipt-1"), "{}", events.seen);
-    assert!(!events.seen.contains(&id["pay_".len()..]), "{}", events.seen);
+    assert!(
+        !events.seen.contains(&id["pay_".len()..]),
+        "{}",
+        events.seen
+    );
 
     // The outcome stays up for 10 s, then a (re)connecting display shows idle.
     let mut again = Events::open(&app, None).await;
-    again.expect("paid").await;
+    again.wait_for("paid").await;
     app.clock.advance(chrono::Duration::seconds(11));
     let mut later = Events::open(&app, None).await;
-    later.expect("idle").await;
+    later.wait_for("idle").await;
 }
 
 #[tokio::test]
@@ -146,7 +151,7 @@ async fn a_reconnect_resyncs_and_skips_what_the_display_already_shows() {
     let app = spawn_app().await;
     let p = app.create_ok("sale-1").await;
     let mut first = Events::open(&app, None).await;
-    let pending = first.expect("pending").await;
+    let pending = first.wait_for("pending").await;
     drop(first);
 
     // Same screen as last seen (Last-Event-ID): nothing is repeated.
@@ -154,18 +159,18 @@ async fn a_reconnect_resyncs_and_skips_what_the_display_already_shows() {
     assert!(same.next(Duration::from_millis(500)).await.is_none());
     // A change while it was away is sent at once.
     assert_eq!(app.cancel(p["id"].as_str().unwrap()).await.status, 200);
-    same.expect("cancelled").await;
+    same.wait_for("cancelled").await;
 
     // A stale Last-Event-ID gets the current screen.
     let mut stale = Events::open(&app, Some(&pending.id)).await;
-    stale.expect("cancelled").await;
+    stale.wait_for("cancelled").await;
 }
 
 #[tokio::test]
 async fn another_registers_payments_never_reach_the_display() {
     let app = spawn_app().await;
     let mut events = Events::open(&app, None).await;
-    events.expect("idle").await;
+    events.wait_for("idle").await;
     let other = app
         .request(
             reqwest::Method::POST,
@@ -178,7 +183,7 @@ async fn another_registers_payments_never_reach_the_display() {
     assert_eq!(other.status, 201);
     assert!(events.next(Duration::from_millis(500)).await.is_none());
     app.create_ok("sale-1").await;
-    assert_eq!(events.expect("pending").await.data["amount"], 12345);
+    assert_eq!(events.wait_for("pending").await.data["amount"], 12345);
     // A newer payment replaces the one on screen.
     let second = app
         .create(
@@ -187,7 +192,7 @@ async fn another_registers_payments_never_reach_the_display() {
         )
         .await;
     assert_eq!(second.status, 201);
-    assert_eq!(events.expect("pending").await.data["amount"], 500);
+    assert_eq!(events.wait_for("pending").await.data["amount"], 500);
 }
 
 #[tokio::test]
@@ -226,7 +231,10 @@ async fn only_the_display_key_of_that_register_opens_the_display() {
     ] {
         let page = get(wrong.clone()).await;
         assert_eq!(page.status(), 404, "{wrong}");
-        assert!(page.text().await.unwrap().contains("display_key"), "{wrong}");
+        assert!(
+            page.text().await.unwrap().contains("display_key"),
+            "{wrong}"
+        );
         let events = get(wrong.replacen("?", "/events?", 1)).await;
         assert_eq!(events.status(), 404, "{wrong}");
         let body: Value = events.json().await.unwrap();
@@ -269,7 +277,7 @@ async fn only_the_display_key_of_that_register_opens_the_display() {
 async fn stopping_qrpayd_ends_the_display_streams() {
     let mut app = spawn_app().await;
     let mut events = Events::open(&app, None).await;
-    events.expect("idle").await;
+    events.wait_for("idle").await;
     tokio::time::timeout(Duration::from_secs(5), app.stop())
         .await
         .expect("shutdown waited for an open display stream");

@@ -41,6 +41,8 @@ pub(crate) struct Options {
     pub(crate) db: Option<Arc<qrpayd_store::test_db::TestDb>>,
     pub(crate) sandbox: Option<(Sandbox, String)>,
     pub(crate) clock: Option<ManualClock>,
+    /// `amqp_url` and `amqp_exchange`: publish events to this broker.
+    pub(crate) amqp: Option<(String, String)>,
 }
 
 pub(crate) fn start_time() -> chrono::DateTime<Utc> {
@@ -87,6 +89,7 @@ bank_timeout_seconds = 1
 max_wait_seconds = 10
 late_payment_policy = "{late_policy}"
 admin_api_key = "{ADMIN_KEY}"
+{amqp}
 
 [[registers]]
 id = "pos-1"
@@ -109,6 +112,11 @@ set_callback_url = {register}
         db = db.url,
         register = options.register_callback,
         late_policy = options.late_policy.unwrap_or("refund"),
+        amqp = options
+            .amqp
+            .as_ref()
+            .map(|(url, exchange)| format!("amqp_url = \"{url}\"\namqp_exchange = \"{exchange}\""))
+            .unwrap_or_default(),
     );
     let config = Config::from_toml(&text, Vec::new()).unwrap();
     let clock = options

@@ -14,6 +14,7 @@ mod helpers;
 mod bad_input;
 mod cancel_and_expiry;
 mod display;
+mod events;
 mod flow;
 mod media;
 mod reconcile;

@@ -104,7 +104,10 @@ fn text_to_image(text: &str, dark_background: bool) -> image::GrayImage {
 fn escpos_raster(bytes: &[u8]) -> image::GrayImage {
     let mut rows: Vec<Vec<bool>> = Vec::new();
     let mut at = 0;
-    while let Some(found) = bytes[at..].windows(4).position(|w| w == [0x1D, b'v', b'0', 0]) {
+    while let Some(found) = bytes[at..]
+        .windows(4)
+        .position(|w| w == [0x1D, b'v', b'0', 0])
+    {
         let start = at + found + 4;
         let x = usize::from(bytes[start]) + 256 * usize::from(bytes[start + 1]);
         let y = usize::from(bytes[start + 2]) + 256 * usize::from(bytes[start + 3]);
@@ -135,7 +138,7 @@ fn escpos_native_qr(bytes: &[u8]) -> String {
         .filter(|(_, w)| *w == [0x1D, b'(', b'k'])
         .map(|(i, _)| i)
         .find(|&i| bytes[i + 5..i + 8] == [49, 80, 48])
-        .expect("a QR store command");
+        .unwrap();
     let len = usize::from(bytes[at + 3]) + 256 * usize::from(bytes[at + 4]) - 3;
     String::from_utf8(bytes[at + 8..at + 8 + len].to_vec()).unwrap()
 }
@@ -151,7 +154,12 @@ async fn png_decodes_to_the_exact_payload_at_the_asked_size() {
     let id = p["id"].as_str().unwrap();
     let payload = payload_of(&p);
 
-    let png = fetch(&app, &format!("/v1/payments/{id}/qr.png?size=300"), Some(KEY)).await;
+    let png = fetch(
+        &app,
+        &format!("/v1/payments/{id}/qr.png?size=300"),
+        Some(KEY),
+    )
+    .await;
     assert_eq!(png.status, 200);
     assert_eq!(png.content_type, "image/png");
     assert_eq!(decode_png(&png.body), (payload.clone(), (300, 300)));
@@ -160,7 +168,12 @@ async fn png_decodes_to_the_exact_payload_at_the_asked_size() {
     assert_eq!(decode_png(&default.body), (payload.clone(), (512, 512)));
 
     // The smallest allowed size still decodes (two pixels per module).
-    let small = fetch(&app, &format!("/v1/payments/{id}/qr.png?size=98"), Some(KEY)).await;
+    let small = fetch(
+        &app,
+        &format!("/v1/payments/{id}/qr.png?size=98"),
+        Some(KEY),
+    )
+    .await;
     assert_eq!(small.status, 200, "{}", small.text());
     assert_eq!(decode_png(&small.body).0, payload);
 }
@@ -180,10 +193,19 @@ async fn svg_and_terminal_text_carry_the_same_qr() {
         text.starts_with(r#"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 49 49" shape-rendering="crispEdges">"#),
         "{text}"
     );
-    let sized = fetch(&app, &format!("/v1/payments/{id}/qr.svg?size=256"), Some(KEY)).await;
+    let sized = fetch(
+        &app,
+        &format!("/v1/payments/{id}/qr.svg?size=256"),
+        Some(KEY),
+    )
+    .await;
     assert!(sized.text().contains(r#" width="256" height="256""#));
 
-    for (query, dark) in [("", true), ("?background=dark", true), ("?background=light", false)] {
+    for (query, dark) in [
+        ("", true),
+        ("?background=dark", true),
+        ("?background=light", false),
+    ] {
         let txt = fetch(&app, &format!("/v1/payments/{id}/qr.txt{query}"), Some(KEY)).await;
         assert_eq!(txt.status, 200);
         assert_eq!(txt.content_type, "text/plain; charset=utf-8");
@@ -226,7 +248,12 @@ async fn the_qr_is_read_like_the_payment_and_only_while_payable() {
             (409, "qr_not_payable".to_owned()),
             "{what}"
         );
-        assert!(a.json()["error"]["message"].as_str().unwrap().contains("paid"));
+        assert!(
+            a.json()["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("paid")
+        );
     }
 
     // Cancelled: the same.
@@ -306,14 +333,24 @@ async fn receipts_print_the_qr_natively_or_as_a_raster_and_the_slip_as_text() {
         assert!(raster.body.windows(7).any(|w| w == b"Amount:"));
     }
 
-    let text = fetch(&app, &format!("/v1/payments/{id}/receipt.txt?width=58"), Some(KEY)).await;
+    let text = fetch(
+        &app,
+        &format!("/v1/payments/{id}/receipt.txt?width=58"),
+        Some(KEY),
+    )
+    .await;
     assert_eq!(text.status, 200);
     assert_eq!(text.content_type, "text/plain; charset=utf-8");
     let slip = text.text();
     assert!(slip.contains("123.45 руб."), "{slip}");
     assert!(slip.contains("receipt-1"), "{slip}");
     assert!(slip.lines().all(|l| l.chars().count() <= 32), "{slip}");
-    let english = fetch(&app, &format!("/v1/payments/{id}/receipt.txt?lang=en"), Some(KEY)).await;
+    let english = fetch(
+        &app,
+        &format!("/v1/payments/{id}/receipt.txt?lang=en"),
+        Some(KEY),
+    )
+    .await;
     assert!(english.text().contains("123.45 RUB"));
     assert!(english.text().lines().all(|l| l.chars().count() <= 48));
 }
@@ -386,9 +423,27 @@ fn check_golden(name: &str, actual: &[u8]) {
 fn escpos_bytes_match_the_golden_files() {
     let slip = golden_slip();
     let cases = [
-        ("58-native-ru.escpos", Paper::Mm58, QrPrint::Native, Lang::Ru, true),
-        ("80-native-en.escpos", Paper::Mm80, QrPrint::Native, Lang::En, true),
-        ("58-raster-ru.escpos", Paper::Mm58, QrPrint::Raster, Lang::Ru, false),
+        (
+            "58-native-ru.escpos",
+            Paper::Mm58,
+            QrPrint::Native,
+            Lang::Ru,
+            true,
+        ),
+        (
+            "80-native-en.escpos",
+            Paper::Mm80,
+            QrPrint::Native,
+            Lang::En,
+            true,
+        ),
+        (
+            "58-raster-ru.escpos",
+            Paper::Mm58,
+            QrPrint::Raster,
+            Lang::Ru,
+            false,
+        ),
     ];
     for (name, paper, mode, lang, cut) in cases {
         let bytes = receipt::escpos(&slip, paper, mode, lang, cut).unwrap();
@@ -454,7 +509,12 @@ async fn zbarimg_reads_the_png_and_the_printed_raster() {
     std::fs::create_dir_all(&dir).unwrap();
 
     for size in [200, 512] {
-        let png = fetch(&app, &format!("/v1/payments/{id}/qr.png?size={size}"), Some(KEY)).await;
+        let png = fetch(
+            &app,
+            &format!("/v1/payments/{id}/qr.png?size={size}"),
+            Some(KEY),
+        )
+        .await;
         let file = dir.join(format!("qr-{size}.png"));
         std::fs::write(&file, &png.body).unwrap();
         assert_eq!(zbar_decode(tool, &file), payload, "{}", file.display());

@@ -63,6 +63,9 @@ pub async fn feed(
             return Ok((events, next));
         }
         // New rows come from any instance: look again shortly rather than trust local signals.
-        tokio::time::sleep(TAIL_TICK.min(deadline.saturating_duration_since(tokio::time::Instant::now()))).await;
+        tokio::time::sleep(
+            TAIL_TICK.min(deadline.saturating_duration_since(tokio::time::Instant::now())),
+        )
+        .await;
     }
 }

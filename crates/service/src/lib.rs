@@ -14,12 +14,12 @@
 pub mod api;
 pub mod clock;
 pub mod config;
-pub mod events;
 pub mod display;
+pub mod events;
 pub mod export;
 pub mod hub;
-pub mod outbox;
 pub mod media;
+pub mod outbox;
 pub mod payments;
 pub mod reconcile;
 pub mod startup;

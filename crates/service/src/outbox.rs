@@ -15,7 +15,9 @@ use std::time::Duration;
 use lapin::options::{BasicPublishOptions, ConfirmSelectOptions, ExchangeDeclareOptions};
 
 use lapin::types::FieldTable;
-use lapin::{BasicProperties, Channel, Confirmation, Connection, ConnectionProperties, ExchangeKind};
+use lapin::{
+    BasicProperties, Channel, Confirmation, Connection, ConnectionProperties, ExchangeKind,
+};
 use qrpayd_store::{Store, StoreError};
 use tokio::sync::watch;
 
@@ -74,20 +76,36 @@ fn redacted(url: &str) -> String {
 
 impl Publisher {
     /// A publisher for this instance.
-    pub fn new(store: Store, clock: Arc<dyn Clock>, config: BrokerConfig, instance: String) -> Self {
-        Publisher { store, clock, config, instance }
+    pub fn new(
+        store: Store,
+        clock: Arc<dyn Clock>,
+        config: BrokerConfig,
+        instance: String,
+    ) -> Self {
+        Publisher {
+            store,
+            clock,
+            config,
+            instance,
+        }
     }
 
     /// Connects, opens a confirming channel and declares the exchange (durable topic).
     pub async fn connect(&self) -> Result<(Connection, Channel), PublishError> {
-        let connection = Connection::connect(&self.config.url, ConnectionProperties::default()).await?;
+        let connection =
+            Connection::connect(&self.config.url, ConnectionProperties::default()).await?;
         let channel = connection.create_channel().await?;
-        channel.confirm_select(ConfirmSelectOptions::default()).await?;
+        channel
+            .confirm_select(ConfirmSelectOptions::default())
+            .await?;
         channel
             .exchange_declare(
                 self.config.exchange.as_str().into(),
                 ExchangeKind::Topic,
-                ExchangeDeclareOptions { durable: true, ..ExchangeDeclareOptions::default() },
+                ExchangeDeclareOptions {
+                    durable: true,
+                    ..ExchangeDeclareOptions::default()
+                },
                 FieldTable::default(),
             )
             .await?;
@@ -110,7 +128,10 @@ impl Publisher {
                 .basic_publish(
                     self.config.exchange.as_str().into(),
                     event.kind.as_str().into(),
-                    BasicPublishOptions { mandatory: true, ..BasicPublishOptions::default() },
+                    BasicPublishOptions {
+                        mandatory: true,
+                        ..BasicPublishOptions::default()
+                    },
                     event.payload.as_bytes(),
                     properties,
                 )
@@ -118,7 +139,9 @@ impl Publisher {
                 .await?;
             match confirm {
                 Confirmation::Ack(None) => {
-                    self.store.mark_published(event.seq, self.clock.now()).await?;
+                    self.store
+                        .mark_published(event.seq, self.clock.now())
+                        .await?;
                     done += 1;
                 }
                 Confirmation::Ack(Some(_)) => return Err(PublishError::Unroutable(event.seq)),
@@ -140,7 +163,11 @@ impl Publisher {
             let pause = match self.round(&mut connection).await {
                 Ok(published) => {
                     failures = 0;
-                    if published > 0 { Duration::ZERO } else { Duration::from_millis(200) }
+                    if published > 0 {
+                        Duration::ZERO
+                    } else {
+                        Duration::from_millis(200)
+                    }
                 }
                 Err(e) => {
                     connection = None;
@@ -161,13 +188,23 @@ impl Publisher {
         tracing::info!("event publisher stopped");
     }
 
-    async fn round(&self, connection: &mut Option<(Connection, Channel)>) -> Result<usize, PublishError> {
-        if !self.store.try_lease("outbox", &self.instance, self.clock.now(), LEASE).await? {
+    async fn round(
+        &self,
+        connection: &mut Option<(Connection, Channel)>,
+    ) -> Result<usize, PublishError> {
+        if !self
+            .store
+            .try_lease("outbox", &self.instance, self.clock.now(), LEASE)
+            .await?
+        {
             // Another instance publishes; check again later.
             *connection = None;
             return Ok(0);
         }
-        if connection.as_ref().is_none_or(|(c, ch)| !c.status().connected() || !ch.status().connected()) {
+        if connection
+            .as_ref()
+            .is_none_or(|(c, ch)| !c.status().connected() || !ch.status().connected())
+        {
             *connection = Some(self.connect().await?);
             tracing::info!("connected to the broker");
         }

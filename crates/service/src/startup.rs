@@ -252,7 +252,11 @@ pub async fn start(
                 url: url.expose().to_owned(),
                 exchange: config.amqp_exchange.clone(),
             },
-            format!("qrpayd-{}-{}", std::process::id(), uuid::Uuid::new_v4().simple()),
+            format!(
+                "qrpayd-{}-{}",
+                std::process::id(),
+                uuid::Uuid::new_v4().simple()
+            ),
         );
         background.push(tokio::spawn(publisher.run(shutdown_rx.clone())));
     }

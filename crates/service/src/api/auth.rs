@@ -89,7 +89,8 @@ impl Displays {
     pub fn find(&self, register: &str, key: &str) -> Option<RegisterId> {
         let mut found = None;
         for (id, secret) in &self.displays {
-            if constant_time_eq(secret.expose().as_bytes(), key.as_bytes()) && id.as_str() == register
+            if constant_time_eq(secret.expose().as_bytes(), key.as_bytes())
+                && id.as_str() == register
             {
                 found = Some(id.clone());
             }

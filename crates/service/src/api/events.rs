@@ -18,7 +18,10 @@ pub(super) async fn feed(
     query: Result<Query<HashMap<String, String>>, QueryRejection>,
 ) -> Result<Response, ApiError> {
     let Query(query) = query.map_err(|e| ApiError::bad_request("invalid_query", e.body_text()))?;
-    if let Some(unknown) = query.keys().find(|k| !["after", "wait", "limit"].contains(&k.as_str())) {
+    if let Some(unknown) = query
+        .keys()
+        .find(|k| !["after", "wait", "limit"].contains(&k.as_str()))
+    {
         return Err(ApiError::bad_request(
             "invalid_query",
             format!("unknown parameter `{unknown}`; use: after, wait, limit"),
@@ -26,21 +29,37 @@ pub(super) async fn feed(
     }
     let after = match query.get("after") {
         None => 0,
-        Some(text) => text.parse::<i64>().ok().filter(|n| *n >= 0).ok_or_else(|| {
-            ApiError::bad_request("invalid_query", "`after` must be the `next` cursor of a previous answer (0 or more)")
-        })?,
+        Some(text) => text
+            .parse::<i64>()
+            .ok()
+            .filter(|n| *n >= 0)
+            .ok_or_else(|| {
+                ApiError::bad_request(
+                    "invalid_query",
+                    "`after` must be the `next` cursor of a previous answer (0 or more)",
+                )
+            })?,
     };
     let limit = match query.get("limit") {
         None => 100,
-        Some(text) => text.parse::<i64>().ok().filter(|n| (1..=1000).contains(n)).ok_or_else(|| {
-            ApiError::bad_request("invalid_query", "`limit` must be 1..1000")
-        })?,
+        Some(text) => text
+            .parse::<i64>()
+            .ok()
+            .filter(|n| (1..=1000).contains(n))
+            .ok_or_else(|| ApiError::bad_request("invalid_query", "`limit` must be 1..1000"))?,
     };
     let wait = wait_param(&query, state.max_wait)?;
     let store = state.payments.store();
-    let (events, next) = crate::events::feed(store, state.payments.hub(), viewer.register_id(), after, limit, wait)
-        .await
-        .map_err(|e| ApiError::internal(&e))?;
+    let (events, next) = crate::events::feed(
+        store,
+        state.payments.hub(),
+        viewer.register_id(),
+        after,
+        limit,
+        wait,
+    )
+    .await
+    .map_err(|e| ApiError::internal(&e))?;
     let items: Vec<Value> = events
         .iter()
         .map(|e| serde_json::from_str(&e.payload).unwrap_or(Value::Null))

@@ -227,7 +227,13 @@ pub(super) async fn receipt_escpos(
 ) -> Result<Response, ApiError> {
     let query = params(query, &["width", "qr", "lang", "cut"])?;
     let paper = paper(&query)?;
-    let mode = choice(&query, "qr", QrPrint::Native, QrPrint::parse, "native or raster")?;
+    let mode = choice(
+        &query,
+        "qr",
+        QrPrint::Native,
+        QrPrint::parse,
+        "native or raster",
+    )?;
     let lang = lang(&query)?;
     let cut = choice(
         &query,

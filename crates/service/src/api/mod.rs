@@ -75,7 +75,10 @@ pub fn router(state: AppState, extra: Option<Router>) -> Router {
         .route("/v1/payments/{id}/qr.svg", get(media::qr_svg))
         .route("/v1/payments/{id}/qr.png", get(media::qr_png))
         .route("/v1/payments/{id}/qr.txt", get(media::qr_txt))
-        .route("/v1/payments/{id}/receipt.escpos", get(media::receipt_escpos))
+        .route(
+            "/v1/payments/{id}/receipt.escpos",
+            get(media::receipt_escpos),
+        )
         .route("/v1/payments/{id}/receipt.txt", get(media::receipt_txt))
         .route("/v1/payments/{id}/refunds", post(refunds::create))
         .route("/v1/refunds/{id}", get(refunds::get))

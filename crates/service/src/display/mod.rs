@@ -175,7 +175,10 @@ mod tests {
             state,
             late: false,
             late_action: None,
-            qr: Some((QrId::parse("AD1X").unwrap(), "https://qr.nspk.ru/AD1X".into())),
+            qr: Some((
+                QrId::parse("AD1X").unwrap(),
+                "https://qr.nspk.ru/AD1X".into(),
+            )),
             bank_transaction_id: None,
             failure: None,
             version: 2,
@@ -240,12 +243,15 @@ mod tests {
         assert!(asset("display.js").is_some());
         assert!(asset("../Cargo.toml").is_none());
         // The pages load nothing from outside qrpayd.
-        for text in ASSETS
-            .iter()
-            .map(|a| a.body)
-            .chain([DISPLAY_HTML, DEMO_HTML, UNKNOWN_DISPLAY_HTML])
+        for text in
+            ASSETS
+                .iter()
+                .map(|a| a.body)
+                .chain([DISPLAY_HTML, DEMO_HTML, UNKNOWN_DISPLAY_HTML])
         {
-            assert!(!text.contains("http://") && !text.contains("https://") && !text.contains("//cdn"));
+            assert!(
+                !text.contains("http://") && !text.contains("https://") && !text.contains("//cdn")
+            );
         }
     }
 }

@@ -211,7 +211,11 @@ pub fn text(slip: &Slip<'_>, paper: Paper, lang: Lang) -> String {
     let columns = paper.columns();
     let (before, after) = lines(slip, paper, lang);
     let rule = "-".repeat(columns);
-    let mut out = vec![rule.clone(), centre(texts(lang).title, columns), rule.clone()];
+    let mut out = vec![
+        rule.clone(),
+        centre(texts(lang).title, columns),
+        rule.clone(),
+    ];
     out.extend(before);
     out.push(rule.clone());
     out.extend(after);
@@ -307,7 +311,10 @@ const RASTER_BAND_ROWS: usize = 240;
 
 fn qr_raster(out: &mut Vec<u8>, bitmap: &qr::Bitmap) {
     let [xl, xh, ..] = bitmap.row_bytes.to_le_bytes();
-    for band in bitmap.data.chunks(RASTER_BAND_ROWS * bitmap.row_bytes.max(1)) {
+    for band in bitmap
+        .data
+        .chunks(RASTER_BAND_ROWS * bitmap.row_bytes.max(1))
+    {
         let rows = band.len() / bitmap.row_bytes.max(1);
         let [yl, yh, ..] = rows.to_le_bytes();
         out.extend([0x1D, b'v', b'0', 0, xl, xh, yl, yh]);
@@ -402,10 +409,7 @@ mod tests {
             }
         }
         let ru = text(&slip(), Paper::Mm58, Lang::Ru);
-        assert!(
-            ru.contains("Сумма:               123.45 руб."),
-            "{ru}"
-        );
+        assert!(ru.contains("Сумма:               123.45 руб."), "{ru}");
         // 09:05 UTC is 12:05 in Moscow.
         assert!(ru.contains("Оплатить до:           12:05 МСК"), "{ru}");
     }
@@ -422,7 +426,10 @@ mod tests {
     #[test]
     fn wrap_keeps_words_together() {
         assert_eq!(
-            wrap("Отсканируйте QR-код камерой телефона или в приложении банка", 32),
+            wrap(
+                "Отсканируйте QR-код камерой телефона или в приложении банка",
+                32
+            ),
             [
                 "Отсканируйте QR-код камерой",
                 "телефона или в приложении банка"
@@ -435,7 +442,13 @@ mod tests {
         let bytes = escpos(&slip(), Paper::Mm58, QrPrint::Native, Lang::Ru, true).unwrap();
         let mut store = vec![0x1D, b'(', b'k'];
         let len = PAYLOAD.len() + 3;
-        store.extend([u8::try_from(len % 256).unwrap(), u8::try_from(len / 256).unwrap(), 49, 80, 48]);
+        store.extend([
+            u8::try_from(len % 256).unwrap(),
+            u8::try_from(len / 256).unwrap(),
+            49,
+            80,
+            48,
+        ]);
         store.extend(PAYLOAD.as_bytes());
         assert!(bytes.windows(store.len()).any(|w| w == store));
         assert!(bytes.starts_with(&[0x1B, b'@', 0x1B, b't', 17]));
