@@ -235,7 +235,10 @@ async fn only_the_display_key_of_that_register_opens_the_display() {
             page.text().await.unwrap().contains("display_key"),
             "{wrong}"
         );
-        let events = get(wrong.replacen("?", "/events?", 1)).await;
+        let events = match wrong.split_once('?') {
+            Some((path, query)) => get(format!("{path}/events?{query}")).await,
+            None => get(format!("{wrong}/events")).await,
+        };
         assert_eq!(events.status(), 404, "{wrong}");
         let body: Value = events.json().await.unwrap();
         assert_eq!(body["error"]["code"], "unknown_display", "{wrong}");

@@ -40,7 +40,8 @@ pub struct Screen<'a> {
 
 impl Screen<'_> {
     /// An opaque version of the screen (the event id of the display's stream): equal
-    /// versions show the same thing. Reveals no payment id.
+    /// versions show the same thing (a payment being closed still shows the same QR).
+    /// Reveals no payment id.
     pub fn version(&self) -> String {
         let Some(p) = self.payment else {
             return "idle".to_owned();
@@ -50,7 +51,7 @@ impl Screen<'_> {
             Shows::Qr => "qr",
             Shows::Outcome(status) => status.as_str(),
         };
-        let digest = Sha256::digest(format!("{}|{}|{shows}", p.id.as_str(), p.version));
+        let digest = Sha256::digest(format!("{}|{shows}", p.id.as_str()));
         hex::encode(digest.get(..8).unwrap_or_default())
     }
 }
@@ -233,6 +234,8 @@ mod tests {
         let v1 = screen(Some(&p), t(2)).version();
         assert_eq!(v1, screen(Some(&p), t(3)).version());
         assert!(!v1.contains("0190a1b2"));
+        let closing = payment(PaymentState::Closing(CloseReason::Cancel), 3);
+        assert_eq!(v1, screen(Some(&closing), t(4)).version());
         let paid = payment(PaymentState::Paid, 5);
         assert_ne!(v1, screen(Some(&paid), t(6)).version());
         assert_eq!(screen(None, t(0)).version(), "idle");
