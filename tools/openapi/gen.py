@@ -511,7 +511,52 @@ error_code_schema = {
     "x-enum-descriptions": [d for _, _, d in ERROR_CODES],
 }
 
+EVENT_PAID = {
+    "event_id": "ev_0190a1b2c3d47e5f8a6b7c8d9e0f1a2c",
+    "type": "payment.paid",
+    "seq": 42,
+    "at": "2025-03-14T09:27:40.311Z",
+    "data": {
+        "id": PAYMENT_ID,
+        "register_id": "pos-1",
+        "status": "paid",
+        "amount": 12345,
+        "currency": "RUB",
+        "provider": "raiffeisen",
+        "order": "sale-0042/17",
+        "qr_id": QR_ID,
+        "bank_transaction_id": "17998",
+        "late": False,
+        "late_action": None,
+        "failure_code": None,
+        "created_at": "2025-03-14T09:26:53.589Z",
+        "paid_at": "2025-03-14T09:27:40.311Z",
+    },
+}
+EVENT_PAGE = {"events": [EVENT_PAID], "next": 42}
+
 schemas = {
+    "Event": {
+        "type": "object",
+        "description": "One payment or refund change. `data` is a snapshot after the change: for `payment.*` the payment (id, register_id, status, amount, currency, provider, order, qr_id, bank_transaction_id, late, late_action, failure_code, created_at, paid_at), for `refund.*` the refund (id, payment_id, register_id, status, amount, automatic, reason, failure_code, created_at, finished_at).",
+        "required": ["event_id", "type", "seq", "at", "data"],
+        "properties": {
+            "event_id": {"type": "string", "description": "Unique (`ev_` + 32 hex digits); also the AMQP message-id. Drop duplicates by it."},
+            "type": {"type": "string", "enum": ["payment.created", "payment.paid", "payment.failed", "payment.expired", "payment.cancelled", "refund.created", "refund.succeeded", "refund.failed"]},
+            "seq": {"type": "integer", "description": "Position in the feed, in commit order."},
+            "at": {"type": "string", "format": "date-time"},
+            "data": {"type": "object", "additionalProperties": True},
+        },
+        "examples": [EVENT_PAID],
+    },
+    "EventPage": {
+        "type": "object",
+        "required": ["events", "next"],
+        "properties": {
+            "events": {"type": "array", "items": REF("Event")},
+            "next": {"type": "integer", "description": "The cursor for the next call (`after=`)."},
+        },
+    },
     "Payment": payment_schema,
     "PaymentStatus": {
         "type": "string",
@@ -1064,6 +1109,32 @@ paths = {
             },
         }
     },
+    "/v1/events": {
+        "get": {
+            "operationId": "listEvents",
+            "tags": ["events"],
+            "summary": "Follow payment and refund events (long-poll feed)",
+            "description": "The events of the caller's register (all registers for the admin key), oldest first, after the cursor `after` (the `next` of the previous answer; 0 at first). With `wait=N` the answer is held until at least one event exists after the cursor or N seconds have passed (capped by `max_wait_seconds`). Every change a register can see writes one event in the same transaction as the change: `payment.created`, `payment.paid`, `payment.failed`, `payment.expired`, `payment.cancelled`, `refund.created`, `refund.succeeded`, `refund.failed`. `seq` is commit order, so following `next` never misses an event; `event_id` is unique for de-duplication. The same events go to RabbitMQ when `amqp_url` is configured (routing key = `type`).",
+            "security": READ_SECURITY,
+            "parameters": [
+                {"name": "after", "in": "query", "required": False, "description": "Cursor: return events with `seq` greater than this (default 0).", "schema": {"type": "integer", "minimum": 0, "default": 0}},
+                {"$ref": "#/components/parameters/Wait"},
+                {"name": "limit", "in": "query", "required": False, "description": "At most this many events (1..1000, default 100).", "schema": {"type": "integer", "minimum": 1, "maximum": 1000, "default": 100}},
+            ],
+            "responses": {
+                "200": {
+                    "description": "Events after the cursor (possibly none when the wait ran out) and the cursor for the next call.",
+                    "content": {"application/json": {"schema": REF("EventPage"), "examples": {"paid": ex("A payment created and paid", EVENT_PAGE)}}},
+                },
+                "400": error_response(
+                    "`invalid_query`: `after`, `limit` or an unknown parameter is wrong; `invalid_wait`: `wait` is not a whole number.",
+                    {"invalid_query": ex("Bad cursor", err("invalid_query", "`after` must be the `next` cursor of a previous answer (0 or more)"))},
+                ),
+                "401": {"$ref": "#/components/responses/Unauthorized"},
+                "500": {"$ref": "#/components/responses/InternalError"},
+            },
+        }
+    },
     "/v1/callbacks/{provider}": {
         "post": {
             "operationId": "receiveBankNotification",
@@ -1279,6 +1350,7 @@ doc = {
     "tags": [
         {"name": "payments", "description": "Registers create, watch and cancel QR payments; registers and the admin list and read them. Need `Authorization: Bearer <register api key>` (or, to list and read only, the admin key)."},
         {"name": "refunds", "description": "Registers refund paid payments, fully or in parts, and follow the refunds; the late-payment policy's automatic refunds appear here too. Creating needs a register's key; reading also accepts the admin key."},
+        {"name": "events", "description": "The feed of payment and refund events (the same events qrpayd publishes to RabbitMQ)."},
         {"name": "callbacks", "description": "Bank notifications about payments, authenticated by the bank's signature."},
         {"name": "operations", "description": "Health check and this document."},
         {"name": "sandbox", "description": SANDBOX_TAG},
