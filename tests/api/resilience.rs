@@ -128,6 +128,7 @@ async fn a_create_interrupted_by_a_crash_is_failed_after_the_deadline() {
         description: None,
         created_at: now,
         expires_at: now + chrono::Duration::seconds(300),
+        qr_type: qrpayd_domain::payment::QrType::Dynamic,
     };
     store
         .insert_payment(&new, now + chrono::Duration::seconds(6))

@@ -234,6 +234,38 @@ impl fmt::Display for PaymentState {
     }
 }
 
+/// How the customer gets the QR for a payment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum QrType {
+    /// A QR registered for this one payment (shown on a screen or printed).
+    Dynamic,
+    /// The register's printed cash-register link (a static QR), activated with this amount.
+    CashRegister,
+    /// The customer shows a QR from their bank app and the register scans it.
+    Customer,
+}
+
+impl QrType {
+    /// The API and database text.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            QrType::Dynamic => "dynamic",
+            QrType::CashRegister => "cash_register",
+            QrType::Customer => "customer",
+        }
+    }
+
+    /// Reads the API and database text.
+    pub fn parse(text: &str) -> Option<QrType> {
+        Some(match text {
+            "dynamic" => QrType::Dynamic,
+            "cash_register" => QrType::CashRegister,
+            "customer" => QrType::Customer,
+            _ => return None,
+        })
+    }
+}
+
 /// The status in the POS API.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -347,6 +379,14 @@ mod tests {
         assert_eq!(S::Closing(Cancel).apply(E::BankPaid), to(S::Paid));
         // Paid after we had already cancelled: paid, late.
         assert_eq!(S::Cancelled.apply(E::BankPaid), late_paid());
+    }
+
+    #[test]
+    fn qr_types_round_trip() {
+        for t in [QrType::Dynamic, QrType::CashRegister, QrType::Customer] {
+            assert_eq!(QrType::parse(t.as_str()), Some(t));
+        }
+        assert_eq!(QrType::parse("static"), None);
     }
 
     #[test]

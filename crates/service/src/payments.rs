@@ -120,6 +120,9 @@ pub enum PaymentError {
     /// The bank did not give a QR; the payment is `failed`.
     #[error("the bank could not issue a QR")]
     CreationFailed(Box<Payment>, BankError),
+    /// The register's cash-register link is already activated for another payment.
+    #[error("the register's cash-register link is busy with another payment")]
+    LinkBusy(Box<Payment>),
     /// Cancel refused: the customer already paid.
     #[error("the customer has already paid")]
     AlreadyPaid(Box<Payment>),
@@ -349,6 +352,7 @@ impl Payments {
             description: request.description.clone(),
             created_at: now,
             expires_at: now + chrono(self.settings.payment_ttl),
+            qr_type: qrpayd_domain::payment::QrType::Dynamic,
         };
         let payment = match self
             .store
@@ -357,6 +361,7 @@ impl Payments {
         {
             Inserted::New(payment) => payment,
             Inserted::Existing(existing) => return self.replay(existing, &new.request_hash).await,
+            Inserted::LinkBusy(live) => return Err(PaymentError::LinkBusy(live)),
         };
         tracing::info!(payment = %payment.id, register = %register, amount = %payment.amount, provider = %provider.name, "payment saved; asking the bank for a QR");
         let asked = CreateQr {

@@ -11,6 +11,7 @@
 //! MariaDB or PostgreSQL port would have to redesign; see its header.
 
 mod events;
+mod links;
 mod record;
 mod refunds;
 mod sql;
@@ -22,12 +23,13 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use qrpayd_domain::ids::{IdempotencyKey, PaymentId, QrId, RefundId, RegisterId};
-use qrpayd_domain::payment::{IllegalTransition, PaymentEvent, PaymentState, Transition};
+use qrpayd_domain::payment::{IllegalTransition, PaymentEvent, PaymentState, QrType, Transition};
 use sqlx::any::AnyPoolOptions;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode};
 use sqlx::{Any, AnyConnection, AnyPool, Row, Transaction};
 
 pub use events::Event;
+pub use links::CashLink;
 pub use record::{NewPayment, NewRefund, Payment, PaymentFilter, Refund};
 pub use refunds::{RefundApplied, RefundInserted};
 pub use sql::Backend;
@@ -111,6 +113,8 @@ pub enum Inserted {
     New(Payment),
     /// The register already used this key; here is that payment.
     Existing(Payment),
+    /// The register's cash-register link already has a live (unfinished) activation.
+    LinkBusy(Box<Payment>),
 }
 
 /// What a job row is about.
@@ -308,11 +312,18 @@ impl Store {
         {
             return Ok(Inserted::Existing(existing));
         }
+        if new.qr_type == QrType::CashRegister
+            && let Some(live) = links::live_activation(self.backend, &mut tx, &new.register_id).await?
+        {
+            // One live activation per link: the link's row lock makes this check and the
+            // insert atomic across connections and instances.
+            return Ok(Inserted::LinkBusy(Box::new(live)));
+        }
         let now = to_ms(new.created_at);
         let inserted = self.backend.q(
             "INSERT INTO payments (id, register_id, idempotency_key, request_hash, amount, \
-             currency, provider, order_ref, description, status, created_at, expires_at, updated_at) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+             currency, provider, order_ref, description, status, created_at, expires_at, updated_at, \
+             qr_type) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         )
         .bind(new.id.as_str())
         .bind(new.register_id.as_str())
@@ -327,6 +338,7 @@ impl Store {
         .bind(now)
         .bind(to_ms(new.expires_at))
         .bind(now)
+        .bind(new.qr_type.as_str())
         .execute(&mut *tx)
         .await;
         if let Err(e) = inserted {

@@ -5,7 +5,7 @@ use qrpayd_domain::ids::{
     IdempotencyKey, OrderRef, PaymentId, ProviderName, QrId, RefundId, RegisterId,
 };
 use qrpayd_domain::money::{Currency, Kopecks};
-use qrpayd_domain::payment::PaymentState;
+use qrpayd_domain::payment::{PaymentState, QrType};
 use qrpayd_domain::refund::RefundState;
 use sqlx::Row;
 use sqlx::any::AnyRow;
@@ -37,6 +37,8 @@ pub struct NewPayment {
     pub created_at: DateTime<Utc>,
     /// When the QR stops being payable.
     pub expires_at: DateTime<Utc>,
+    /// How the customer gets the QR.
+    pub qr_type: QrType,
 }
 
 /// A payment as stored.
@@ -62,6 +64,8 @@ pub struct Payment {
     pub description: Option<String>,
     /// Where it is in its life.
     pub state: PaymentState,
+    /// How the customer gets the QR.
+    pub qr_type: QrType,
     /// Paid after we had closed or failed it.
     pub late: bool,
     /// What the late-payment policy did: `refund` or `flag` (only when `late`).
@@ -133,6 +137,10 @@ pub(crate) fn from_row(row: &AnyRow) -> Result<Payment, StoreError> {
         order,
         description: opt_text("description")?,
         state: PaymentState::from_db_str(&status).ok_or_else(|| corrupt("status", &status))?,
+        qr_type: {
+            let t = text("qr_type")?;
+            QrType::parse(&t).ok_or_else(|| corrupt("qr_type", &t))?
+        },
         late: late != 0,
         late_action: opt_text("late_action")?,
         qr,

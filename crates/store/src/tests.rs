@@ -31,6 +31,7 @@ fn new_payment(n: u128, key: &str) -> NewPayment {
         description: None,
         created_at: t0(),
         expires_at: t0() + Chrono::minutes(5),
+        qr_type: qrpayd_domain::payment::QrType::Dynamic,
     }
 }
 

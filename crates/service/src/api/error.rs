@@ -140,6 +140,13 @@ impl From<PaymentError> for ApiError {
             PaymentError::CreationFailed(p, error) => {
                 bank_error(&error, "issuing the QR").with_payment(p)
             }
+            PaymentError::LinkBusy(p) => ApiError::new(
+                StatusCode::CONFLICT,
+                "link_busy",
+                "the register's cash-register link is already activated for another payment; \
+                 finish or cancel that one first (it is in `payment`)",
+            )
+            .with_payment(p),
             PaymentError::AlreadyPaid(p) => ApiError::new(
                 StatusCode::CONFLICT,
                 "already_paid",
