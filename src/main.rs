@@ -72,6 +72,11 @@ enum Command {
         #[arg(long)]
         output: Option<PathBuf>,
     },
+    /// Cash-register links (one printed static QR per register): register, bind, list.
+    Links {
+        #[command(subcommand)]
+        action: LinksCommand,
+    },
     /// Runs only the SBP sandbox bank (Raiffeisen protocol), for tests and training.
     Sandbox {
         /// Address to listen on.
@@ -84,6 +89,153 @@ enum Command {
         #[arg(long, env = "QRPAYD_SANDBOX_SECRET_KEY")]
         secret_key: String,
     },
+}
+
+/// `qrpayd links …`.
+#[derive(Subcommand, Debug)]
+enum LinksCommand {
+    /// Registers a new cash-register link at the register's provider, binds it to the
+    /// register and prints its payload (print it as the register's QR sticker).
+    Register {
+        /// The TOML configuration file.
+        #[arg(long, short, env = "QRPAYD_CONFIG")]
+        config: PathBuf,
+        /// The register, e.g. `pos-1`.
+        #[arg(long)]
+        register: String,
+        /// Chains: the store the register stands in.
+        #[arg(long)]
+        store_id: Option<String>,
+        /// Chains: the legal entity whose account the link pays into.
+        #[arg(long)]
+        legal_entity: Option<String>,
+    },
+    /// Binds an existing printed link (its payload, as scanned) to a register.
+    Bind {
+        /// The TOML configuration file.
+        #[arg(long, short, env = "QRPAYD_CONFIG")]
+        config: PathBuf,
+        /// The register, e.g. `pos-1`.
+        #[arg(long)]
+        register: String,
+        /// The printed link, e.g. `https://qr.nspk.ru/AS1R…`.
+        #[arg(long)]
+        payload: String,
+        /// Chains: the store the register stands in.
+        #[arg(long)]
+        store_id: Option<String>,
+        /// Chains: the legal entity whose account the link pays into.
+        #[arg(long)]
+        legal_entity: Option<String>,
+    },
+    /// Lists the bound links.
+    List {
+        /// The TOML configuration file.
+        #[arg(long, short, env = "QRPAYD_CONFIG")]
+        config: PathBuf,
+    },
+}
+
+async fn links(action: LinksCommand) -> anyhow::Result<()> {
+    use qrpayd_domain::ids::{ProviderName, QrId, RegisterId};
+    use qrpayd_store::CashLink;
+    let config_path = match &action {
+        LinksCommand::Register { config, .. }
+        | LinksCommand::Bind { config, .. }
+        | LinksCommand::List { config } => config.clone(),
+    };
+    let config = Config::load(&config_path)?;
+    let (payments, providers) = open(&config, Arc::new(SystemClock)).await?;
+    let provider_of = |register: &str| -> anyhow::Result<(RegisterId, ProviderName)> {
+        let entry = config
+            .registers
+            .iter()
+            .find(|r| r.id == register)
+            .with_context(|| format!("register {register:?} is not in the configuration"))?;
+        let name = match &entry.provider {
+            Some(p) => p.clone(),
+            None if config.providers.len() == 1 => config
+                .providers
+                .iter()
+                .map(|p| p.name.clone())
+                .next()
+                .unwrap_or_default(),
+            None => {
+                anyhow::bail!("register {register:?} has no `provider` and several are configured")
+            }
+        };
+        Ok((RegisterId::parse(register)?, ProviderName::parse(&name)?))
+    };
+    match action {
+        LinksCommand::Register {
+            register,
+            store_id,
+            legal_entity,
+            ..
+        } => {
+            let (register, provider) = provider_of(&register)?;
+            let adapter = providers
+                .get(&provider)
+                .with_context(|| format!("provider {provider} is not configured"))?;
+            let issued = adapter.adapter.register_cash_link().await?;
+            let link = CashLink {
+                register_id: register,
+                provider,
+                qr_id: issued.qr_id,
+                payload: issued.payload,
+                store_id,
+                legal_entity,
+                created_at: chrono::Utc::now(),
+            };
+            payments.store().bind_link(&link).await?;
+            println!("{}", link.payload);
+            eprintln!(
+                "registered and bound to {}: print this link as the register's QR sticker",
+                link.register_id
+            );
+        }
+        LinksCommand::Bind {
+            register,
+            payload,
+            store_id,
+            legal_entity,
+            ..
+        } => {
+            let (register, provider) = provider_of(&register)?;
+            let parsed = qrpayd_domain::nspk::parse_link(&payload)
+                .with_context(|| format!("{payload:?} is not an SBP link"))?;
+            if parsed.crc_ok == Some(false) {
+                anyhow::bail!("the link's crc does not verify: it is damaged or mistyped");
+            }
+            let link = CashLink {
+                register_id: register,
+                provider,
+                qr_id: QrId::parse(&parsed.qrc_id)?,
+                payload: payload.trim().to_owned(),
+                store_id,
+                legal_entity,
+                created_at: chrono::Utc::now(),
+            };
+            payments.store().bind_link(&link).await?;
+            println!(
+                "bound {} to {} ({})",
+                link.qr_id, link.register_id, link.provider
+            );
+        }
+        LinksCommand::List { .. } => {
+            for link in payments.store().links().await? {
+                println!(
+                    "{}\t{}\t{}\t{}\t{}",
+                    link.register_id,
+                    link.provider,
+                    link.qr_id,
+                    link.payload,
+                    link.store_id.unwrap_or_default()
+                );
+            }
+        }
+    }
+    Ok(())
 }
 
 const DEMO_CONFIG: &str = "qrpayd-demo.toml";
@@ -188,7 +340,7 @@ The customer display of pos-1 (a second screen or a kiosk: shows the QR, then "p
 
 The QR as a picture or for the receipt printer (any payment id from step 1):
    curl -s '{base}/v1/payments/<id>/qr.png?size=512' -H 'Authorization: Bearer {key}' -o qr.png
-   curl -s {base}/v1/payments/<id>/qr.txt -H 'Authorization: Bearer {key}'
+   curl -s '{base}/v1/payments/<id>/qr.txt' -H 'Authorization: Bearer {key}'
    curl -s '{base}/v1/payments/<id>/receipt.escpos?width=58' -H 'Authorization: Bearer {key}' > slip.bin
 
 API description: {base}/openapi.json   Health: {base}/healthz   Stop: Ctrl+C
@@ -299,6 +451,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             }
             Ok(())
         }
+        Some(Command::Links { action }) => links(action).await,
         Some(Command::Export {
             config,
             from,

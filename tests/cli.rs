@@ -166,5 +166,14 @@ fn the_demo_runs_from_an_empty_directory() {
         banner.contains("/sandbox-bank/api/nspc-mock/v01/rfuture/payment/init"),
         "{banner}"
     );
+    // The cashier demo page (key in the fragment) and pos-1's customer display.
+    assert!(
+        banner.contains(&format!("http://127.0.0.1:8080/demo#key={result}")),
+        "{banner}"
+    );
+    assert!(
+        banner.contains("http://127.0.0.1:8080/display/pos-1?key=display-"),
+        "{banner}"
+    );
     assert!(dir.path().join("qrpayd-demo.db").exists());
 }

@@ -445,14 +445,34 @@ async fn the_display_shows_the_qr_then_paid_within_two_seconds_then_idle() {
         )
         .await;
 
-    // A second payment, shown on the portrait kiosk: its QR decodes too.
-    let second = app.create("sale-2", 12345).await;
+    // A second, large payment, shown on the portrait kiosk: its QR decodes too, and the
+    // amount fits the screen on both.
+    let second = app.create("sale-2", 98_765_432).await;
     browser
         .until(
             &kiosk,
             "document.body.dataset.state === 'pending' && document.getElementById('qr').naturalWidth > 0",
             Duration::from_secs(5),
         )
+        .await;
+    assert_eq!(
+        browser
+            .eval(&kiosk, "document.getElementById('amount').textContent")
+            .await,
+        "₽987,654.32"
+    );
+    for page in [&kiosk, &display] {
+        browser
+            .until(
+                page,
+                "document.body.dataset.state === 'pending' && \
+                 document.getElementById('amount').scrollWidth <= document.getElementById('amount').clientWidth",
+                Duration::from_secs(5),
+            )
+            .await;
+    }
+    browser
+        .screenshot(&display, "display-pending-large.png")
         .await;
     let (path, png) = browser
         .screenshot(&kiosk, "kiosk-portrait-pending-en.png")

@@ -16,6 +16,7 @@ mod cancel_and_expiry;
 mod display;
 mod events;
 mod flow;
+mod links;
 mod media;
 mod reconcile;
 mod refunds;

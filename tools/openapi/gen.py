@@ -140,7 +140,7 @@ def error_response(description, examples):
 # code -> (HTTP status(es), description). Order = enum order (new codes go at the end).
 ERROR_CODES = [
     ("unauthorized", "401", "No `Authorization` header, not `Bearer <key>`, or a key that is neither a register's `api_key` nor the `admin_api_key`."),
-    ("not_found", "404", "No such payment or refund for this key (unknown id, malformed id, or another register's), or no such endpoint."),
+    ("not_found", "404", "No such payment or refund for this key (unknown id, malformed id, or another register's), or no such endpoint (also `GET /demo` without a `[sandbox]`, and an unknown `/assets/` file)."),
     ("method_not_allowed", "405", "The path exists but does not accept this HTTP method."),
     ("invalid_body", "400", "The request body could not be read (e.g. the connection broke while sending it)."),
     ("invalid_json", "400", "The body is not valid JSON, or is valid JSON but not an object."),
@@ -155,7 +155,7 @@ ERROR_CODES = [
     ("idempotency_key_required", "400", "`POST /v1/payments` or `POST /v1/payments/{id}/refunds` without an `Idempotency-Key` header."),
     ("invalid_idempotency_key", "400", "`Idempotency-Key` is empty, longer than 255 characters, or not printable ASCII without spaces."),
     ("idempotency_key_reused", "422", "This register already used the `Idempotency-Key` for a different request. On a payment create `payment` is the payment the key belongs to; on a refund `refund` is the refund it belongs to. Use a new key for a new payment or refund."),
-    ("payment_not_ready", "409", "The payment is still being created (its QR is being issued by the bank): a replay of a create that is still in flight, or a cancel that came too early. Retry in a moment. `payment` is included."),
+    ("payment_not_ready", "409", "The payment is still being created (its QR is being issued by the bank): a replay of a create that is still in flight, a cancel that came too early, or a QR picture or receipt slip asked for before the QR exists. Retry in a moment. `payment` is included (not for pictures and slips)."),
     ("already_paid", "409", "Cancel refused: the customer has paid (possibly while the cancel was running). `payment` is the paid payment; complete the sale or refund it (`POST /v1/payments/{id}/refunds`)."),
     ("payment_not_cancellable", "409", "Cancel refused: the payment is already `failed` or `expired`. `payment` is included."),
     ("bank_timeout", "504", "The bank did not answer in time. On create the payment is `failed` (no QR was shown; create a new payment with a new key). On cancel the cancellation is recorded and qrpayd keeps closing the QR in the background: poll the payment. (A refund never answers it: the refund stays `pending` and qrpayd asks the bank again.)"),
@@ -169,12 +169,17 @@ ERROR_CODES = [
     ("malformed_notification", "400", "Bank callback: the signature header is present but the body is not a notification qrpayd understands (bad JSON, bad amount, another merchant's id, unknown `paymentStatus`)."),
     ("database_unavailable", "503", "`GET /healthz` only (inside its `HealthUnavailable` answer, not the `Error` envelope): the journal database does not answer."),
     ("unknown_field", "422", "The request body carries a field qrpayd does not know (a typo such as `povider`): a payment takes `amount`, `currency`, `provider`, `order`, `description`; a refund takes `amount`, `reason`. Refused rather than ignored, so a typo never silently falls back to a default."),
-    ("invalid_query", "400", "The query string cannot be read (e.g. invalid percent-encoding), or, on `GET /v1/payments`, names an unknown parameter or has a bad value (`status`, `late`, `from`, `to`, `limit`, `register`)."),
+    ("invalid_query", "400", "The query string cannot be read (e.g. invalid percent-encoding), or, on `GET /v1/payments`, names an unknown parameter or has a bad value (`status`, `late`, `from`, `to`, `limit`, `register`); on the QR pictures and receipt slips, names a parameter the endpoint does not take."),
     ("admin_read_only", "403", "The admin key (`admin_api_key`) was used for an operation that changes something (create, cancel, refund). The admin key only lists and reads; use a register's key."),
     ("forbidden", "403", "`GET /v1/payments?register=...` by a register naming another register: a register lists only its own payments (leave `register` out)."),
     ("invalid_reason", "422", "A refund's `reason` is longer than 140 characters or contains control characters."),
     ("payment_not_refundable", "409", "Refund refused: only a `paid` payment can be refunded (this one is `pending`, `failed`, `expired` or `cancelled`). `payment` is included."),
     ("refund_exceeds_remaining", "409", "Refund refused: `amount` is more than what is left to refund, i.e. the paid amount minus every refund that has not `failed` (refunds still `pending` count). `message` says what is left; `payment` is included with its refunds."),
+    ("invalid_size", "400", "`GET /v1/payments/{id}/qr.png` or `qr.svg`: `size` is not a whole number of pixels, or outside 98..4096 (the least is two pixels per module of the QR with its quiet zone; `message` says it)."),
+    ("invalid_width", "400", "`GET /v1/payments/{id}/receipt.escpos` or `receipt.txt`: `width` is not `58` or `80` (the receipt paper's width in millimetres)."),
+    ("invalid_option", "400", "A QR picture or receipt option has a value qrpayd does not know: `qr` (`native`, `raster`), `lang` (`ru`, `en`), `cut` (`true`, `false`) or `background` (`dark`, `light`)."),
+    ("qr_not_payable", "409", "A QR picture or receipt slip was asked for a payment that is no longer `pending` (paid, failed, expired or cancelled): its QR can no longer be paid and must not reach a screen or the receipt tape. Also for a payment whose QR the customer presents (there is none to show)."),
+    ("unknown_display", "404", "`GET /display/{register_id}/events`: no customer display at this address: the register does not exist, has no `display_key`, or `key` is wrong (all three look the same)."),
 ]
 
 error_table = "\n".join(f"| `{c}` | {s} | {d} |" for c, s, d in ERROR_CODES)
@@ -240,6 +245,14 @@ Registers and the admin find late payments with `GET /v1/payments?late=true`.
 ## Listing payments
 
 `GET /v1/payments` finds payments by `order`, `status`, `late` and creation time (`from`, `to`), newest first, at most `limit` (default 50, at most 500). A register lists its own payments; the admin key lists every register's and may filter by `register`.
+
+## QR pictures, receipts and the customer display
+
+Registers that cannot draw a QR themselves ask qrpayd: `GET /v1/payments/{{id}}/qr.svg`, `qr.png?size=N` or `qr.txt` (terminal text), and, for a register with no customer screen, the QR slip for the receipt printer: `GET /v1/payments/{{id}}/receipt.escpos?width=58|80&qr=native|raster` (ready ESC/POS bytes, Cyrillic in code page 866) or `receipt.txt`. The QR encodes exactly the payment's `qr.payload`, at error correction level M with a 4-module quiet zone. They read like `GET /v1/payments/{{id}}` (a register's key or the admin key) and exist only while the payment is `pending` (`409 qr_not_payable` afterwards).
+
+A kiosk or customer display opens `GET /display/{{register_id}}?key=<display_key>` (the register's `display_key` from the configuration, not an API key) and is then left alone: the page follows the register's current payment through server-sent events (`/display/{{register_id}}/events`) and shows the QR with the amount and a countdown, then `paid` / `cancelled` / `expired` / `failed` for 10 seconds, then its idle screen; Russian by default, `&lang=en` for English. Every asset comes from qrpayd itself. A display key shows only its register's current payment (amount, QR, status, time left): no payment ids, receipts or refunds, and it opens nothing under `/v1`.
+
+With a `[sandbox]` section, `GET /demo` is a cashier page for trying qrpayd and training staff: it creates, watches, cancels and refunds payments with a register key typed in or given in the URL fragment (`/demo#key=...`, never sent to the server), and pays or declines them through the sandbox bank.
 
 ## Error codes
 
@@ -558,6 +571,33 @@ schemas = {
         },
     },
     "Payment": payment_schema,
+    "DisplayState": {
+        "type": "object",
+        "description": "What a customer display shows, pushed as the `data` of each `state` event of `GET /display/{register_id}/events`. Only the register's current payment, and only what the customer sees: no payment id, receipt, description or refunds. `idle`: nothing to pay (no payment, one whose QR is still being issued or was never issued, an outcome shown for 10 s already, or a late payment). `pending`: the QR to show. `paid`, `cancelled`, `expired`, `failed`: the outcome, shown for 10 seconds after the payment ended.",
+        "required": ["status"],
+        "properties": {
+            "status": {"type": "string", "enum": ["idle", "pending", "paid", "cancelled", "expired", "failed"]},
+            "amount": {"type": "integer", "format": "int64", "minimum": 1, "description": "Kopecks. Absent when `idle`."},
+            "amount_rubles": {"type": "string", "pattern": "^[0-9]+\\.[0-9]{2}$", "description": "The amount in rubles as exact text with two decimals (`123.45`), for display. Absent when `idle`."},
+            "currency": {"type": "string", "enum": ["RUB"], "description": "Absent when `idle`."},
+            "qr": {
+                "type": "object",
+                "description": "Only when `pending`.",
+                "required": ["payload", "svg"],
+                "properties": {
+                    "payload": {"type": "string", "description": "The NSPK link the QR encodes (the payment's `qr.payload`)."},
+                    "svg": {"type": "string", "description": "The QR as SVG (level M, 4-module quiet zone, one unit per module, no fixed size)."},
+                },
+            },
+            "expires_at": {"type": "string", "format": "date-time", "description": "Only when `pending`: when the QR stops being payable."},
+            "expires_in_ms": {"type": "integer", "minimum": 0, "description": "Only when `pending`: milliseconds left at the time of the event, by qrpayd's clock (a display counts down from it, so its own clock does not matter)."},
+        },
+        "examples": [
+            {"status": "idle"},
+            {"status": "pending", "amount": 12345, "amount_rubles": "123.45", "currency": "RUB", "qr": {"payload": PAYLOAD, "svg": "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 49 49\" shape-rendering=\"crispEdges\">…</svg>"}, "expires_at": "2025-03-14T09:31:53.589Z", "expires_in_ms": 287412},
+            {"status": "paid", "amount": 12345, "amount_rubles": "123.45", "currency": "RUB"},
+        ],
+    },
     "PaymentStatus": {
         "type": "string",
         "enum": ["pending", "paid", "failed", "expired", "cancelled"],
@@ -780,6 +820,201 @@ responses = {
 REGISTER_SECURITY = [{"registerKey": []}]
 # Read-only operations: a register's key or the admin key.
 READ_SECURITY = [{"registerKey": []}, {"adminKey": []}]
+
+QR_NOT_PAYABLE = error_response(
+    "Not available: `qr_not_payable` (the payment is no longer `pending`: its QR must not be shown or printed) or `payment_not_ready` (the QR is still being issued; retry in a moment).",
+    {
+        "qr_not_payable": ex("Already paid", err("qr_not_payable", "the payment is paid: its QR can no longer be paid and must not be shown or printed")),
+        "payment_not_ready": ex("QR not issued yet", err("payment_not_ready", "the QR is still being issued by the bank; retry in a moment")),
+    },
+)
+
+
+def media_get(operation_id, summary, description, parameters, content, bad_request):
+    return {
+        "get": {
+            "operationId": operation_id,
+            "tags": ["qr"],
+            "summary": summary,
+            "description": description,
+            "security": READ_SECURITY,
+            "parameters": [{"$ref": "#/components/parameters/PaymentId"}] + parameters,
+            "responses": {
+                "200": {"description": "The picture or slip.", "headers": {"Cache-Control": {"description": "`no-store`: a QR is shown only while it is payable.", "schema": {"type": "string"}}}, "content": content},
+                "400": bad_request,
+                "401": {"$ref": "#/components/responses/Unauthorized"},
+                "404": {"$ref": "#/components/responses/PaymentNotFound"},
+                "409": QR_NOT_PAYABLE,
+                "500": {"$ref": "#/components/responses/InternalError"},
+            },
+        }
+    }
+
+
+SIZE_PARAM = {
+    "name": "size",
+    "in": "query",
+    "required": False,
+    "description": "Width and height in pixels, 98 to 4096 (at least two pixels per module: an NSPK link is 41 modules plus the 4-module quiet zone on each side, 49 in all). Whole pixels per module, centred; the leftover pixels widen the quiet zone.",
+    "schema": {"type": "integer", "minimum": 98, "maximum": 4096},
+}
+LANG_PARAM = {"name": "lang", "in": "query", "required": False, "description": "Language of the slip's text.", "schema": {"type": "string", "enum": ["ru", "en"], "default": "ru"}}
+WIDTH_PARAM = {"name": "width", "in": "query", "required": False, "description": "Receipt paper width in millimetres: `58` (384 dots, 32 characters a line) or `80` (576 dots, 48 characters).", "schema": {"type": "string", "enum": ["58", "80"], "default": "80"}}
+SIZE_ERRORS = error_response(
+    "`invalid_size` (`size` out of range or not a number), `invalid_query` (a parameter this endpoint does not take).",
+    {"invalid_size": ex("Too small", err("invalid_size", "`size` must be a whole number of pixels from 98 (two per module of this QR, 49 modules with the 4-module quiet zone) to 4096"))},
+)
+SLIP_ERRORS = error_response(
+    "`invalid_width` (`width` is not 58 or 80), `invalid_option` (`qr`, `lang` or `cut` has an unknown value), `invalid_query` (a parameter this endpoint does not take).",
+    {
+        "invalid_width": ex("Unknown paper", err("invalid_width", "`width` must be 58 or 80 (the receipt paper's width in millimetres)")),
+        "invalid_option": ex("Unknown QR mode", err("invalid_option", "`qr` must be native or raster")),
+    },
+)
+SLIP_TEXT = """--------------------------------
+         ОПЛАТА ПО СБП
+--------------------------------
+Сумма:               123.45 руб.
+Чек:                sale-0042/17
+Оплатить до:           12:31 МСК
+--------------------------------
+  Отсканируйте QR-код камерой
+телефона или в приложении банка
+--------------------------------
+"""
+
+media_paths = {
+    "/v1/payments/{id}/qr.svg": media_get(
+        "getPaymentQrSvg",
+        "The payment's QR as SVG",
+        "The QR of a `pending` payment as an SVG image (`image/svg+xml`): dark modules as one path on a white square, one SVG unit per module, `shape-rendering=\"crispEdges\"`. It encodes exactly `qr.payload`, at error correction level M (about 15 % of the symbol may be damaged or glared) with a 4-module quiet zone. Without `size` it has no fixed size and fills whatever holds it; with `size` it is `size`×`size` pixels.",
+        [dict(SIZE_PARAM, description="Optional: `width` and `height` of the SVG in pixels (98 to 4096); without it the SVG scales to its container.")],
+        {"image/svg+xml": {"schema": {"type": "string"}}},
+        SIZE_ERRORS,
+    ),
+    "/v1/payments/{id}/qr.png": media_get(
+        "getPaymentQrPng",
+        "The payment's QR as PNG",
+        "The QR of a `pending` payment as a grey-scale PNG of `size`×`size` pixels (default 512), black on white, whole pixels per module. It encodes exactly `qr.payload`, at error correction level M with a 4-module quiet zone, which phone cameras read from screens and paper alike.",
+        [dict(SIZE_PARAM, schema={"type": "integer", "minimum": 98, "maximum": 4096, "default": 512})],
+        {"image/png": {"schema": {"type": "string", "format": "binary"}}},
+        SIZE_ERRORS,
+    ),
+    "/v1/payments/{id}/qr.txt": media_get(
+        "getPaymentQrText",
+        "The payment's QR as terminal text",
+        "The QR of a `pending` payment as UTF-8 text for a terminal or a log: each character is one module wide and two high (`█`, `▀`, `▄`, space), quiet zone included (49 characters by 25 lines for an NSPK link). Phone cameras read it off a terminal window.",
+        [{"name": "background", "in": "query", "required": False, "description": "The terminal's background: `dark` (most terminals; the characters draw the light modules) or `light` (the characters draw the dark modules).", "schema": {"type": "string", "enum": ["dark", "light"], "default": "dark"}}],
+        {"text/plain": {"schema": {"type": "string"}}},
+        error_response(
+            "`invalid_option` (`background` is not `dark` or `light`), `invalid_query` (a parameter this endpoint does not take).",
+            {"invalid_option": ex("Unknown background", err("invalid_option", "`background` must be dark or light (the terminal's background)"))},
+        ),
+    ),
+    "/v1/payments/{id}/receipt.escpos": media_get(
+        "getPaymentReceiptEscpos",
+        "The QR slip for the receipt printer (ESC/POS bytes)",
+        "For a register with no customer screen: the bytes to send as they are to an ESC/POS receipt printer (`application/octet-stream`). `ESC @`, code page PC866 (`ESC t 17`) for the Russian text, the title, amount, receipt reference and the time the QR stops being payable (Moscow time), the QR, what to do with it, a feed and (with `cut=true`, the default) a partial cut, which printers without a cutter ignore. The QR is printed with the printer's own QR command (`qr=native`, the default: `GS ( k`, model 2, level M) or as a bitmap (`qr=raster`: `GS v 0`, in bands of at most 240 rows) for printers without QR firmware; either way it encodes exactly `qr.payload`.",
+        [
+            WIDTH_PARAM,
+            {"name": "qr", "in": "query", "required": False, "description": "`native`: the printer's QR command (small, sharp; most printers made since about 2012). `raster`: a bitmap, for any printer that prints images.", "schema": {"type": "string", "enum": ["native", "raster"], "default": "native"}},
+            LANG_PARAM,
+            {"name": "cut", "in": "query", "required": False, "description": "`false` leaves out the final cut (to print the slip inside a longer receipt).", "schema": {"type": "string", "enum": ["true", "false"], "default": "true"}},
+        ],
+        {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}},
+        SLIP_ERRORS,
+    ),
+    "/v1/payments/{id}/receipt.txt": media_get(
+        "getPaymentReceiptText",
+        "The QR slip as plain text",
+        "The slip's text (UTF-8, `width` 58 → 32 characters a line, 80 → 48): title, amount, receipt reference, the time the QR stops being payable (Moscow time) and what to do. Without the QR: a register that prints through its own driver prints this text and the QR from `qr.payload` or `qr.png`.",
+        [WIDTH_PARAM, LANG_PARAM],
+        {"text/plain": {"schema": {"type": "string"}, "examples": {"ru": ex("58 mm, Russian", SLIP_TEXT)}}},
+        SLIP_ERRORS,
+    ),
+}
+
+DISPLAY_KEY_PARAM = {
+    "name": "key",
+    "in": "query",
+    "required": True,
+    "description": "The register's `display_key` from its `[[registers]]` entry (at least 16 printable characters; `QRPAYD_REGISTERS__<ID>__DISPLAY_KEY`). Not an API key: it opens only this page and its events. Logged as `key=***`.",
+    "schema": {"type": "string", "minLength": 16},
+}
+REGISTER_PARAM = {"name": "register_id", "in": "path", "required": True, "description": "The register's `id` in `[[registers]]`.", "schema": {"type": "string", "examples": ["pos-1"]}}
+HTML = {"text/html": {"schema": {"type": "string"}}}
+
+display_paths = {
+    "/display/{register_id}": {
+        "get": {
+            "operationId": "customerDisplay",
+            "tags": ["display"],
+            "summary": "The customer display / kiosk page of a register",
+            "description": "An HTML page for the register's customer display or kiosk screen, opened once and left alone. It follows the register's current payment (`/display/{register_id}/events`) and shows the QR with the amount and a countdown, switches to paid / cancelled / expired / failed the moment that happens, shows it for 10 seconds, then its idle screen. It reconnects by itself. Laid out for 800×480 customer displays and for portrait kiosks. Everything it loads comes from qrpayd (`/assets/...`), so it works with no internet. `Cache-Control: no-store`, `Referrer-Policy: no-referrer`, a strict `Content-Security-Policy`. The page is the same for every register and carries no data.",
+            "security": [],
+            "parameters": [
+                REGISTER_PARAM,
+                DISPLAY_KEY_PARAM,
+                {"name": "lang", "in": "query", "required": False, "description": "`en` for English; Russian otherwise.", "schema": {"type": "string", "enum": ["ru", "en"], "default": "ru"}},
+            ],
+            "responses": {
+                "200": {"description": "The page.", "content": HTML},
+                "404": {"description": "An HTML page saying the display is not set up: unknown register, no `display_key`, or a wrong `key` (the three look the same).", "content": HTML},
+            },
+        }
+    },
+    "/display/{register_id}/events": {
+        "get": {
+            "operationId": "customerDisplayEvents",
+            "tags": ["display"],
+            "summary": "What the display shows, as server-sent events",
+            "description": "`text/event-stream` for the display page's `EventSource`. Each event is `event: state`, an opaque `id` (the screen's version) and `data`: a `DisplayState` JSON. The first event is the current state (a re-sync: on every reconnect the display shows the truth), unless `Last-Event-ID` already equals the current version; then one event per change of what the display shows (a new payment of the register, paid, cancelled, expired, failed, back to idle). `retry: 2000` makes browsers reconnect after 2 s; comment lines every 15 s keep the connection open through proxies (`X-Accel-Buffering: no`). The stream ends when qrpayd stops; the browser reconnects.",
+            "security": [],
+            "parameters": [
+                REGISTER_PARAM,
+                DISPLAY_KEY_PARAM,
+                {"name": "Last-Event-ID", "in": "header", "required": False, "description": "Sent by the browser on a reconnect: the `id` of the last event it got.", "schema": {"type": "string"}},
+            ],
+            "responses": {
+                "200": {
+                    "description": "The event stream. Its `data` lines carry `DisplayState`, e.g. `event: state` / `id: 3f9c0e1a2b4d5c6e` / `retry: 2000` / `data: {\"status\":\"paid\",\"amount\":12345,\"amount_rubles\":\"123.45\",\"currency\":\"RUB\"}`.",
+                    "content": {"text/event-stream": {"schema": REF("DisplayState"), "examples": {"paid": ex("The data of a `paid` event", {"status": "paid", "amount": 12345, "amount_rubles": "123.45", "currency": "RUB"})}}},
+                },
+                "404": error_response(
+                    "`unknown_display`: unknown register, no `display_key`, or a wrong `key`.",
+                    {"unknown_display": ex("Wrong key", err("unknown_display", "no customer display here: the register does not exist, has no display_key, or the key is wrong"))},
+                ),
+            },
+        }
+    },
+    "/assets/{name}": {
+        "get": {
+            "operationId": "pageAsset",
+            "tags": ["display"],
+            "summary": "The pages' CSS and JavaScript",
+            "description": "The files the display and demo pages load, embedded in qrpayd: `display.css`, `display.js`, `demo.css`, `demo.js`. `Cache-Control: no-cache`.",
+            "security": [],
+            "parameters": [{"name": "name", "in": "path", "required": True, "schema": {"type": "string", "enum": ["display.css", "display.js", "demo.css", "demo.js"]}}],
+            "responses": {
+                "200": {"description": "The file.", "content": {"text/css": {"schema": {"type": "string"}}, "text/javascript": {"schema": {"type": "string"}}}},
+                "404": error_response("`not_found`: no such asset.", {"not_found": ex("Unknown file", err("not_found", "no such endpoint; see /openapi.json"))}),
+            },
+        }
+    },
+    "/demo": {
+        "get": {
+            "operationId": "cashierDemo",
+            "tags": ["display"],
+            "summary": "The cashier demo page (with the sandbox bank only)",
+            "description": "Only when the configuration has a `[sandbox]` section (the embedded demo has one). A cashier page for trying qrpayd and for staff training: create a payment, watch it (long-poll), see and print its QR, pay it or have the bank decline it through the sandbox bank, cancel it, refund it. It calls this API like register software, with a register key that the user types in or passes in the URL fragment (`/demo#key=<api_key>`), which browsers never send to the server; the page does not store the key.",
+            "security": [],
+            "responses": {
+                "200": {"description": "The page.", "content": HTML},
+                "404": error_response("`not_found`: no `[sandbox]` section in the configuration.", {"not_found": ex("No sandbox", err("not_found", "no such endpoint; see /openapi.json"))}),
+            },
+        }
+    },
+}
 
 cancel_pending_payment = dict(PENDING, updated_at="2025-03-14T09:28:02.107Z")
 
@@ -1330,11 +1565,27 @@ paths = {
     },
 }
 
-SANDBOX_TAG = """The embedded SBP sandbox bank, an emulator of Raiffeisenbank's SBP QR API for demos, tests and staff training. **Exists only when the configuration has a `[sandbox]` section**; it is mounted under `/sandbox-bank`, and a provider with `base_url = "http://<listen>/sandbox-bank"` talks to it. Its answers are the bank's own JSON (`{"code":"SUCCESS",...}` / `{"code":"ERROR.X","message":"..."}`, messages in Russian), not this API's envelope, and amounts are **rubles** as JSON numbers. Routes (all under `/sandbox-bank`; "auth" = `Authorization: Bearer <sandbox secret_key>`):
 
-* bank API: `POST /api/sbp/v2/qrs` and `POST /api/sbp/v1/qr/register` (register a QR), `GET /api/sbp/v2/qrs/{qr_id}` (auth, QR status), `DELETE /api/sbp/v2/qrs/{qr_id}` (auth, cancel a QR), `GET /api/sbp/v1/qr/{qr_id}/info` (auth), `GET /api/sbp/v1/qr/{qr_id}/payment-info` (auth), `POST /api/sbp/v1/refund` and `GET /api/sbp/v1/refund/{refund_id}` (auth, refunds), `POST /api/settings/v1/callback` (auth, set the callback URL). Faults apply to these.
-* playing the customer: `POST /api/nspc-mock/v01/rfuture/payment/init` (pay a QR; the bank's own sandbox call).
-* sandbox controls: `POST /sandbox/qrs/{qr_id}/decline`, `POST /sandbox/qrs/{qr_id}/expire`, `GET /sandbox/qrs` (every QR with its transactions, and every refund), `POST /sandbox/refunds/{refund_id}/decline` (the bank declines an `IN_PROGRESS` refund), `GET /sandbox/registry?date=YYYY-MM-DD` (the day's registry of successful payments and completed refunds, Moscow date, as the bank's CSV: Windows-1251, `;`-separated, CRLF), `GET`/`PUT /sandbox/faults`.
+
+def with_inserted(mapping, after, extra):
+    """`mapping` with `extra`'s items right after the key `after` (the document's order)."""
+    out = {}
+    for key, value in mapping.items():
+        out[key] = value
+        if key == after:
+            out.update(extra)
+    return out
+
+
+paths = with_inserted(paths, "/v1/payments/{id}/cancel", media_paths)
+paths = with_inserted(paths, "/openapi.json", display_paths)
+
+SANDBOX_TAG = """The embedded SBP sandbox bank, an emulator of Raiffeisenbank's SBP QR API (and of a T-Bank acquiring terminal) for demos, tests and staff training. **Exists only when the configuration has a `[sandbox]` section**; it is mounted under `/sandbox-bank`, and a provider with `base_url = "http://<listen>/sandbox-bank"` talks to it. Its answers are the bank's own JSON (`{"code":"SUCCESS",...}` / `{"code":"ERROR.X","message":"..."}`, messages in Russian), not this API's envelope, and amounts are **rubles** as JSON numbers. Routes (all under `/sandbox-bank`; "auth" = `Authorization: Bearer <sandbox secret_key>`):
+
+* bank API: `POST /api/sbp/v2/qrs` and `POST /api/sbp/v1/qr/register` (register a QR), `GET /api/sbp/v2/qrs/{qr_id}` (auth, QR status), `DELETE /api/sbp/v2/qrs/{qr_id}` (auth, cancel a QR), `GET /api/sbp/v1/qr/{qr_id}/info` (auth), `GET /api/sbp/v1/qr/{qr_id}/payment-info` (auth), `POST /api/sbp/v1/refund` and `GET /api/sbp/v1/refund/{refund_id}` (auth, refunds), `POST /api/settings/v1/callback` (auth, set the callback URL); cash-register links (`qrType` `QRVariable` at `POST /api/sbp/v2/qrs`): `POST /api/payment/v1/orders` (auth, activate a link with an amount; one live order per link, else `ERROR.ORDER_ALREADY_ACTIVE`), `GET`/`DELETE /api/payment/v1/orders/{order_id}` (auth, an order's status; cancel a `NEW` one, else `ORDER_HAS_FINAL_STATUS`), `POST`/`GET /api/payments/v1/orders/{order_id}/refunds/{refund_id}` (auth, refunds of a paid order); `POST /sandbox/customer-qr/charge` (auth, a sandbox-only extension: charge a customer-presented QR, used by providers of `kind = "sandbox"`). Faults apply to these.
+* the T-Bank terminal (T-Bank's JSON, `Token`-signed with the terminal's password, amounts in kopecks; a provider of `kind = "tbank"` with `base_url = "http://<listen>/sandbox-bank/tbank"`): `POST /tbank/v2/Init`, `POST /tbank/v2/GetQr`, `POST /tbank/v2/GetState`, `POST /tbank/v2/Cancel` (cancel an unpaid payment or refund a paid one), `POST /tbank/v2/GetQrState` (a refund's status). Faults apply to these too, in T-Bank's shape.
+* playing the customer: `POST /api/nspc-mock/v01/rfuture/payment/init` (pay a QR, or a cash-register link's live order; the bank's own sandbox call), `POST /tbank/v2/SbpPayTest` (pay, reject or expire a T-Bank payment; T-Bank's own sandbox call), `POST /sandbox/customer-qr` (mint a customer QR as the customer's bank app would show it: `{"amount_limit": <rubles>, "confirm": "auto"|"manual"}`, both optional → `{"payload": …}`).
+* sandbox controls: `POST /sandbox/qrs/{qr_id}/decline`, `POST /sandbox/qrs/{qr_id}/expire`, `GET /sandbox/qrs` (every QR with its transactions, every refund, order, customer QR and T-Bank payment), `POST /sandbox/refunds/{refund_id}/decline` (the bank declines an `IN_PROGRESS` refund), `PUT /sandbox/tbank/notification-url` (where T-Bank notifications go for payments created without `NotificationURL`), `GET /sandbox/registry?date=YYYY-MM-DD` (the day's registry of successful payments and completed refunds, Moscow date, as the bank's CSV: Windows-1251, `;`-separated, CRLF), `GET`/`PUT /sandbox/faults`.
 
 Only the calls a person uses when trying qrpayd are described in detail here."""
 
@@ -1351,6 +1602,8 @@ doc = {
         {"name": "payments", "description": "Registers create, watch and cancel QR payments; registers and the admin list and read them. Need `Authorization: Bearer <register api key>` (or, to list and read only, the admin key)."},
         {"name": "refunds", "description": "Registers refund paid payments, fully or in parts, and follow the refunds; the late-payment policy's automatic refunds appear here too. Creating needs a register's key; reading also accepts the admin key."},
         {"name": "events", "description": "The feed of payment and refund events (the same events qrpayd publishes to RabbitMQ)."},
+        {"name": "qr", "description": "A pending payment's QR as SVG, PNG or terminal text, and the QR slip for the receipt printer (ESC/POS bytes or plain text), for registers that do not draw the QR themselves. Read like the payment: a register's key or the admin key."},
+        {"name": "display", "description": "Pages for people, served by qrpayd itself (no internet needed): the customer display / kiosk page of a register with its event stream (opened with the register's `display_key`, never an API key), their assets, and, with a `[sandbox]`, the cashier demo page."},
         {"name": "callbacks", "description": "Bank notifications about payments, authenticated by the bank's signature."},
         {"name": "operations", "description": "Health check and this document."},
         {"name": "sandbox", "description": SANDBOX_TAG},

@@ -7,18 +7,118 @@
 //!
 //! Adapters check every answer against what we asked for (amount, currency, ids) and report
 //! a mismatch as [`BankError::Protocol`] rather than trusting it.
+//!
+//! # Three ways to take a QR payment, one state machine
+//!
+//! A payment is created in one of three [`QrKind`]s and is afterwards addressed through its
+//! [`QrType`] (the domain's name of the kind, without its data), which the service stores with
+//! the payment and passes back in every [`PaymentQuery`] and [`RefundRequest`]:
+//!
+//! * [`QrKind::Dynamic`] — the bank registers a one-payment QR for the amount;
+//! * [`QrKind::CashLink`] — the register's printed, reusable link (registered once with
+//!   [`BankAdapter::register_cash_link`]) is *activated* with the amount; the bank-side
+//!   activation (order) id is our payment id;
+//! * [`QrKind::Customer`] — the register scanned the QR shown by the customer's bank app, and
+//!   the bank charges it.
+//!
+//! Whatever the kind, the service's flow is the same: `create_qr` → `payment_status` /
+//! notifications → `deactivate_qr` + `payment_status` on cancel or expiry → `refund` +
+//! `refund_status`. A kind the bank cannot do is refused with [`BankError::Unsupported`]
+//! (see [`BankAdapter::capabilities`]).
+//!
+//! # How each method maps per bank
+//!
+//! | method | Raiffeisen (`raiffeisen`) | T-Bank (`tbank`) | qrpayd sandbox (`sandbox`) |
+//! |---|---|---|---|
+//! | `capabilities` | dynamic, cash link, partial refund, callbacks | dynamic, partial refund, callbacks | Raiffeisen's + customer QR |
+//! | `create_qr` Dynamic | `POST /api/sbp/v2/qrs` `QRDynamic` | `Init` (Amount in kopecks, `OrderId` = payment id) then `GetQr` `PAYLOAD`; the QR id we keep is T-Bank's `PaymentId` | as Raiffeisen |
+//! | `create_qr` CashLink | `POST /api/payment/v1/orders` `{id: payment id, qr: {id: link}}`; answers the link's id and payload | [`BankError::Unsupported`] | as Raiffeisen |
+//! | `create_qr` Customer | [`BankError::Unsupported`] | [`BankError::Unsupported`] | `POST /sandbox/customer-qr/charge` |
+//! | `register_cash_link` | `POST /api/sbp/v2/qrs` `QRVariable` | [`BankError::Unsupported`] | as Raiffeisen |
+//! | `payment_status` | Dynamic: `GET /api/sbp/v1/qr/{qrId}/payment-info`; CashLink: `GET /api/payment/v1/orders/{id}` | `GetState` | Customer: as Dynamic |
+//! | `deactivate_qr` | Dynamic: `DELETE /api/sbp/v2/qrs/{qrId}`; CashLink: `DELETE /api/payment/v1/orders/{id}` | `GetState`, then `Cancel` only while `NEW`/`FORM_SHOWED` | Customer: as Dynamic |
+//! | `refund` | Dynamic: `POST /api/sbp/v1/refund`; CashLink: `POST /api/payments/v1/orders/{id}/refunds/{refundId}` | `Cancel` with `Amount` and `ExternalRequestId` = refund id | Customer: as Dynamic |
+//! | `refund_status` | `GET` of the same refund paths | `GetQrState` with `ExternalRequestId` (see `tbank`) | Customer: as Dynamic |
+//! | `register_callback_url` | `POST /api/settings/v1/callback` | kept and sent as `NotificationURL` with every `Init` | as Raiffeisen |
+//! | `parse_callback` | SBP notice (§1.7a) or order notice (§1.7b), HMAC `X-Api-Signature-SHA256` | `Token` (SHA-256) | as Raiffeisen |
+//! | `callback_ack_body` | any body (HTTP 200) | exactly `OK` | any body |
+//!
+//! Gazprombank and Bank Russian Standard publish no API (BANKS.md §3.1–3.2); a module for
+//! either implements the same trait once its documentation is at hand, following the generic
+//! cash-link life cycle (BANKS.md §2.4) for [`QrKind::CashLink`].
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use qrpayd_domain::ids::{PaymentId, QrId, RefundId};
 use qrpayd_domain::money::{Currency, Kopecks};
+pub use qrpayd_domain::payment::QrType;
 
 pub mod raiffeisen;
+pub mod sandbox;
+pub mod tbank;
+
+/// How the customer pays: what the register asked for, with what the bank needs for it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum QrKind {
+    /// A one-payment QR registered for this bill.
+    Dynamic,
+    /// Activate the register's printed cash-register link with this bill's amount. The
+    /// bank-side activation (order) id is our payment id.
+    CashLink {
+        /// The link's QR id (NSPK `qrcId`).
+        link_qr_id: QrId,
+        /// The link as printed (its payload), returned as the payment's QR.
+        link_payload: String,
+    },
+    /// The register scanned the QR shown by the customer's bank app: charge it.
+    Customer {
+        /// The scanned text, as read.
+        scanned: String,
+    },
+}
+
+impl QrKind {
+    /// The [`QrType`] of a payment created this way.
+    pub fn qr_type(&self) -> QrType {
+        match self {
+            QrKind::Dynamic => QrType::Dynamic,
+            QrKind::CashLink { .. } => QrType::CashRegister,
+            QrKind::Customer { .. } => QrType::Customer,
+        }
+    }
+}
+
+/// What a provider can do (the provider matrix).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Capabilities {
+    /// One-payment QRs ([`QrKind::Dynamic`]).
+    pub dynamic_qr: bool,
+    /// Cash-register links: registration and activation ([`QrKind::CashLink`]).
+    pub cash_register_link: bool,
+    /// Charging a customer-presented QR ([`QrKind::Customer`]).
+    pub customer_qr: bool,
+    /// Refunds of part of a payment (otherwise only the whole amount).
+    pub partial_refund: bool,
+    /// The bank sends signed payment notifications (otherwise qrpayd only polls).
+    pub callbacks: bool,
+}
+
+impl Capabilities {
+    /// Can a payment of this QR type be created?
+    pub fn supports(&self, qr_type: QrType) -> bool {
+        match qr_type {
+            QrType::Dynamic => self.dynamic_qr,
+            QrType::CashRegister => self.cash_register_link,
+            QrType::Customer => self.customer_qr,
+        }
+    }
+}
 
 /// What we ask the bank for when a register wants a QR.
 #[derive(Debug, Clone)]
 pub struct CreateQr {
-    /// Our payment id; sent as the bank's `order`, so the bank's records name our payment.
+    /// Our payment id; sent as the bank's `order` / `OrderId` / order id, so the bank's
+    /// records name our payment.
     pub payment_id: PaymentId,
     /// The bill.
     pub amount: Kopecks,
@@ -28,34 +128,43 @@ pub struct CreateQr {
     pub expires_at: DateTime<Utc>,
     /// Payment purpose the customer sees in the bank app.
     pub description: Option<String>,
+    /// Dynamic QR, cash-register link activation, or customer QR.
+    pub kind: QrKind,
 }
 
-/// A QR the bank registered.
+/// A QR the bank registered (or a link it activated, or a customer QR it charged).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct IssuedQr {
-    /// The bank's (NSPK) QR id.
+    /// The bank's reference of the payment, which the service stores as the payment's QR id
+    /// and passes back in [`PaymentQuery::qr_id`]: the NSPK QR id (Raiffeisen dynamic), the
+    /// link's QR id (cash link: shared by every activation of the link), T-Bank's
+    /// `PaymentId`, or the bank's id of the charge (customer QR).
     pub qr_id: QrId,
-    /// The NSPK link to encode in the QR image.
+    /// The NSPK link to encode in the QR image (for a customer QR: the scanned text, as
+    /// there is nothing to show).
     pub payload: String,
 }
 
 /// What we expect a payment to be when we ask the bank about it.
 #[derive(Debug, Clone)]
 pub struct PaymentQuery {
-    /// Our payment id (the bank's `order`).
+    /// Our payment id (the bank's `order` / order id).
     pub payment_id: PaymentId,
-    /// The bank's QR id.
+    /// The bank's reference: [`IssuedQr::qr_id`] as issued.
     pub qr_id: QrId,
     /// The amount we asked for; the bank's answer must agree.
     pub amount: Kopecks,
     /// The currency we asked for; the bank's answer must agree.
     pub currency: Currency,
+    /// How the payment was created (the payment's stored `qr_type`).
+    pub qr_type: QrType,
 }
 
 /// The bank's view of a QR payment.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum BankPaymentStatus {
-    /// Nothing paid (`NO_INFO`).
+    /// Nothing paid (`NO_INFO`), or the QR/activation ended unpaid (cancelled, expired): after
+    /// a deactivation this means "closed, not paid".
     NotPaid,
     /// The customer is paying right now (`IN_PROGRESS`): the outcome is not known yet.
     InProgress,
@@ -68,12 +177,12 @@ pub enum BankPaymentStatus {
     Declined,
 }
 
-/// A refund we ask the bank for.
+/// A refund we ask the bank for (also the question "what became of it?").
 #[derive(Debug, Clone)]
 pub struct RefundRequest {
     /// Our refund id, sent as the bank's refund id: the bank's idempotency key.
     pub refund_id: RefundId,
-    /// The payment being refunded (the bank's `order`).
+    /// The payment being refunded (the bank's `order` / order id).
     pub payment_id: PaymentId,
     /// How much to give back.
     pub amount: Kopecks,
@@ -81,6 +190,10 @@ pub struct RefundRequest {
     pub transaction_id: Option<String>,
     /// Text for the customer's statement.
     pub details: Option<String>,
+    /// How the payment was created (the payment's stored `qr_type`).
+    pub qr_type: QrType,
+    /// The payment's [`IssuedQr::qr_id`] (T-Bank needs it: it is the `PaymentId`).
+    pub qr_id: Option<QrId>,
 }
 
 /// The bank's view of a refund.
@@ -97,9 +210,12 @@ pub enum BankRefundStatus {
 /// A verified bank notification.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CallbackNotice {
-    /// The QR the notice is about.
+    /// The bank's reference of the payment as the service stores it ([`IssuedQr::qr_id`]),
+    /// when the notice names one that identifies a single payment. `None` for cash-link
+    /// activations: every activation of a link shares its QR id, so they are found by
+    /// [`CallbackNotice::order`].
     pub qr_id: Option<QrId>,
-    /// The bank's `order`, i.e. our payment id when we created the QR.
+    /// The bank's `order` / order id, i.e. our payment id when we created the payment.
     pub order: Option<String>,
     /// The amount the bank reports.
     pub amount: Kopecks,
@@ -130,6 +246,14 @@ pub enum BankError {
     /// The bank's answer made no sense or contradicted what we asked for.
     #[error("unexpected answer from the bank: {0}")]
     Protocol(String),
+    /// The provider cannot do this at all (e.g. a customer QR at a bank without that API).
+    /// Nothing was sent to the bank.
+    #[error("not supported by this provider: {0}")]
+    Unsupported(String),
+    /// The cash-register link already has a live, unpaid activation (one at a time per link):
+    /// cancel that payment first.
+    #[error("the cash-register link is busy with another payment: {0}")]
+    LinkBusy(String),
 }
 
 impl BankError {
@@ -137,7 +261,9 @@ impl BankError {
     pub fn is_transient(&self) -> bool {
         match self {
             BankError::Timeout | BankError::Unavailable(_) | BankError::Protocol(_) => true,
-            BankError::Rejected { .. } => false,
+            BankError::Rejected { .. } | BankError::Unsupported(_) | BankError::LinkBusy(_) => {
+                false
+            }
         }
     }
 }
@@ -159,27 +285,37 @@ pub enum CallbackError {
 /// re-run after a crash, so an adapter must never turn a repeat into a second charge.
 #[async_trait]
 pub trait BankAdapter: Send + Sync {
-    /// Registers a one-payment (dynamic) QR for the amount, valid until `expires_at`.
+    /// What this provider supports. A method asked for something outside it answers
+    /// [`BankError::Unsupported`] without calling the bank.
+    fn capabilities(&self) -> Capabilities;
+
+    /// Creates the payment at the bank according to `request.kind`: registers a one-payment
+    /// (dynamic) QR for the amount valid until `expires_at`, activates a cash-register link
+    /// with the amount until `expires_at`, or charges a customer-presented QR.
     async fn create_qr(&self, request: &CreateQr) -> Result<IssuedQr, BankError>;
 
-    /// Asks the bank whether the QR was paid. Checks amount and currency of the answer.
+    /// Registers a new reusable cash-register link (to print and bind to a register).
+    async fn register_cash_link(&self) -> Result<IssuedQr, BankError>;
+
+    /// Asks the bank whether the payment was paid. Checks amount and currency of the answer.
     async fn payment_status(&self, query: &PaymentQuery) -> Result<BankPaymentStatus, BankError>;
 
-    /// Deactivates an unpaid QR. Returns `Ok` once the QR can no longer be paid (also when it
-    /// was already closed, expired or paid). A payment can race this call: callers re-check
-    /// [`BankAdapter::payment_status`] afterwards, and only that answer decides the outcome.
-    async fn deactivate_qr(&self, qr_id: &QrId) -> Result<(), BankError>;
+    /// Deactivates an unpaid QR (or cash-link activation). Returns `Ok` once nobody can start
+    /// paying it any more (also when it was already closed, expired or paid, and when the
+    /// bank refuses because it is final: the status decides). A payment can race this call:
+    /// callers re-check [`BankAdapter::payment_status`] afterwards, and only that answer
+    /// decides the outcome.
+    async fn deactivate_qr(&self, query: &PaymentQuery) -> Result<(), BankError>;
 
     /// Asks the bank to refund (all or part of) a paid payment. Sending the same
     /// `refund_id` again must not refund twice (the bank treats it as the same refund).
     async fn refund(&self, request: &RefundRequest) -> Result<BankRefundStatus, BankError>;
 
-    /// The bank's view of a refund we sent, or `None` when the bank has never heard of it
-    /// (so it is safe to send it again under the same id). Checks the amount.
+    /// The bank's view of the refund `request` describes, or `None` when the bank has never
+    /// heard of it (so it is safe to send it again under the same id). Checks the amount.
     async fn refund_status(
         &self,
-        refund_id: &RefundId,
-        amount: Kopecks,
+        request: &RefundRequest,
     ) -> Result<Option<BankRefundStatus>, BankError>;
 
     /// Tells the bank where to send notifications.
@@ -191,4 +327,14 @@ pub trait BankAdapter: Send + Sync {
         headers: &reqwest::header::HeaderMap,
         body: &[u8],
     ) -> Result<CallbackNotice, CallbackError>;
+
+    /// What the notification endpoint must answer (with HTTP 200) for the bank to consider a
+    /// notification delivered: `None` = any body, `Some(text)` = exactly this plain text
+    /// (T-Bank wants `OK`, and re-sends otherwise).
+    fn callback_ack_body(&self) -> Option<&'static str>;
+}
+
+/// The error for a kind the provider cannot do.
+pub(crate) fn unsupported(provider: &str, what: &str) -> BankError {
+    BankError::Unsupported(format!("{provider} does not support {what}"))
 }

@@ -4,7 +4,7 @@
 //! * [`ids`] — strict newtypes for everything that identifies something;
 //! * [`payment`] — payment statuses and the one transition function of the state machine;
 //! * [`refund`] — the same for refunds;
-//! * [`nspk`] — NSPK (SBP) QR links and their CRC-16;
+//! * [`nspk`] — NSPK (SBP) QR links, their CRC-16 and the scanned cash-register link check;
 //! * [`secret`] — strings that never reach logs.
 //!
 //! Architecture invariant: this crate does no IO (no clock reads, no randomness, no network,

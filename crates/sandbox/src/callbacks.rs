@@ -1,10 +1,15 @@
-//! Payment notifications ("callbacks") as Raiffeisen sends them (BANKS.md §1.7a).
+//! Notifications ("callbacks") as the banks send them.
 //!
-//! The body is the notification JSON; the header `X-Api-Signature-SHA256` is the lowercase hex
-//! HMAC-SHA256, keyed with the merchant's secret key, of
-//! `amount|sbpMerchantId|order|paymentStatus|transactionDate` (amount in canonical ruble
-//! text, the date verbatim as in the body). Delivery runs in a spawned task and is retried
-//! until the receiver answers HTTP 200, with a bounded back-off, then given up with a warning.
+//! Raiffeisen (BANKS.md §1.7): the body is the notification JSON; the header
+//! `X-Api-Signature-SHA256` is the lowercase hex HMAC-SHA256, keyed with the merchant's secret
+//! key, of `amount|sbpMerchantId|order|paymentStatus|transactionDate` for SBP payment notices
+//! and of `amount|publicId|orderId|status.value|status.date` for order (cash-link) notices
+//! (amount in canonical ruble text, dates verbatim as in the body; the sandbox's `publicId`
+//! is the `sbpMerchantId`). T-Bank (§3.3): the body carries its own `Token`, no header, and
+//! only an answer whose body is `OK` counts as delivered.
+//!
+//! Delivery runs in a spawned task and is retried until the receiver accepts it (HTTP 200,
+//! and the expected body if any), with a bounded back-off, then given up with a warning.
 
 use std::time::Duration;
 
@@ -29,7 +34,9 @@ const MAX_ATTEMPTS: usize = 20;
 /// How long one attempt may take.
 pub(crate) const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// The signed text: `amount|sbpMerchantId|order|paymentStatus|transactionDate`.
+/// The signed text: `amount|sbpMerchantId|order|paymentStatus|transactionDate` (SBP
+/// notices), or `amount|publicId|orderId|status.value|status.date` (order notices: the same
+/// shape).
 pub(crate) fn signature_message(
     amount: Kopecks,
     sbp_merchant_id: &str,
@@ -58,9 +65,11 @@ pub(crate) struct Delivery {
     pub(crate) url: String,
     /// The JSON body.
     pub(crate) body: String,
-    /// The `X-Api-Signature-SHA256` value.
+    /// The `X-Api-Signature-SHA256` value (Raiffeisen; `None` for T-Bank, whose body is signed).
     pub(crate) signature: Option<String>,
-    /// For logs.
+    /// The body the receiver must answer (T-Bank: `OK`); `None` = any.
+    pub(crate) expect_body: Option<&'static str>,
+    /// For logs: the transaction (or T-Bank payment) id.
     pub(crate) transaction_id: u64,
 }
 
@@ -98,12 +107,24 @@ async fn deliver(client: &reqwest::Client, delivery: &Delivery) -> bool {
         }
         match request.send().await {
             Ok(response) if response.status() == reqwest::StatusCode::OK => {
+                let answer = response.text().await.unwrap_or_default();
+                if delivery
+                    .expect_body
+                    .is_none_or(|expected| answer.trim() == expected)
+                {
+                    tracing::debug!(
+                        transaction_id = delivery.transaction_id,
+                        attempt,
+                        "sandbox callback accepted"
+                    );
+                    return true;
+                }
                 tracing::debug!(
                     transaction_id = delivery.transaction_id,
                     attempt,
-                    "sandbox callback accepted"
+                    answer = %answer.chars().take(80).collect::<String>(),
+                    "sandbox callback answered without the expected body, will retry"
                 );
-                return true;
             }
             Ok(response) => tracing::debug!(
                 transaction_id = delivery.transaction_id,

@@ -86,6 +86,36 @@ pub enum SandboxError {
         /// Its current `refundStatus`.
         status: &'static str,
     },
+    /// No order with this id (`ORDER_NOT_FOUND`, HTTP 404).
+    #[error("Заказ с идентификатором {0} не найден у данного партнера")]
+    OrderNotFound(String),
+    /// The order is paid, cancelled or expired and cannot be cancelled (`ORDER_HAS_FINAL_STATUS`, HTTP 400).
+    #[error("Заказ с идентификатором {order_id} имеет статус {status}")]
+    OrderHasFinalStatus {
+        /// The order.
+        order_id: String,
+        /// Its `status.value`.
+        status: &'static str,
+    },
+    /// The cash-register link already has a live (unpaid, unexpired) order (`ERROR.ORDER_ALREADY_ACTIVE`, HTTP 400).
+    #[error(
+        "QR-код {qr_id} уже активирован заказом {order_id}: дождитесь оплаты или отмените заказ"
+    )]
+    OrderAlreadyActive {
+        /// The link.
+        qr_id: String,
+        /// Its live order.
+        order_id: String,
+    },
+    /// An order with this id exists with other parameters (`ORDER_ALREADY_EXISTS`, HTTP 400).
+    #[error("Заказ с идентификатором {0} уже существует с другими параметрами")]
+    OrderAlreadyExists(String),
+    /// The payload is not a customer QR the sandbox minted (`ERROR.CUSTOMER_QR_NOT_FOUND`, HTTP 404).
+    #[error("QR-код покупателя не найден или недействителен")]
+    CustomerQrNotFound,
+    /// The customer QR was already charged for another order (`ERROR.CUSTOMER_QR_ALREADY_USED`, HTTP 400).
+    #[error("QR-код покупателя уже использован для заказа {0}")]
+    CustomerQrUsed(String),
     /// Injected fault: an HTTP 200 business error (`ERROR.INTERNAL`).
     #[error("Внутренняя ошибка (имитация сбоя песочницы)")]
     InjectedBusinessError,
@@ -120,6 +150,12 @@ impl SandboxError {
             SandboxError::RefundInsufficientFunds { .. } => "ERROR.REFUND_INSUFFICIENT_FUNDS",
             SandboxError::RefundNotFound(_) => "ERROR.REFUND_NOT_FOUND",
             SandboxError::RefundNotInProgress { .. } => "ERROR.REFUND_NOT_IN_PROGRESS",
+            SandboxError::OrderNotFound(_) => "ORDER_NOT_FOUND",
+            SandboxError::OrderHasFinalStatus { .. } => "ORDER_HAS_FINAL_STATUS",
+            SandboxError::OrderAlreadyActive { .. } => "ERROR.ORDER_ALREADY_ACTIVE",
+            SandboxError::OrderAlreadyExists(_) => "ORDER_ALREADY_EXISTS",
+            SandboxError::CustomerQrNotFound => "ERROR.CUSTOMER_QR_NOT_FOUND",
+            SandboxError::CustomerQrUsed(_) => "ERROR.CUSTOMER_QR_ALREADY_USED",
             SandboxError::InjectedBusinessError
             | SandboxError::InjectedHttp500
             | SandboxError::Internal(_) => "ERROR.INTERNAL",
@@ -135,7 +171,9 @@ impl SandboxError {
             | SandboxError::InjectedBusinessError => StatusCode::OK,
             SandboxError::QrNotFound
             | SandboxError::PaymentNotFound(_)
-            | SandboxError::RefundNotFound(_) => StatusCode::NOT_FOUND,
+            | SandboxError::RefundNotFound(_)
+            | SandboxError::OrderNotFound(_)
+            | SandboxError::CustomerQrNotFound => StatusCode::NOT_FOUND,
             SandboxError::InjectedHttp500 | SandboxError::Internal(_) => {
                 StatusCode::INTERNAL_SERVER_ERROR
             }
@@ -149,7 +187,11 @@ impl SandboxError {
             | SandboxError::QrAlreadyPaid
             | SandboxError::QrNotPayable { .. }
             | SandboxError::AmountMismatch { .. }
-            | SandboxError::RefundNotInProgress { .. } => StatusCode::BAD_REQUEST,
+            | SandboxError::RefundNotInProgress { .. }
+            | SandboxError::OrderHasFinalStatus { .. }
+            | SandboxError::OrderAlreadyActive { .. }
+            | SandboxError::OrderAlreadyExists(_)
+            | SandboxError::CustomerQrUsed(_) => StatusCode::BAD_REQUEST,
         }
     }
 }

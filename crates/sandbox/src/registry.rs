@@ -2,8 +2,9 @@
 //! [`crate::Sandbox::registry`]): Raiffeisen's `SBPreport.csv` for one Moscow date, built from
 //! the books and written with [`qrpayd_bank::raiffeisen::registry::write`].
 //!
-//! * one `Payment` row per successful payment whose `transactionDate` falls on the date:
-//!   `id заказа` = the QR's order, `Данные оплаты` = its QR id, a masked payer
+//! * one `Payment` row per successful payment whose `transactionDate` falls on the date (a
+//!   QR's, or a cash-register link order's): `id заказа` = the QR's order (the order id for
+//!   a link), `Данные оплаты` = its QR id (the link's), a masked payer
 //!   (`0079******NN`, NN = the transaction id's last two digits), method `Instant Payment QR`,
 //!   and a fee of 0.4% rounded half up to the kopeck (integer arithmetic);
 //! * one `Refund` row per `COMPLETED` refund completed on the date: order, `refundId`, the
@@ -20,6 +21,7 @@ use chrono::{DateTime, FixedOffset, NaiveDate, Timelike};
 use qrpayd_bank::raiffeisen::registry::{Registry, RegistryKind, RegistryRow};
 use qrpayd_domain::money::Kopecks;
 
+use crate::orders::{Order, OrderStatus};
 use crate::state::{PaymentStatus, Qr, Refund, RefundStatus};
 
 /// `Способ оплаты` of every row.
@@ -67,9 +69,58 @@ pub(crate) fn title(date: NaiveDate) -> String {
     )
 }
 
-/// The registry of `date` (Moscow) for `merchant`, from every QR and refund.
-pub(crate) fn build(merchant: &str, qrs: &[Qr], refunds: &[Refund], date: NaiveDate) -> Registry {
+/// A `Payment` row.
+fn payment_row(
+    merchant: &str,
+    order: &str,
+    qr_id: &str,
+    transaction_id: u64,
+    amount: Kopecks,
+    at: DateTime<FixedOffset>,
+) -> RegistryRow {
+    RegistryRow {
+        line: 0,
+        merchant: merchant.to_owned(),
+        at: to_the_minute(at),
+        kind: RegistryKind::Payment,
+        order: order.to_owned(),
+        refund_id: None,
+        comment: String::new(),
+        method: METHOD.to_owned(),
+        qr_id: Some(qr_id.to_owned()),
+        payer: masked_payer(transaction_id),
+        amount,
+        fee: fee(amount),
+        extra: String::new(),
+    }
+}
+
+/// The registry of `date` (Moscow) for `merchant`, from every QR, order and refund.
+pub(crate) fn build(
+    merchant: &str,
+    qrs: &[Qr],
+    orders: &[Order],
+    refunds: &[Refund],
+    date: NaiveDate,
+) -> Registry {
     let mut rows: Vec<(RowKey, RegistryRow)> = Vec::new();
+    for order in orders.iter().filter(|o| o.status == OrderStatus::Paid) {
+        let Some(transaction_id) = order.transaction_id else {
+            continue;
+        };
+        if order.status_date.date_naive() != date {
+            continue;
+        }
+        let row = payment_row(
+            merchant,
+            &order.id,
+            &order.qr_id,
+            transaction_id,
+            order.amount,
+            order.status_date,
+        );
+        rows.push(((order.status_date, 0, transaction_id), row));
+    }
     for qr in qrs {
         for payment in qr
             .payments
@@ -108,7 +159,13 @@ pub(crate) fn build(merchant: &str, qrs: &[Qr], refunds: &[Refund], date: NaiveD
                     .iter()
                     .any(|p| p.transaction_id == refund.transaction_id)
             })
-            .map(|qr| qr.id.clone());
+            .map(|qr| qr.id.clone())
+            .or_else(|| {
+                orders
+                    .iter()
+                    .find(|o| o.transaction_id == Some(refund.transaction_id))
+                    .map(|o| o.qr_id.clone())
+            });
         let row = RegistryRow {
             line: 0,
             merchant: merchant.to_owned(),
@@ -234,7 +291,7 @@ mod tests {
         let may_1 = NaiveDate::from_ymd_opt(2024, 5, 1).unwrap();
         let may_2 = NaiveDate::from_ymd_opt(2024, 5, 2).unwrap();
 
-        let first = build("MA0000000552", &qrs, &refunds, may_1);
+        let first = build("MA0000000552", &qrs, &[], &refunds, may_1);
         assert_eq!(first.rows.len(), 1);
         let row = &first.rows[0];
         assert_eq!(row.kind, RegistryKind::Payment);
@@ -250,7 +307,7 @@ mod tests {
             (Some(k(10_000)), Some(k(40)))
         );
 
-        let second = build("MA0000000552", &qrs, &refunds, may_2);
+        let second = build("MA0000000552", &qrs, &[], &refunds, may_2);
         let summary: Vec<_> = second
             .rows
             .iter()
@@ -286,7 +343,13 @@ mod tests {
         // What the route serves reads back as exactly this.
         assert_eq!(parse(&write(&second)).unwrap(), second);
 
-        let empty = build("MA0000000552", &qrs, &refunds, may_2.succ_opt().unwrap());
+        let empty = build(
+            "MA0000000552",
+            &qrs,
+            &[],
+            &refunds,
+            may_2.succ_opt().unwrap(),
+        );
         assert!(empty.rows.is_empty());
         assert_eq!(
             (empty.total_amount, empty.total_fee),

@@ -1,6 +1,7 @@
 //! The HTTP face of the sandbox: Raiffeisen's paths (BANKS.md §1.2), its Bearer auth and
-//! error envelopes, fault injection on the `/api` routes, and the sandbox-only controls
-//! under `/sandbox/...`.
+//! error envelopes, fault injection on the `/api` routes, the customer-QR extension, the
+//! T-Bank terminal under `/tbank/v2/` (handlers in `tbank`), and the sandbox-only controls
+//! under `/sandbox/...`. Every route of the sandbox is declared here.
 
 use std::time::Duration;
 
@@ -13,7 +14,7 @@ use axum::http::request::Parts;
 use axum::http::{StatusCode, Uri, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{get, post, put};
 use chrono::{NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -21,11 +22,12 @@ use uuid::Uuid;
 use crate::error::SandboxError;
 use crate::state::{QrType, micros_text, to_msk};
 use crate::wire::{
-    CallbackSettings, DeclineRequest, Overview, PayRequest, PaymentInfoResponse, QrDataResponse,
-    QrStatusResponse, RefundRequest, RefundResponse, RegisterQrRequest, SUCCESS, SuccessBody,
-    parse_body,
+    CallbackSettings, ChargeRequest, CreateOrderRequest, CustomerQrResponse, DeclineRequest,
+    MintCustomerQr, OrderRefundRequest, OrderResponse, Overview, PayRequest, PaymentInfoResponse,
+    QrDataResponse, QrStatusResponse, RefundRequest, RefundResponse, RegisterQrRequest, SUCCESS,
+    SuccessBody, parse_body,
 };
-use crate::{Faults, Sandbox};
+use crate::{Faults, Sandbox, tbank};
 
 /// All routes, rooted at `/`.
 pub(crate) fn router(sandbox: Sandbox) -> Router {
@@ -38,36 +40,65 @@ pub(crate) fn router(sandbox: Sandbox) -> Router {
         .route("/api/sbp/v1/refund", post(create_refund))
         .route("/api/sbp/v1/refund/{refund_id}", get(refund_status))
         .route("/api/settings/v1/callback", post(set_callback_url))
+        .route("/api/payment/v1/orders", post(create_order))
+        .route(
+            "/api/payment/v1/orders/{order_id}",
+            get(order_status).delete(cancel_order),
+        )
+        .route(
+            "/api/payments/v1/orders/{order_id}/refunds/{refund_id}",
+            post(create_order_refund).get(order_refund_status),
+        )
+        .route("/sandbox/customer-qr/charge", post(charge_customer_qr))
         .route_layer(middleware::from_fn_with_state(
             sandbox.clone(),
             inject_faults,
         ));
+    let tbank_api = Router::new()
+        .route("/tbank/v2/Init", post(tbank::init))
+        .route("/tbank/v2/GetQr", post(tbank::get_qr))
+        .route("/tbank/v2/GetState", post(tbank::get_state))
+        .route("/tbank/v2/Cancel", post(tbank::cancel))
+        .route("/tbank/v2/GetQrState", post(tbank::get_qr_state))
+        .route_layer(middleware::from_fn_with_state(
+            sandbox.clone(),
+            tbank::inject_faults,
+        ));
     let controls = Router::new()
         .route("/api/nspc-mock/v01/rfuture/payment/init", post(nspc_pay))
+        .route("/tbank/v2/SbpPayTest", post(tbank::sbp_pay_test))
         .route("/sandbox/qrs", get(overview))
         .route("/sandbox/qrs/{qr_id}/decline", post(decline_payment))
         .route("/sandbox/qrs/{qr_id}/expire", post(expire_qr))
         .route("/sandbox/refunds/{refund_id}/decline", post(decline_refund))
+        .route("/sandbox/customer-qr", post(mint_customer_qr))
+        .route(
+            "/sandbox/tbank/notification-url",
+            put(tbank::put_notification_url),
+        )
         .route("/sandbox/registry", get(registry))
         .route("/sandbox/faults", get(get_faults).put(put_faults));
-    api.merge(controls)
+    api.merge(tbank_api)
+        .merge(controls)
         .fallback(unknown_path)
         .with_state(sandbox)
 }
 
-/// A fresh QR id: the type's prefix (`AD1` dynamic, `AS1` static) and 29 random characters
-/// of the base32hex alphabet `0-9A-V`, like the ids NSPK hands out (BANKS.md §2.1).
-fn fresh_qr_id(qr_type: QrType) -> String {
+/// A fresh QR id: the type's prefix (`AD1` dynamic, `AS1` static, `AS1R` cash-register
+/// link, like the real ones seen, BANKS.md §2.1) and random characters of the base32hex
+/// alphabet `0-9A-V` up to 32, like the ids NSPK hands out.
+pub(crate) fn fresh_qr_id(qr_type: QrType) -> String {
     let prefix = match qr_type {
         QrType::Dynamic => "AD1",
         QrType::Static => "AS1",
+        QrType::Variable => "AS1R",
     };
     let (a, b) = (Uuid::new_v4(), Uuid::new_v4());
     let tail: String = a
         .as_bytes()
         .iter()
         .chain(b.as_bytes().iter())
-        .take(29)
+        .take(32usize.saturating_sub(prefix.len()))
         .map(|byte| {
             char::from_digit(u32::from(byte & 0x1F), 32)
                 .unwrap_or('0')
@@ -269,12 +300,110 @@ async fn expire_qr(
     Ok(Json(QrStatusResponse::from(&qr)))
 }
 
-/// `GET /sandbox/qrs`: every QR and refund.
+/// `GET /sandbox/qrs`: every QR, refund, order, customer QR and T-Bank payment.
 async fn overview(State(sandbox): State<Sandbox>) -> Json<Overview> {
+    let now = Utc::now();
     let mut state = sandbox.lock();
-    let qrs = state.all_qrs(Utc::now());
+    let qrs = state.all_qrs(now);
     let refunds = state.all_refunds();
-    Json(Overview::new(&qrs, &refunds))
+    let orders = state.all_orders(now);
+    let customer_qrs = state.all_customer_qrs();
+    let tbank_payments = state.tbank.all(now);
+    Json(Overview::new(
+        &qrs,
+        &refunds,
+        &orders,
+        &customer_qrs,
+        &tbank_payments,
+    ))
+}
+
+/// `POST /api/payment/v1/orders`: activates a cash-register link.
+async fn create_order(
+    _: Authorized,
+    State(sandbox): State<Sandbox>,
+    body: Bytes,
+) -> Result<Json<OrderResponse>, SandboxError> {
+    let new = parse_body::<CreateOrderRequest>(&body)?.into_new_order()?;
+    let order = sandbox
+        .lock()
+        .create_order(new, Utc::now(), || Uuid::new_v4().to_string())?;
+    tracing::info!(order = %order.id, qr_id = %order.qr_id, "sandbox order created");
+    Ok(Json(OrderResponse::from(&order)))
+}
+
+/// `GET /api/payment/v1/orders/{orderId}`.
+async fn order_status(
+    _: Authorized,
+    State(sandbox): State<Sandbox>,
+    Path(order_id): Path<String>,
+) -> Result<Json<OrderResponse>, SandboxError> {
+    let order = sandbox.lock().order(&order_id, Utc::now())?;
+    Ok(Json(OrderResponse::from(&order)))
+}
+
+/// `DELETE /api/payment/v1/orders/{orderId}`: HTTP 200 with an empty body.
+async fn cancel_order(
+    _: Authorized,
+    State(sandbox): State<Sandbox>,
+    Path(order_id): Path<String>,
+) -> Result<StatusCode, SandboxError> {
+    sandbox.lock().cancel_order(&order_id, Utc::now())?;
+    Ok(StatusCode::OK)
+}
+
+/// `POST /api/payments/v1/orders/{orderId}/refunds/{refundId}`.
+async fn create_order_refund(
+    _: Authorized,
+    State(sandbox): State<Sandbox>,
+    Path((order_id, refund_id)): Path<(String, String)>,
+    body: Bytes,
+) -> Result<Json<RefundResponse>, SandboxError> {
+    let amount = parse_body::<OrderRefundRequest>(&body)?.amount()?;
+    let refund = sandbox
+        .lock()
+        .order_refund(&order_id, &refund_id, amount, Utc::now())?;
+    Ok(Json(RefundResponse::from(&refund)))
+}
+
+/// `GET /api/payments/v1/orders/{orderId}/refunds/{refundId}`.
+async fn order_refund_status(
+    _: Authorized,
+    State(sandbox): State<Sandbox>,
+    Path((order_id, refund_id)): Path<(String, String)>,
+) -> Result<Json<RefundResponse>, SandboxError> {
+    let refund = sandbox
+        .lock()
+        .order_refund_status(&order_id, &refund_id, Utc::now())?;
+    Ok(Json(RefundResponse::from(&refund)))
+}
+
+/// `POST /sandbox/customer-qr`: mints a customer QR (body optional).
+async fn mint_customer_qr(
+    State(sandbox): State<Sandbox>,
+    body: Bytes,
+) -> Result<Json<CustomerQrResponse>, SandboxError> {
+    let request = if body.iter().all(u8::is_ascii_whitespace) {
+        MintCustomerQr::default()
+    } else {
+        parse_body::<MintCustomerQr>(&body)?
+    };
+    let qr = sandbox.mint_customer_qr(
+        request.amount_limit.map(|a| a.0),
+        request.confirm.unwrap_or_default(),
+    );
+    Ok(Json(CustomerQrResponse::from(&qr)))
+}
+
+/// `POST /sandbox/customer-qr/charge`: charges a scanned customer QR (auth, faults apply).
+async fn charge_customer_qr(
+    _: Authorized,
+    State(sandbox): State<Sandbox>,
+    body: Bytes,
+) -> Result<Json<QrDataResponse>, SandboxError> {
+    let charge = parse_body::<ChargeRequest>(&body)?.into_charge()?;
+    let qr = sandbox.charge_customer_qr(charge)?;
+    Ok(Json(QrDataResponse::from(&qr)))
 }
 
 /// `POST /sandbox/refunds/{refundId}/decline`.
@@ -376,7 +505,11 @@ mod tests {
 
     #[test]
     fn qr_ids_look_like_nspk_ids() {
-        for (qr_type, prefix) in [(QrType::Dynamic, "AD1"), (QrType::Static, "AS1")] {
+        for (qr_type, prefix) in [
+            (QrType::Dynamic, "AD1"),
+            (QrType::Static, "AS1"),
+            (QrType::Variable, "AS1R"),
+        ] {
             let id = fresh_qr_id(qr_type);
             assert_eq!(id.len(), 32);
             assert!(id.starts_with(prefix));

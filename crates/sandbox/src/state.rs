@@ -1,5 +1,6 @@
 //! The emulated bank's books: QRs, their payments and refunds, and the pure transitions
-//! between their states.
+//! between their states. Cash-register link activations (orders) live in `orders`, customer
+//! QRs in `customer`, the T-Bank terminal's payments in `tbank`; their books are fields here.
 //!
 //! Nothing here reads the clock, draws random numbers or does IO: every transition takes
 //! `now` and, where it needs one, a source of fresh QR ids. Expiry is lazy: a `NEW` QR whose
@@ -58,6 +59,10 @@ pub(crate) enum QrType {
     /// Reusable QR, with or without a fixed amount.
     #[serde(rename = "QRStatic")]
     Static,
+    /// A cash-register link: reusable, no amount of its own; each payment activates it with
+    /// an order (`/api/payment/v1/orders`).
+    #[serde(rename = "QRVariable")]
+    Variable,
 }
 
 /// `qrStatus` of the v2 QR API.
@@ -205,6 +210,8 @@ pub(crate) struct Qr {
     pub(crate) payments: Vec<Payment>,
     /// The NSPK link.
     pub(crate) payload: String,
+    /// The customer QR this QR is the charge of (`POST /sandbox/customer-qr/charge`).
+    pub(crate) customer_qr: Option<String>,
 }
 
 impl Qr {
@@ -285,7 +292,7 @@ pub(crate) struct Refund {
     /// When it became `COMPLETED`, Moscow time (`None` until then).
     pub(crate) completed: Option<DateTime<FixedOffset>>,
     /// Has the status been read once? The next read completes it.
-    queried: bool,
+    pub(crate) queried: bool,
     /// Creation sequence number, for listing.
     pub(crate) seq: u64,
 }
@@ -293,12 +300,18 @@ pub(crate) struct Refund {
 /// The whole emulated bank.
 #[derive(Debug)]
 pub(crate) struct State {
-    sbp_merchant_id: String,
-    bank_member_id: String,
-    qrs: HashMap<String, Qr>,
-    refunds: HashMap<String, Refund>,
+    pub(crate) sbp_merchant_id: String,
+    pub(crate) bank_member_id: String,
+    pub(crate) qrs: HashMap<String, Qr>,
+    pub(crate) refunds: HashMap<String, Refund>,
+    /// Cash-register link activations, by order id.
+    pub(crate) orders: HashMap<String, crate::orders::Order>,
+    /// Minted customer QRs, by payload.
+    pub(crate) customer_qrs: HashMap<String, crate::customer::CustomerQr>,
+    /// The T-Bank terminal's books.
+    pub(crate) tbank: crate::tbank::TbBooks,
     next_seq: u64,
-    next_transaction_id: u64,
+    pub(crate) next_transaction_id: u64,
     /// Where callbacks go (`POST /settings/v1/callback`).
     pub(crate) callback_url: Option<String>,
     /// Injected faults.
@@ -321,6 +334,9 @@ impl State {
             bank_member_id,
             qrs: HashMap::new(),
             refunds: HashMap::new(),
+            orders: HashMap::new(),
+            customer_qrs: HashMap::new(),
+            tbank: crate::tbank::TbBooks::default(),
             next_seq: 1,
             next_transaction_id: FIRST_TRANSACTION_ID,
             callback_url: None,
@@ -328,7 +344,8 @@ impl State {
         }
     }
 
-    fn take_seq(&mut self) -> u64 {
+    /// The next sequence number (orders listings).
+    pub(crate) fn take_seq(&mut self) -> u64 {
         let seq = self.next_seq;
         self.next_seq = self.next_seq.saturating_add(1);
         seq
@@ -359,7 +376,13 @@ impl State {
         if new.sbp_merchant_id != self.sbp_merchant_id {
             return Err(SandboxError::MerchantNotRegistered(new.sbp_merchant_id));
         }
-        if !order_is_valid(&new.order) {
+        if new.qr_type == QrType::Variable {
+            if new.amount.is_some() {
+                return Err(SandboxError::InvalidRequest(
+                    "QRVariable регистрируется без суммы: сумма задаётся заказом".into(),
+                ));
+            }
+        } else if !order_is_valid(&new.order) {
             return Err(SandboxError::InvalidOrder);
         }
         if new.qr_type == QrType::Dynamic && new.amount.is_none() {
@@ -386,10 +409,11 @@ impl State {
             ),
             None => None,
         };
-        if self
-            .qrs
-            .values()
-            .any(|qr| qr.order == new.order && qr.has_success())
+        if new.qr_type != QrType::Variable
+            && self
+                .qrs
+                .values()
+                .any(|qr| qr.order == new.order && qr.has_success())
         {
             return Err(SandboxError::OrderNumberAlreadyRegistered(new.order));
         }
@@ -399,7 +423,7 @@ impl State {
             .ok_or_else(|| SandboxError::Internal("could not draw a unique qrId".into()))?;
         let link_type = match new.qr_type {
             QrType::Dynamic => LinkType::Dynamic,
-            QrType::Static => LinkType::Static,
+            QrType::Static | QrType::Variable => LinkType::Static,
         };
         let payload = build_link(&id, link_type, &self.bank_member_id, new.amount);
         let qr = Qr {
@@ -415,12 +439,18 @@ impl State {
             status: QrStatus::New,
             payments: Vec::new(),
             payload,
+            customer_qr: None,
         };
         self.qrs.insert(id, qr.clone());
         Ok(qr)
     }
 
-    fn qr_mut(&mut self, qr_id: &str, now: DateTime<Utc>) -> Result<&mut Qr, SandboxError> {
+    /// A QR, refreshed as of `now`.
+    pub(crate) fn qr_mut(
+        &mut self,
+        qr_id: &str,
+        now: DateTime<Utc>,
+    ) -> Result<&mut Qr, SandboxError> {
         let qr = self.qrs.get_mut(qr_id).ok_or(SandboxError::QrNotFound)?;
         qr.refresh(now);
         Ok(qr)
@@ -452,12 +482,16 @@ impl State {
         all
     }
 
-    /// Moves the QR's expiry to `now` (sandbox control standing in for waiting).
+    /// Moves the QR's expiry to `now` (sandbox control standing in for waiting); for a
+    /// cash-register link, its live activation's.
     pub(crate) fn expire_now(
         &mut self,
         qr_id: &str,
         now: DateTime<Utc>,
     ) -> Result<Qr, SandboxError> {
+        if self.qr_mut(qr_id, now)?.qr_type == QrType::Variable {
+            self.expire_live_order(qr_id, now);
+        }
         let qr = self.qr_mut(qr_id, now)?;
         if qr.status == QrStatus::New {
             qr.expires = Some(to_msk(now));
@@ -470,6 +504,12 @@ impl State {
     /// expired QR is a no-op; a paid one is refused.
     pub(crate) fn cancel(&mut self, qr_id: &str, now: DateTime<Utc>) -> Result<(), SandboxError> {
         let qr = self.qr_mut(qr_id, now)?;
+        if qr.qr_type == QrType::Variable {
+            return Err(SandboxError::InvalidRequest(
+                "QRVariable не отменяется: отмените его заказ (DELETE /api/payment/v1/orders/{id})"
+                    .into(),
+            ));
+        }
         match qr.status {
             QrStatus::New | QrStatus::InProgress => {
                 qr.status = QrStatus::Cancelled;
@@ -488,6 +528,12 @@ impl State {
         now: DateTime<Utc>,
     ) -> Result<(&mut Qr, Kopecks), SandboxError> {
         let qr = self.qr_mut(qr_id, now)?;
+        if qr.qr_type == QrType::Variable {
+            // Paid through its live order (`orders`), never directly.
+            return Err(SandboxError::InvalidRequest(
+                "QRVariable оплачивается по активному заказу".into(),
+            ));
+        }
         if qr.status != QrStatus::New {
             return Err(SandboxError::QrNotPayable {
                 qr_id: qr.id.clone(),
@@ -622,7 +668,11 @@ impl State {
     }
 
     /// What is left to refund of a payment: paid minus every refund not declined.
-    fn refundable(&self, transaction_id: u64, paid: Kopecks) -> Result<Kopecks, SandboxError> {
+    pub(crate) fn refundable(
+        &self,
+        transaction_id: u64,
+        paid: Kopecks,
+    ) -> Result<Kopecks, SandboxError> {
         self.refunds
             .values()
             .filter(|r| r.transaction_id == transaction_id && r.status != RefundStatus::Declined)

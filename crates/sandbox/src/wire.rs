@@ -13,11 +13,14 @@ use serde::ser::Error as _;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::value::RawValue;
 
+use crate::customer::{Charge, Confirm, CustomerQr};
 use crate::error::SandboxError;
+use crate::orders::{NewOrder, Order, OrderEvent};
 use crate::state::{
     NewQr, NewRefund, PaymentEvent, PaymentStatus, Qr, QrStatus, QrType, Refund, RefundStatus,
     expiration_text, micros_text, order_is_valid,
 };
+use crate::tbank::TbPayment;
 
 /// The `code` of every successful answer.
 pub(crate) const SUCCESS: &str = "SUCCESS";
@@ -116,11 +119,7 @@ impl RegisterQrRequest {
         let qr_type = match self.qr_type.as_deref() {
             Some("QRDynamic") => QrType::Dynamic,
             Some("QRStatic") => QrType::Static,
-            Some("QRVariable") => {
-                return Err(SandboxError::InvalidRequest(
-                    "qrType QRVariable не поддерживается песочницей".into(),
-                ));
-            }
+            Some("QRVariable") => QrType::Variable,
             Some(other) => {
                 return Err(SandboxError::InvalidRequest(format!(
                     "Неизвестный qrType: {}",
@@ -441,14 +440,29 @@ pub(crate) struct Overview {
     qrs: Vec<QrSummary>,
     /// Refunds in creation order.
     refunds: Vec<RefundSummary>,
+    /// Cash-register link activations in creation order.
+    orders: Vec<OrderResponse>,
+    /// Minted customer QRs in mint order.
+    customer_qrs: Vec<CustomerQrResponse>,
+    /// The T-Bank terminal's payments, oldest first.
+    tbank_payments: Vec<serde_json::Value>,
 }
 
 impl Overview {
-    /// The overview of these QRs and refunds.
-    pub(crate) fn new(qrs: &[Qr], refunds: &[Refund]) -> Self {
+    /// The overview of these books.
+    pub(crate) fn new(
+        qrs: &[Qr],
+        refunds: &[Refund],
+        orders: &[Order],
+        customer_qrs: &[CustomerQr],
+        tbank_payments: &[TbPayment],
+    ) -> Self {
         Overview {
             qrs: qrs.iter().map(QrSummary::from).collect(),
             refunds: refunds.iter().map(RefundSummary::from).collect(),
+            orders: orders.iter().map(OrderResponse::from).collect(),
+            customer_qrs: customer_qrs.iter().map(CustomerQrResponse::from).collect(),
+            tbank_payments: tbank_payments.iter().map(crate::tbank::summary).collect(),
         }
     }
 }
@@ -477,6 +491,8 @@ struct QrSummary {
     payload: String,
     /// Every payment attempt, oldest first.
     transactions: Vec<TransactionSummary>,
+    /// The customer QR this QR charges (null: none).
+    customer_qr: Option<String>,
 }
 
 impl From<&Qr> for QrSummary {
@@ -501,6 +517,7 @@ impl From<&Qr> for QrSummary {
                     transaction_date: micros_text(p.date),
                 })
                 .collect(),
+            customer_qr: qr.customer_qr.clone(),
         }
     }
 }
@@ -544,6 +561,316 @@ impl From<&Refund> for RefundSummary {
             amount: RubleAmount(refund.amount),
             refund_status: refund.status,
         }
+    }
+}
+
+/// `POST /api/payment/v1/orders` body (BANKS.md §1.6).
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct CreateOrderRequest {
+    /// Rubles.
+    amount: Option<RubleAmount>,
+    /// The merchant's order id (generated when absent).
+    id: Option<String>,
+    /// Free text.
+    comment: Option<String>,
+    /// When the activation ends unpaid, RFC 3339 with offset.
+    expiration_date: Option<String>,
+    /// The link: `{id, paymentDetails?, additionalInfo?}`.
+    qr: Option<OrderQrRequest>,
+}
+
+/// `qr` of [`CreateOrderRequest`].
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct OrderQrRequest {
+    /// The link's QR id.
+    id: Option<String>,
+    /// Payment purpose shown to the payer.
+    payment_details: Option<String>,
+}
+
+impl CreateOrderRequest {
+    /// Checks the fields that need no state and converts to [`NewOrder`].
+    pub(crate) fn into_new_order(self) -> Result<NewOrder, SandboxError> {
+        let amount = self
+            .amount
+            .ok_or_else(|| SandboxError::InvalidRequest("Не передана сумма (amount)".into()))?;
+        let qr = self
+            .qr
+            .ok_or_else(|| SandboxError::InvalidRequest("Не передан qr.id".into()))?;
+        let qr_id = qr
+            .id
+            .filter(|id| !id.is_empty())
+            .ok_or_else(|| SandboxError::InvalidRequest("Не передан qr.id".into()))?;
+        check_len(
+            "qr.paymentDetails",
+            &qr.payment_details,
+            MAX_QR_PAYMENT_DETAILS,
+        )?;
+        let expiration = self
+            .expiration_date
+            .map(|text| {
+                DateTime::parse_from_rfc3339(&text).map_err(|e| {
+                    SandboxError::InvalidRequest(format!("Некорректная дата expirationDate ({e})"))
+                })
+            })
+            .transpose()?;
+        Ok(NewOrder {
+            id: self.id,
+            qr_id,
+            amount: amount.0,
+            comment: self.comment,
+            payment_details: qr.payment_details,
+            expiration,
+        })
+    }
+}
+
+/// `{value, date}` of an order or order transaction.
+#[derive(Debug, Serialize)]
+pub(crate) struct StatusValue {
+    /// `NEW`, `PAID`, … (orders); `SUCCESS` (transactions).
+    value: &'static str,
+    /// When it took this value.
+    date: String,
+}
+
+/// `qr` of [`OrderResponse`].
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct OrderQrResponse {
+    /// The link's QR id.
+    id: String,
+    /// Payment purpose.
+    payment_details: Option<String>,
+}
+
+/// An order, as `POST`/`GET /api/payment/v1/orders[/{id}]` answer it (no `code`).
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct OrderResponse {
+    /// The order id.
+    id: String,
+    /// Rubles.
+    amount: RubleAmount,
+    /// Free text.
+    comment: Option<String>,
+    /// Free JSON of the merchant (always `{}` here).
+    extra: serde_json::Map<String, serde_json::Value>,
+    /// `{value, date}`.
+    status: StatusValue,
+    /// When it ends unpaid.
+    expiration_date: String,
+    /// The activated link.
+    qr: OrderQrResponse,
+}
+
+impl From<&Order> for OrderResponse {
+    fn from(order: &Order) -> Self {
+        OrderResponse {
+            id: order.id.clone(),
+            amount: RubleAmount(order.amount),
+            comment: order.comment.clone(),
+            extra: serde_json::Map::new(),
+            status: StatusValue {
+                value: order.status.as_str(),
+                date: order.status_date_text(),
+            },
+            expiration_date: order.expiration_text(),
+            qr: OrderQrResponse {
+                id: order.qr_id.clone(),
+                payment_details: order.payment_details.clone(),
+            },
+        }
+    }
+}
+
+/// `POST /api/payments/v1/orders/{id}/refunds/{refundId}` body.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct OrderRefundRequest {
+    /// Rubles to return.
+    pub(crate) amount: Option<RubleAmount>,
+    /// Purpose (≤ 140 chars).
+    pub(crate) payment_details: Option<String>,
+}
+
+impl OrderRefundRequest {
+    /// The amount, after the checks that need no state.
+    pub(crate) fn amount(&self) -> Result<Kopecks, SandboxError> {
+        check_len(
+            "paymentDetails",
+            &self.payment_details,
+            MAX_REFUND_PAYMENT_DETAILS,
+        )?;
+        self.amount
+            .map(|a| a.0)
+            .ok_or_else(|| SandboxError::InvalidRequest("Не передана сумма (amount)".into()))
+    }
+}
+
+/// `paymentParams` of an order notification.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct PaymentParams {
+    /// The paid link.
+    qr_id: String,
+}
+
+/// `transaction` of an order notification.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct OrderTransaction {
+    /// The bank's operation id.
+    id: u64,
+    /// The order id (signed).
+    order_id: String,
+    /// `{value: SUCCESS, date}` (signed, the date verbatim).
+    pub(crate) status: StatusValue,
+    /// `sbp`.
+    payment_method: &'static str,
+    /// `{qrId}`.
+    payment_params: PaymentParams,
+    /// Rubles, canonical text (signed).
+    amount: RubleAmount,
+    /// The order's comment.
+    comment: Option<String>,
+    /// Always `{}`.
+    extra: serde_json::Map<String, serde_json::Value>,
+}
+
+/// The order notification POSTed to the callback URL (BANKS.md §1.7b).
+#[derive(Debug, Serialize)]
+pub(crate) struct OrderNotification {
+    /// `payment`.
+    event: &'static str,
+    /// What happened.
+    pub(crate) transaction: OrderTransaction,
+}
+
+impl OrderNotification {
+    /// The notification of a paid order.
+    pub(crate) fn new(event: &OrderEvent) -> Self {
+        OrderNotification {
+            event: "payment",
+            transaction: OrderTransaction {
+                id: event.transaction_id,
+                order_id: event.order_id.clone(),
+                status: StatusValue {
+                    value: "SUCCESS",
+                    date: micros_text(event.date),
+                },
+                payment_method: "sbp",
+                payment_params: PaymentParams {
+                    qr_id: event.qr_id.clone(),
+                },
+                amount: RubleAmount(event.amount),
+                comment: event.comment.clone(),
+                extra: serde_json::Map::new(),
+            },
+        }
+    }
+
+    /// `status.date` as signed.
+    pub(crate) fn date(&self) -> &str {
+        &self.transaction.status.date
+    }
+
+    /// `status.value` as signed.
+    pub(crate) fn value(&self) -> &'static str {
+        self.transaction.status.value
+    }
+}
+
+/// `POST /sandbox/customer-qr` body (optional).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct MintCustomerQr {
+    /// Rubles above which the customer's bank declines (auto mode).
+    pub(crate) amount_limit: Option<RubleAmount>,
+    /// `auto` (default) or `manual`.
+    pub(crate) confirm: Option<Confirm>,
+}
+
+/// A minted customer QR (`POST /sandbox/customer-qr` answer, and in the overview).
+#[derive(Debug, Serialize)]
+pub(crate) struct CustomerQrResponse {
+    /// What the customer's app shows; scan it into a payment with `qr_type: customer`.
+    payload: String,
+    /// Rubles (null: no limit).
+    amount_limit: Option<RubleAmount>,
+    /// `auto` or `manual`.
+    confirm: Confirm,
+    /// The QR id of its charge (null: not charged yet).
+    charged_as: Option<String>,
+}
+
+impl From<&CustomerQr> for CustomerQrResponse {
+    fn from(qr: &CustomerQr) -> Self {
+        CustomerQrResponse {
+            payload: qr.payload.clone(),
+            amount_limit: qr.amount_limit.map(RubleAmount),
+            confirm: qr.confirm,
+            charged_as: qr.charged_as.clone(),
+        }
+    }
+}
+
+/// `POST /sandbox/customer-qr/charge` body.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct ChargeRequest {
+    /// The merchant.
+    sbp_merchant_id: Option<String>,
+    /// The scanned customer QR.
+    payload: Option<String>,
+    /// The merchant's order id.
+    order: Option<String>,
+    /// Rubles.
+    amount: Option<RubleAmount>,
+    /// Until when the charge may wait for the customer.
+    qr_expiration_date: Option<String>,
+    /// Payment purpose (≤ 185 chars).
+    payment_details: Option<String>,
+}
+
+impl ChargeRequest {
+    /// Checks the fields that need no state and converts to [`Charge`].
+    pub(crate) fn into_charge(self) -> Result<Charge, SandboxError> {
+        let sbp_merchant_id = match self.sbp_merchant_id {
+            Some(id) if !id.is_empty() => id,
+            _ => return Err(SandboxError::SbpMerchantIdMissing),
+        };
+        let payload = self
+            .payload
+            .ok_or_else(|| SandboxError::InvalidRequest("Не передан payload".into()))?;
+        let amount = self
+            .amount
+            .ok_or_else(|| SandboxError::InvalidRequest("Не передана сумма (amount)".into()))?;
+        check_len(
+            "paymentDetails",
+            &self.payment_details,
+            MAX_QR_PAYMENT_DETAILS,
+        )?;
+        let expiration = self
+            .qr_expiration_date
+            .map(|text| {
+                DateTime::parse_from_rfc3339(&text).map_err(|e| {
+                    SandboxError::QrExpirationDateNotValid(format!(
+                        "ожидается дата с часовым поясом ({e})"
+                    ))
+                })
+            })
+            .transpose()?;
+        Ok(Charge {
+            sbp_merchant_id,
+            payload,
+            order: self.order.unwrap_or_default(),
+            amount: amount.0,
+            expiration,
+            payment_details: self.payment_details,
+        })
     }
 }
 

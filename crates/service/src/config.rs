@@ -94,6 +94,11 @@ pub struct RegisterConfig {
     /// nothing; absent = no display for this register.
     #[serde(default)]
     pub display_key: Option<Secret>,
+    /// How this register takes QR payments when a request does not say: `dynamic` (a QR per
+    /// payment, the default), `cash_register` (its printed link), `customer` (scan the
+    /// customer's QR).
+    #[serde(default = "defaults::qr_type")]
+    pub qr_type: String,
 }
 
 /// One provider.
@@ -102,7 +107,8 @@ pub struct RegisterConfig {
 pub struct ProviderConfig {
     /// The "payment module" name registers send, e.g. `raiffeisen`.
     pub name: String,
-    /// The bank protocol: `raiffeisen`.
+    /// The bank protocol: `raiffeisen`, `tbank`, or `sandbox` (qrpayd's sandbox bank:
+    /// Raiffeisen's protocol plus customer-presented QRs).
     pub kind: String,
     /// The bank's API base URL, e.g. `https://pay.raif.ru`.
     pub base_url: String,
@@ -112,6 +118,12 @@ pub struct ProviderConfig {
     /// Raiffeisen: the secret key.
     #[serde(default)]
     pub secret_key: Option<Secret>,
+    /// T-Bank: the terminal key (`TerminalKey`).
+    #[serde(default)]
+    pub terminal_key: Option<String>,
+    /// T-Bank: the terminal's password (signs every request's `Token`).
+    #[serde(default)]
+    pub password: Option<Secret>,
     /// How often to ask the bank about a pending payment (callbacks usually come first).
     #[serde(default = "defaults::poll_interval_ms")]
     pub poll_interval_ms: u64,
@@ -157,6 +169,9 @@ mod defaults {
     }
     pub(super) fn amqp_exchange() -> String {
         "qrpay.events".into()
+    }
+    pub(super) fn qr_type() -> String {
+        "dynamic".into()
     }
     pub(super) fn log_format() -> String {
         "text".into()
@@ -345,23 +360,38 @@ impl Config {
                 ));
             }
             match p.kind.as_str() {
-                "raiffeisen" => {
+                kind @ ("raiffeisen" | "sandbox") => {
                     if p.sbp_merchant_id.as_deref().is_none_or(str::is_empty) {
                         problems.push(format!(
-                            "provider {:?}: sbp_merchant_id is required for kind = \"raiffeisen\"",
+                            "provider {:?}: sbp_merchant_id is required for kind = {kind:?}",
                             p.name
                         ));
                     }
                     if p.secret_key.as_ref().is_none_or(|s| s.expose().is_empty()) {
                         problems.push(format!(
-                            "provider {:?}: secret_key is required for kind = \"raiffeisen\" (or set QRPAYD_PROVIDERS__{}__SECRET_KEY)",
+                            "provider {:?}: secret_key is required for kind = {kind:?} (or set QRPAYD_PROVIDERS__{}__SECRET_KEY)",
+                            p.name,
+                            env_name(&p.name)
+                        ));
+                    }
+                }
+                "tbank" => {
+                    if p.terminal_key.as_deref().is_none_or(str::is_empty) {
+                        problems.push(format!(
+                            "provider {:?}: terminal_key is required for kind = \"tbank\"",
+                            p.name
+                        ));
+                    }
+                    if p.password.as_ref().is_none_or(|s| s.expose().is_empty()) {
+                        problems.push(format!(
+                            "provider {:?}: password is required for kind = \"tbank\" (or set QRPAYD_PROVIDERS__{}__PASSWORD)",
                             p.name,
                             env_name(&p.name)
                         ));
                     }
                 }
                 other => problems.push(format!(
-                    "provider {:?}: unknown kind {other:?} (supported: \"raiffeisen\")",
+                    "provider {:?}: unknown kind {other:?} (supported: \"raiffeisen\", \"tbank\", \"sandbox\")",
                     p.name
                 )),
             }
@@ -431,6 +461,12 @@ impl Config {
                         r.id
                     ));
                 }
+            }
+            if qrpayd_domain::payment::QrType::parse(&r.qr_type).is_none() {
+                problems.push(format!(
+                    "register {:?}: qr_type {:?}: use \"dynamic\", \"cash_register\" or \"customer\"",
+                    r.id, r.qr_type
+                ));
             }
             if let Some(p) = &r.provider
                 && !self.providers.iter().any(|x| &x.name == p)

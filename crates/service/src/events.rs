@@ -34,6 +34,10 @@ pub async fn tail(store: Store, hub: ChangeHub, mut shutdown: watch::Receiver<bo
             Ok(events) => {
                 for event in &events {
                     hub.changed(&event.payment_id);
+                    if event.kind == "payment.created" {
+                        // A QR issued on any instance: customer displays follow registers.
+                        hub.payment_created(&event.register_id);
+                    }
                     if let Some(refund) = &event.refund_id {
                         hub.changed(refund);
                     }

@@ -16,11 +16,11 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use qrpayd_bank::{
-    BankAdapter, BankError, BankPaymentStatus, CallbackError, CreateQr, PaymentQuery,
+    BankAdapter, BankError, BankPaymentStatus, CallbackError, CreateQr, PaymentQuery, QrKind,
 };
 use qrpayd_domain::ids::{IdempotencyKey, OrderRef, PaymentId, ProviderName, RegisterId};
 use qrpayd_domain::money::{Currency, Kopecks};
-use qrpayd_domain::payment::{CloseReason, PaymentEvent, PaymentState};
+use qrpayd_domain::payment::{CloseReason, PaymentEvent, PaymentState, QrType};
 use qrpayd_store::{
     Applied, ClaimedJob, EventDetails, Inserted, JobTarget, NewPayment, Payment, Store, StoreError,
 };
@@ -86,6 +86,10 @@ pub struct CreatePayment {
     pub order: Option<OrderRef>,
     /// Payment purpose shown in the bank app.
     pub description: Option<String>,
+    /// Dynamic QR, the register's cash-register link, or the customer's QR.
+    pub qr_type: QrType,
+    /// The customer's QR as scanned (with [`QrType::Customer`]).
+    pub customer_qr: Option<String>,
 }
 
 impl CreatePayment {
@@ -97,6 +101,8 @@ impl CreatePayment {
             self.provider.as_str(),
             self.order.as_ref().map(OrderRef::as_str),
             self.description,
+            self.qr_type.as_str(),
+            self.customer_qr,
         ]);
         hex::encode(Sha256::digest(canonical.to_string().as_bytes()))
     }
@@ -120,6 +126,12 @@ pub enum PaymentError {
     /// The bank did not give a QR; the payment is `failed`.
     #[error("the bank could not issue a QR")]
     CreationFailed(Box<Payment>, BankError),
+    /// The provider cannot do what was asked (a QR type it does not support).
+    #[error("{0}")]
+    Unsupported(String),
+    /// A cash-register payment, but no link is bound to the register.
+    #[error("no cash-register link is bound to this register")]
+    NoCashLink,
     /// The register's cash-register link is already activated for another payment.
     #[error("the register's cash-register link is busy with another payment")]
     LinkBusy(Box<Payment>),
@@ -216,6 +228,8 @@ fn failure_code(e: &BankError) -> &'static str {
         BankError::Unavailable(_) => "bank_unavailable",
         BankError::Rejected { .. } => "bank_rejected",
         BankError::Protocol(_) => "bank_protocol_error",
+        BankError::Unsupported(_) => "bank_unsupported",
+        BankError::LinkBusy(_) => "bank_link_busy",
     }
 }
 
@@ -230,6 +244,8 @@ fn stored_creation_error(payment: &Payment) -> Option<BankError> {
             message: message.clone(),
         },
         "bank_protocol_error" => BankError::Protocol(message.clone()),
+        "bank_unsupported" => BankError::Unsupported(message.clone()),
+        "bank_link_busy" => BankError::LinkBusy(message.clone()),
         _ => return None,
     })
 }
@@ -339,6 +355,37 @@ impl Payments {
             .get(&request.provider)
             .ok_or_else(|| PaymentError::UnknownProvider(request.provider.to_string()))?
             .clone();
+        // What the bank must do; refused before anything is saved when it cannot.
+        if !provider.adapter.capabilities().supports(request.qr_type) {
+            return Err(PaymentError::Unsupported(format!(
+                "provider {} does not support {} payments",
+                provider.name,
+                request.qr_type.as_str()
+            )));
+        }
+        let kind = match request.qr_type {
+            QrType::Dynamic => QrKind::Dynamic,
+            QrType::Customer => QrKind::Customer {
+                scanned: request.customer_qr.clone().unwrap_or_default(),
+            },
+            QrType::CashRegister => {
+                let link = self
+                    .store
+                    .link_of(register)
+                    .await?
+                    .ok_or(PaymentError::NoCashLink)?;
+                if link.provider != provider.name {
+                    return Err(PaymentError::Unsupported(format!(
+                        "the register's cash-register link belongs to provider {}, not {}",
+                        link.provider, provider.name
+                    )));
+                }
+                QrKind::CashLink {
+                    link_qr_id: link.qr_id,
+                    link_payload: link.payload,
+                }
+            }
+        };
         let now = self.clock.now();
         let new = NewPayment {
             id: PaymentId::from_u128(uuid::Uuid::now_v7().as_u128()),
@@ -352,7 +399,7 @@ impl Payments {
             description: request.description.clone(),
             created_at: now,
             expires_at: now + chrono(self.settings.payment_ttl),
-            qr_type: qrpayd_domain::payment::QrType::Dynamic,
+            qr_type: request.qr_type,
         };
         let payment = match self
             .store
@@ -370,6 +417,7 @@ impl Payments {
             currency: payment.currency,
             expires_at: payment.expires_at,
             description: payment.description.clone(),
+            kind,
         };
         match provider.adapter.create_qr(&asked).await {
             Ok(qr) => {
@@ -605,13 +653,14 @@ impl Payments {
                 .await?;
             return Ok(applied.payment().clone());
         };
-        provider.adapter.deactivate_qr(qr_id).await?;
         let query = PaymentQuery {
             payment_id: payment.id.clone(),
             qr_id: qr_id.clone(),
             amount: payment.amount,
             currency: payment.currency,
+            qr_type: payment.qr_type,
         };
+        provider.adapter.deactivate_qr(&query).await?;
         let status = provider.adapter.payment_status(&query).await?;
         let (event, transaction) = match status {
             BankPaymentStatus::Paid { transaction_id } => (PaymentEvent::BankPaid, transaction_id),
@@ -659,16 +708,16 @@ impl Payments {
             .provider(provider_name)
             .ok_or(CallbackProblem::UnknownProvider)?;
         let notice = provider.adapter.parse_callback(headers, body)?;
-        let by_qr = match &notice.qr_id {
-            Some(qr) => self.store.payment_by_qr(qr).await?,
-            None => None,
+        // By our payment id (the bank's order) first: a cash-register link's QR id is shared by
+        // every activation of the link, so only the order names one payment.
+        let by_order = match notice.order.as_deref().map(PaymentId::parse) {
+            Some(Ok(id)) => self.store.payment(&id).await?,
+            _ => None,
         };
-        let payment = match by_qr {
-            Some(p) => Some(p),
-            None => match notice.order.as_deref().map(PaymentId::parse) {
-                Some(Ok(id)) => self.store.payment(&id).await?,
-                _ => None,
-            },
+        let payment = match (by_order, &notice.qr_id) {
+            (Some(p), _) => Some(p),
+            (None, Some(qr)) => self.store.payment_by_qr(qr).await?,
+            (None, None) => None,
         };
         let Some(payment) = payment.filter(|p| p.provider == provider.name) else {
             tracing::warn!(provider = provider_name, qr = ?notice.qr_id, order = ?notice.order, "notification about a payment we do not know; acknowledged and ignored");
@@ -809,6 +858,7 @@ impl Payments {
             qr_id: qr_id.clone(),
             amount: payment.amount,
             currency: payment.currency,
+            qr_type: payment.qr_type,
         };
         let now = self.clock.now();
         let next_poll = (now + chrono(provider.poll_interval)).min(payment.expires_at);

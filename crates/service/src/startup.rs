@@ -8,6 +8,8 @@ use std::time::Duration;
 
 use qrpayd_bank::BankAdapter;
 use qrpayd_bank::raiffeisen::{Raiffeisen, RaiffeisenConfig};
+use qrpayd_bank::sandbox::SandboxBank;
+use qrpayd_bank::tbank::{TBank, TBankConfig};
 use qrpayd_domain::ids::{ProviderName, RegisterId};
 use qrpayd_domain::money::Kopecks;
 use qrpayd_sandbox::Sandbox;
@@ -100,13 +102,30 @@ fn build_providers(config: &Config) -> Result<HashMap<ProviderName, Provider>, S
     for p in &config.providers {
         let name =
             ProviderName::parse(&p.name).map_err(|e| crate::config::ConfigError(e.to_string()))?;
+        let raiffeisen_config = || RaiffeisenConfig {
+            base_url: p.base_url.clone(),
+            sbp_merchant_id: p.sbp_merchant_id.clone().unwrap_or_default(),
+            secret_key: p
+                .secret_key
+                .clone()
+                .unwrap_or_else(|| qrpayd_domain::secret::Secret::new("")),
+            timeout: Duration::from_secs(config.bank_timeout_seconds),
+        };
         let adapter: Arc<dyn BankAdapter> = match p.kind.as_str() {
             "raiffeisen" => Arc::new(
-                Raiffeisen::new(RaiffeisenConfig {
+                Raiffeisen::new(raiffeisen_config())
+                    .map_err(|e| StartError::Provider(p.name.clone(), e))?,
+            ),
+            "sandbox" => Arc::new(
+                SandboxBank::new(raiffeisen_config())
+                    .map_err(|e| StartError::Provider(p.name.clone(), e))?,
+            ),
+            "tbank" => Arc::new(
+                TBank::new(TBankConfig {
                     base_url: p.base_url.clone(),
-                    sbp_merchant_id: p.sbp_merchant_id.clone().unwrap_or_default(),
-                    secret_key: p
-                        .secret_key
+                    terminal_key: p.terminal_key.clone().unwrap_or_default(),
+                    password: p
+                        .password
                         .clone()
                         .unwrap_or_else(|| qrpayd_domain::secret::Secret::new("")),
                     timeout: Duration::from_secs(config.bank_timeout_seconds),
@@ -141,7 +160,16 @@ fn build_registers(config: &Config) -> Result<Registers, StartError> {
             .map(ProviderName::parse)
             .transpose()
             .map_err(|e| crate::config::ConfigError(e.to_string()))?;
-        entries.push((r.api_key.clone(), Register { id, provider }));
+        let qr_type = qrpayd_domain::payment::QrType::parse(&r.qr_type)
+            .unwrap_or(qrpayd_domain::payment::QrType::Dynamic);
+        entries.push((
+            r.api_key.clone(),
+            Register {
+                id,
+                provider,
+                qr_type,
+            },
+        ));
     }
     Ok(Registers::new(entries, config.admin_api_key.clone()))
 }

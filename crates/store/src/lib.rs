@@ -313,7 +313,8 @@ impl Store {
             return Ok(Inserted::Existing(existing));
         }
         if new.qr_type == QrType::CashRegister
-            && let Some(live) = links::live_activation(self.backend, &mut tx, &new.register_id).await?
+            && let Some(live) =
+                links::live_activation(self.backend, &mut tx, &new.register_id).await?
         {
             // One live activation per link: the link's row lock makes this check and the
             // insert atomic across connections and instances.

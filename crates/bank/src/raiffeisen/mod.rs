@@ -1,11 +1,16 @@
 //! Raiffeisenbank SBP API adapter (BANKS.md §1).
 //!
-//! Calls: `POST /api/sbp/v2/qrs` (register a QRDynamic, no auth), `GET
+//! Dynamic QRs: `POST /api/sbp/v2/qrs` (register a QRDynamic, no auth), `GET
 //! /api/sbp/v1/qr/{qrId}/payment-info`, `DELETE /api/sbp/v2/qrs/{qrId}`, `GET
-//! /api/sbp/v2/qrs/{qrId}`, `POST /api/settings/v1/callback`; notifications signed with
-//! `X-Api-Signature-SHA256`. Success is `code == "SUCCESS"` *and* a 2xx status: the bank
-//! reports business errors with HTTP 200 too.
+//! /api/sbp/v2/qrs/{qrId}`, `POST /api/sbp/v1/refund`, `GET /api/sbp/v1/refund/{refundId}`.
+//! Cash-register links (`orders` module, §1.6): `POST /api/sbp/v2/qrs` `QRVariable` once, then
+//! one order per payment (`/api/payment/v1/orders`, refunds under `/api/payments/v1/orders`).
+//! `POST /api/settings/v1/callback` sets where notifications go; both kinds (SBP payment,
+//! order) are signed with `X-Api-Signature-SHA256`. Success is `code == "SUCCESS"` *and* a
+//! 2xx status: the bank reports business errors with HTTP 200 too (orders answer a bare
+//! object without `code`). Customer-presented QRs are not offered by this API.
 
+mod orders;
 pub mod registry;
 mod signature;
 mod wire;
@@ -14,7 +19,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::FixedOffset;
-use qrpayd_domain::ids::{QrId, RefundId};
+use qrpayd_domain::ids::QrId;
 use qrpayd_domain::money::{Currency, Kopecks};
 use qrpayd_domain::secret::Secret;
 use reqwest::{Method, StatusCode};
@@ -22,10 +27,22 @@ use serde::de::DeserializeOwned;
 
 use crate::{
     BankAdapter, BankError, BankPaymentStatus, BankRefundStatus, CallbackError, CallbackNotice,
-    CreateQr, IssuedQr, PaymentQuery, RefundRequest,
+    Capabilities, CreateQr, IssuedQr, PaymentQuery, QrKind, QrType, RefundRequest, unsupported,
 };
 
-pub use signature::{notification_signature, verify_notification_signature};
+pub use signature::{
+    notification_signature, order_notification_signature, verify_notification_signature,
+    verify_order_notification_signature,
+};
+
+/// What the Raiffeisen API offers.
+pub const CAPABILITIES: Capabilities = Capabilities {
+    dynamic_qr: true,
+    cash_register_link: true,
+    customer_qr: false,
+    partial_refund: true,
+    callbacks: true,
+};
 
 /// Settings of one Raiffeisen merchant.
 #[derive(Debug, Clone)]
@@ -53,6 +70,17 @@ fn moscow() -> Option<FixedOffset> {
     FixedOffset::east_opt(3 * 3600)
 }
 
+/// `at` as the bank writes expiry dates: Moscow time with microseconds and offset.
+fn expiry_text(at: chrono::DateTime<chrono::Utc>) -> Result<String, BankError> {
+    moscow()
+        .map(|tz| {
+            at.with_timezone(&tz)
+                .format("%Y-%m-%dT%H:%M:%S%.6f%:z")
+                .to_string()
+        })
+        .ok_or_else(|| BankError::Protocol("no Moscow offset".into()))
+}
+
 impl Raiffeisen {
     /// Builds the adapter and its HTTP client.
     pub fn new(config: RaiffeisenConfig) -> Result<Self, BankError> {
@@ -65,13 +93,18 @@ impl Raiffeisen {
         Ok(Raiffeisen { config, http })
     }
 
+    /// The merchant's SBP id.
+    pub(crate) fn sbp_merchant_id(&self) -> &str {
+        &self.config.sbp_merchant_id
+    }
+
     fn url(&self, path: &str) -> String {
         format!("{}{path}", self.config.base_url.trim_end_matches('/'))
     }
 
     /// Sends a request and returns (status, body). Transport problems become
     /// `Timeout`/`Unavailable`, server errors `Unavailable`.
-    async fn send(
+    pub(crate) async fn send(
         &self,
         method: Method,
         path: &str,
@@ -107,7 +140,7 @@ impl Raiffeisen {
     }
 
     /// Sends a request whose answer carries `code`, and decodes it when `code == SUCCESS`.
-    async fn call<T: DeserializeOwned>(
+    pub(crate) async fn call<T: DeserializeOwned>(
         &self,
         method: Method,
         path: &str,
@@ -213,25 +246,31 @@ fn refund_status(text: &str) -> Result<BankRefundStatus, BankError> {
     }
 }
 
-#[async_trait]
-impl BankAdapter for Raiffeisen {
-    async fn create_qr(&self, request: &CreateQr) -> Result<IssuedQr, BankError> {
-        let expires = moscow()
-            .map(|tz| {
-                request
-                    .expires_at
-                    .with_timezone(&tz)
-                    .format("%Y-%m-%dT%H:%M:%S%.6f%:z")
-                    .to_string()
-            })
-            .ok_or_else(|| BankError::Protocol("no Moscow offset".into()))?;
+/// A QR id from the bank's answer.
+fn bank_qr_id(text: &str) -> Result<QrId, BankError> {
+    QrId::parse(text).map_err(|e| BankError::Protocol(format!("qrId {text:?}: {e}")))
+}
+
+/// Checks that a payload is the NSPK link of `qr_id` (case-insensitive id, any query).
+fn check_payload_names(payload: &str, qr_id: &QrId) -> Result<(), BankError> {
+    match qrpayd_domain::nspk::parse_link(payload) {
+        Ok(link) if link.qrc_id.eq_ignore_ascii_case(qr_id.as_str()) => Ok(()),
+        _ => Err(BankError::Protocol(format!(
+            "payload {payload:?} does not name QR {qr_id}"
+        ))),
+    }
+}
+
+impl Raiffeisen {
+    /// `POST /api/sbp/v2/qrs` `QRDynamic`.
+    async fn create_dynamic(&self, request: &CreateQr) -> Result<IssuedQr, BankError> {
         let body = wire::RegisterQr {
             qr_type: "QRDynamic",
             sbp_merchant_id: &self.config.sbp_merchant_id,
             order: request.payment_id.as_str(),
             amount: wire::amount(request.amount)?,
             currency: request.currency.code(),
-            qr_expiration_date: expires,
+            qr_expiration_date: expiry_text(request.expires_at)?,
             payment_details: request.description.as_deref(),
         };
         let answer: wire::RegisteredQr = self
@@ -242,8 +281,7 @@ impl BankAdapter for Raiffeisen {
                 Some(to_json(&body)?),
             )
             .await?;
-        let qr_id = QrId::parse(&answer.qr_id)
-            .map_err(|e| BankError::Protocol(format!("qrId {:?}: {e}", answer.qr_id)))?;
+        let qr_id = bank_qr_id(&answer.qr_id)?;
         // The payload is what the customer pays: make sure it is the QR and the sum we asked for.
         let expected_prefix = format!("https://qr.nspk.ru/{}", qr_id.as_str());
         if !answer.payload.starts_with(&expected_prefix) {
@@ -266,7 +304,8 @@ impl BankAdapter for Raiffeisen {
         })
     }
 
-    async fn payment_status(&self, query: &PaymentQuery) -> Result<BankPaymentStatus, BankError> {
+    /// `GET /api/sbp/v1/qr/{qrId}/payment-info`.
+    async fn dynamic_status(&self, query: &PaymentQuery) -> Result<BankPaymentStatus, BankError> {
         let info: wire::PaymentInfo = self
             .call(
                 Method::GET,
@@ -305,7 +344,8 @@ impl BankAdapter for Raiffeisen {
         payment_status(status, info.transaction_id.map(|id| id.to_string()))
     }
 
-    async fn deactivate_qr(&self, qr_id: &QrId) -> Result<(), BankError> {
+    /// `DELETE /api/sbp/v2/qrs/{qrId}`; when refused, the QR's own status decides.
+    async fn deactivate_dynamic(&self, qr_id: &QrId) -> Result<(), BankError> {
         let path = format!("/api/sbp/v2/qrs/{}", qr_id.as_str());
         let (status, bytes) = self.send(Method::DELETE, &path, true, None).await?;
         // Success is HTTP 200 with an empty body (or a SUCCESS envelope).
@@ -326,7 +366,8 @@ impl BankAdapter for Raiffeisen {
         }
     }
 
-    async fn refund(&self, request: &RefundRequest) -> Result<BankRefundStatus, BankError> {
+    /// `POST /api/sbp/v1/refund`.
+    async fn dynamic_refund(&self, request: &RefundRequest) -> Result<BankRefundStatus, BankError> {
         let transaction_id = request
             .transaction_id
             .as_deref()
@@ -346,69 +387,28 @@ impl BankAdapter for Raiffeisen {
                 Some(to_json(&body)?),
             )
             .await?;
-        check_amount(
-            "refund",
-            answer.amount.as_deref(),
-            None,
-            request.amount,
-            Currency::Rub,
-        )?;
-        refund_status(&answer.refund_status)
+        refund_answer("refund", &answer, request.amount)
     }
 
-    async fn refund_status(
+    /// `GET /api/sbp/v1/refund/{refundId}`.
+    async fn dynamic_refund_status(
         &self,
-        refund_id: &RefundId,
-        amount: Kopecks,
+        request: &RefundRequest,
     ) -> Result<Option<BankRefundStatus>, BankError> {
-        let path = format!("/api/sbp/v1/refund/{}", refund_id.as_str());
-        match self
-            .call::<wire::RefundAnswer>(Method::GET, &path, true, None)
-            .await
-        {
-            Ok(answer) => {
-                check_amount(
-                    "refund status",
-                    answer.amount.as_deref(),
-                    None,
-                    amount,
-                    Currency::Rub,
-                )?;
-                refund_status(&answer.refund_status).map(Some)
-            }
-            // The bank never got it: safe to send again under the same id.
-            Err(BankError::Rejected { code, .. }) if code == "ERROR.REFUND_NOT_FOUND" => Ok(None),
-            Err(e) => Err(e),
-        }
+        let path = format!("/api/sbp/v1/refund/{}", request.refund_id.as_str());
+        refund_lookup(
+            self.call::<wire::RefundAnswer>(Method::GET, &path, true, None)
+                .await,
+            request.amount,
+        )
     }
 
-    async fn register_callback_url(&self, url: &str) -> Result<(), BankError> {
-        let body = to_json(&wire::CallbackSettings { callback_url: url })?;
-        let (status, bytes) = self
-            .send(Method::POST, "/api/settings/v1/callback", true, Some(body))
-            .await?;
-        if status.is_success() {
-            return Ok(());
-        }
-        let envelope: Option<wire::Envelope> = serde_json::from_slice(&bytes).ok();
-        Err(BankError::Rejected {
-            code: envelope
-                .as_ref()
-                .and_then(|e| e.code.clone())
-                .unwrap_or_else(|| format!("HTTP_{}", status.as_u16())),
-            message: envelope.and_then(|e| e.message).unwrap_or_default(),
-        })
-    }
-
-    fn parse_callback(
+    /// An SBP payment notification (§1.7a).
+    fn parse_payment_notification(
         &self,
-        headers: &reqwest::header::HeaderMap,
+        given: &str,
         body: &[u8],
     ) -> Result<CallbackNotice, CallbackError> {
-        let given = headers
-            .get("x-api-signature-sha256")
-            .and_then(|v| v.to_str().ok())
-            .ok_or(CallbackError::BadSignature)?;
         let notice: wire::PaymentNotification =
             serde_json::from_slice(body).map_err(|e| CallbackError::Malformed(e.to_string()))?;
         let amount_text = notice.amount.get();
@@ -449,6 +449,148 @@ impl BankAdapter for Raiffeisen {
             currency: notice.currency.as_deref().and_then(Currency::parse),
             status,
         })
+    }
+}
+
+/// Checks a refund answer's amount and reads its status.
+fn refund_answer(
+    what: &str,
+    answer: &wire::RefundAnswer,
+    amount: Kopecks,
+) -> Result<BankRefundStatus, BankError> {
+    check_amount(what, answer.amount.as_deref(), None, amount, Currency::Rub)?;
+    refund_status(&answer.refund_status)
+}
+
+/// A refund status query's answer: the refund, or `None` when the bank never heard of it.
+fn refund_lookup(
+    answer: Result<wire::RefundAnswer, BankError>,
+    amount: Kopecks,
+) -> Result<Option<BankRefundStatus>, BankError> {
+    match answer {
+        Ok(answer) => refund_answer("refund status", &answer, amount).map(Some),
+        // The bank never got it: safe to send again under the same id. (The order API's
+        // code may come without the `ERROR.` prefix.)
+        Err(BankError::Rejected { code, .. })
+            if code == "ERROR.REFUND_NOT_FOUND" || code == "REFUND_NOT_FOUND" =>
+        {
+            Ok(None)
+        }
+        Err(e) => Err(e),
+    }
+}
+
+#[async_trait]
+impl BankAdapter for Raiffeisen {
+    fn capabilities(&self) -> Capabilities {
+        CAPABILITIES
+    }
+
+    async fn create_qr(&self, request: &CreateQr) -> Result<IssuedQr, BankError> {
+        match &request.kind {
+            QrKind::Dynamic => self.create_dynamic(request).await,
+            QrKind::CashLink {
+                link_qr_id,
+                link_payload,
+            } => self.create_order(request, link_qr_id, link_payload).await,
+            QrKind::Customer { .. } => Err(unsupported("Raiffeisen", "customer-presented QRs")),
+        }
+    }
+
+    async fn register_cash_link(&self) -> Result<IssuedQr, BankError> {
+        let body = wire::RegisterVariable {
+            qr_type: "QRVariable",
+            sbp_merchant_id: &self.config.sbp_merchant_id,
+        };
+        let answer: wire::RegisteredQr = self
+            .call(
+                Method::POST,
+                "/api/sbp/v2/qrs",
+                false,
+                Some(to_json(&body)?),
+            )
+            .await?;
+        let qr_id = bank_qr_id(&answer.qr_id)?;
+        check_payload_names(&answer.payload, &qr_id)?;
+        Ok(IssuedQr {
+            qr_id,
+            payload: answer.payload,
+        })
+    }
+
+    async fn payment_status(&self, query: &PaymentQuery) -> Result<BankPaymentStatus, BankError> {
+        match query.qr_type {
+            QrType::Dynamic => self.dynamic_status(query).await,
+            QrType::CashRegister => self.order_status(query).await,
+            QrType::Customer => Err(unsupported("Raiffeisen", "customer-presented QRs")),
+        }
+    }
+
+    async fn deactivate_qr(&self, query: &PaymentQuery) -> Result<(), BankError> {
+        match query.qr_type {
+            QrType::Dynamic => self.deactivate_dynamic(&query.qr_id).await,
+            QrType::CashRegister => self.cancel_order(&query.payment_id).await,
+            QrType::Customer => Err(unsupported("Raiffeisen", "customer-presented QRs")),
+        }
+    }
+
+    async fn refund(&self, request: &RefundRequest) -> Result<BankRefundStatus, BankError> {
+        match request.qr_type {
+            QrType::Dynamic => self.dynamic_refund(request).await,
+            QrType::CashRegister => self.order_refund(request).await,
+            QrType::Customer => Err(unsupported("Raiffeisen", "customer-presented QRs")),
+        }
+    }
+
+    async fn refund_status(
+        &self,
+        request: &RefundRequest,
+    ) -> Result<Option<BankRefundStatus>, BankError> {
+        match request.qr_type {
+            QrType::Dynamic => self.dynamic_refund_status(request).await,
+            QrType::CashRegister => self.order_refund_status(request).await,
+            QrType::Customer => Err(unsupported("Raiffeisen", "customer-presented QRs")),
+        }
+    }
+
+    async fn register_callback_url(&self, url: &str) -> Result<(), BankError> {
+        let body = to_json(&wire::CallbackSettings { callback_url: url })?;
+        let (status, bytes) = self
+            .send(Method::POST, "/api/settings/v1/callback", true, Some(body))
+            .await?;
+        if status.is_success() {
+            return Ok(());
+        }
+        let envelope: Option<wire::Envelope> = serde_json::from_slice(&bytes).ok();
+        Err(BankError::Rejected {
+            code: envelope
+                .as_ref()
+                .and_then(|e| e.code.clone())
+                .unwrap_or_else(|| format!("HTTP_{}", status.as_u16())),
+            message: envelope.and_then(|e| e.message).unwrap_or_default(),
+        })
+    }
+
+    fn parse_callback(
+        &self,
+        headers: &reqwest::header::HeaderMap,
+        body: &[u8],
+    ) -> Result<CallbackNotice, CallbackError> {
+        let given = headers
+            .get("x-api-signature-sha256")
+            .and_then(|v| v.to_str().ok())
+            .ok_or(CallbackError::BadSignature)?;
+        let probe: wire::NotificationProbe =
+            serde_json::from_slice(body).map_err(|e| CallbackError::Malformed(e.to_string()))?;
+        if probe.transaction.is_some() {
+            self.parse_order_notification(given, body)
+        } else {
+            self.parse_payment_notification(given, body)
+        }
+    }
+
+    fn callback_ack_body(&self) -> Option<&'static str> {
+        None
     }
 }
 

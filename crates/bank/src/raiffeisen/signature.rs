@@ -1,5 +1,8 @@
-//! Notification signature: lowercase hex HMAC-SHA256 with the secret key over
-//! `amount|sbpMerchantId|order|paymentStatus|transactionDate` (BANKS.md §1.7a).
+//! Notification signatures: lowercase hex HMAC-SHA256 with the secret key over
+//! `amount|sbpMerchantId|order|paymentStatus|transactionDate` for SBP payment notifications
+//! (BANKS.md §1.7a), and over `amount|publicId|orderId|status.value|status.date` for order
+//! (cash-register link activation) notifications (§1.7b). Same header,
+//! `X-Api-Signature-SHA256`.
 
 use hmac::{Hmac, Mac};
 use qrpayd_domain::secret::Secret;
@@ -62,9 +65,72 @@ pub fn verify_notification_signature(
     .is_some_and(|m| m.verify_slice(&given).is_ok())
 }
 
+/// The signature of an order notification (§1.7b):
+/// `amount|publicId|orderId|status.value|status.date`.
+pub fn order_notification_signature(
+    key: &Secret,
+    amount: &str,
+    public_id: &str,
+    order_id: &str,
+    status_value: &str,
+    status_date: &str,
+) -> String {
+    notification_signature(key, amount, public_id, order_id, status_value, status_date)
+}
+
+/// Checks an order notification's signature in constant time; hex case does not matter.
+pub fn verify_order_notification_signature(
+    key: &Secret,
+    amount: &str,
+    public_id: &str,
+    order_id: &str,
+    status_value: &str,
+    status_date: &str,
+    given_hex: &str,
+) -> bool {
+    verify_notification_signature(
+        key,
+        amount,
+        public_id,
+        order_id,
+        status_value,
+        status_date,
+        given_hex,
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn order_notification_vector_from_the_ecom_sdks() {
+        let key = Secret::new("test_secret_key");
+        let expected = "96c4b6fa97866f01acabcf32116e3e1347e0e5769b8587eeb877b79180eea4cb";
+        let args = (
+            "1",
+            "test_public_id",
+            "test_transaction_order_id",
+            "test_transaction_status_value",
+            "test_transaction_status_date",
+        );
+        assert_eq!(
+            order_notification_signature(&key, args.0, args.1, args.2, args.3, args.4),
+            expected
+        );
+        assert!(verify_order_notification_signature(
+            &key,
+            args.0,
+            args.1,
+            args.2,
+            args.3,
+            args.4,
+            &expected.to_uppercase()
+        ));
+        assert!(!verify_order_notification_signature(
+            &key, "2", args.1, args.2, args.3, args.4, expected
+        ));
+    }
 
     #[test]
     fn banks_md_vectors() {

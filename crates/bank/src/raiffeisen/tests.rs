@@ -64,6 +64,7 @@ fn create(amount: i64) -> CreateQr {
         currency: Currency::Rub,
         expires_at: chrono::Utc::now() + chrono::Duration::minutes(5),
         description: None,
+        kind: QrKind::Dynamic,
     }
 }
 
@@ -73,6 +74,7 @@ fn query() -> PaymentQuery {
         qr_id: QrId::parse("AD100004BAL7227F9BNP6KNE007J9B3K").unwrap(),
         amount: Kopecks::new(12345).unwrap(),
         currency: Currency::Rub,
+        qr_type: QrType::Dynamic,
     }
 }
 
@@ -202,7 +204,7 @@ async fn deactivate_asks_the_qr_status_when_refused() {
         ),
     ])
     .await;
-    let qr = query().qr_id;
+    let qr = query();
     assert_eq!(bank.deactivate_qr(&qr).await, Ok(()));
     assert_eq!(bank.deactivate_qr(&qr).await, Ok(()));
     assert!(matches!(
@@ -268,6 +270,8 @@ fn refund_request(amount: i64) -> RefundRequest {
         amount: Kopecks::new(amount).unwrap(),
         transaction_id: Some("17998".into()),
         details: None,
+        qr_type: QrType::Dynamic,
+        qr_id: None,
     }
 }
 
@@ -305,20 +309,19 @@ async fn refunds_and_their_status() {
         bank.refund(&refund_request(5050)).await,
         Ok(BankRefundStatus::InProgress)
     );
-    let id = RefundId::parse("rf_1").unwrap();
-    let amount = Kopecks::new(5050).unwrap();
+    let asked = refund_request(5050);
     assert_eq!(
-        bank.refund_status(&id, amount).await,
+        bank.refund_status(&asked).await,
         Ok(Some(BankRefundStatus::Completed))
     );
-    assert_eq!(bank.refund_status(&id, amount).await, Ok(None));
+    assert_eq!(bank.refund_status(&asked).await, Ok(None));
     assert!(matches!(
         bank.refund(&refund_request(5050)).await,
         Err(BankError::Rejected { code, .. }) if code == "ERROR.REFUND_INSUFFICIENT_FUNDS"
     ));
     // An answer for another amount is not trusted.
     assert!(matches!(
-        bank.refund_status(&id, amount).await,
+        bank.refund_status(&asked).await,
         Err(BankError::Protocol(_))
     ));
     assert_eq!(
@@ -329,4 +332,247 @@ async fn refunds_and_their_status() {
             "GET /api/sbp/v1/refund/rf_1"
         ]
     );
+}
+
+// --- cash-register links (QRVariable + orders) -------------------------------------------
+
+const LINK: &str = "AS1R0000000000000000000000000TST";
+const LINK_PAYLOAD: &str =
+    "https://qr.nspk.ru/AS1R0000000000000000000000000TST?type=01&bank=100000000007&crc=0000";
+
+fn activation(amount: i64) -> CreateQr {
+    CreateQr {
+        kind: QrKind::CashLink {
+            link_qr_id: QrId::parse(LINK).unwrap(),
+            link_payload: LINK_PAYLOAD.into(),
+        },
+        ..create(amount)
+    }
+}
+
+fn link_query() -> PaymentQuery {
+    PaymentQuery {
+        qr_id: QrId::parse(LINK).unwrap(),
+        qr_type: QrType::CashRegister,
+        ..query()
+    }
+}
+
+fn order(status: &str, amount: &str) -> String {
+    format!(
+        r#"{{"id":"pay_1","amount":{amount},"comment":null,"status":{{"value":"{status}","date":"2021-12-24T11:15:22.000Z"}},"expirationDate":"2021-12-24T11:20:22.000Z","qr":{{"id":"{LINK}"}}}}"#
+    )
+}
+
+#[tokio::test]
+async fn registers_a_cash_register_link() {
+    let answer =
+        format!(r#"{{"code":"SUCCESS","qrId":"{LINK}","payload":"{LINK_PAYLOAD}","qrUrl":"x"}}"#);
+    let mismatched = r#"{"code":"SUCCESS","qrId":"AS1R0000000000000000000000000TST","payload":"https://qr.nspk.ru/AS1R0000000000000000000000000XXX","qrUrl":"x"}"#;
+    let (bank, seen) = fake_bank(vec![(200, &answer, 0), (200, mismatched, 0)]).await;
+    let link = bank.register_cash_link().await.unwrap();
+    assert_eq!(link.qr_id.as_str(), LINK);
+    assert_eq!(link.payload, LINK_PAYLOAD);
+    assert!(matches!(
+        bank.register_cash_link().await,
+        Err(BankError::Protocol(_))
+    ));
+    assert_eq!(seen.lock().unwrap()[0], "POST /api/sbp/v2/qrs");
+}
+
+#[tokio::test]
+async fn activates_a_link_with_an_order() {
+    let busy = r#"{"code":"ERROR.ORDER_ALREADY_ACTIVE","message":"busy"}"#;
+    let other_link = order("NEW", "123.45").replace(LINK, "AS1R0000000000000000000000000XXX");
+    let (bank, seen) = fake_bank(vec![
+        (200, &order("NEW", "123.45"), 0),
+        (400, busy, 0),
+        (200, &order("NEW", "123.46"), 0),
+        (200, &other_link, 0),
+    ])
+    .await;
+    let issued = bank.create_qr(&activation(12345)).await.unwrap();
+    assert_eq!(
+        issued,
+        IssuedQr {
+            qr_id: QrId::parse(LINK).unwrap(),
+            payload: LINK_PAYLOAD.into()
+        }
+    );
+    let busy = bank.create_qr(&activation(12345)).await.unwrap_err();
+    assert!(matches!(&busy, BankError::LinkBusy(m) if m.contains("ORDER_ALREADY_ACTIVE")));
+    assert!(!busy.is_transient());
+    assert!(matches!(
+        bank.create_qr(&activation(12345)).await,
+        Err(BankError::Protocol(_))
+    ));
+    assert!(matches!(
+        bank.create_qr(&activation(12345)).await,
+        Err(BankError::Protocol(_))
+    ));
+    assert!(
+        seen.lock()
+            .unwrap()
+            .iter()
+            .all(|call| call == "POST /api/payment/v1/orders")
+    );
+}
+
+#[tokio::test]
+async fn order_statuses_cancel_and_refunds() {
+    let final_status = r#"{"code":"ORDER_HAS_FINAL_STATUS","message":"Заказ с идентификатором pay_1 имеет статус PAID"}"#;
+    let (bank, seen) = fake_bank(vec![
+        (200, &order("NEW", "123.45"), 0),
+        (200, &order("PAID", "123.45"), 0),
+        (200, &order("CANCELLED", "123.45"), 0),
+        (200, &order("EXPIRED", "123.45"), 0),
+        (200, &order("PAID", "1"), 0),
+        (200, "", 0),
+        (400, final_status, 0),
+        (400, r#"{"code":"ERROR.INTERNAL","message":"later"}"#, 0),
+        (
+            200,
+            r#"{"code":"SUCCESS","amount":50.5,"refundStatus":"IN_PROGRESS"}"#,
+            0,
+        ),
+        (
+            200,
+            r#"{"code":"SUCCESS","amount":50.5,"refundStatus":"COMPLETED"}"#,
+            0,
+        ),
+        (404, r#"{"code":"REFUND_NOT_FOUND","message":"нет"}"#, 0),
+    ])
+    .await;
+    let q = link_query();
+    assert_eq!(
+        bank.payment_status(&q).await,
+        Ok(BankPaymentStatus::NotPaid)
+    );
+    assert_eq!(
+        bank.payment_status(&q).await,
+        Ok(BankPaymentStatus::Paid {
+            transaction_id: None
+        })
+    );
+    assert_eq!(
+        bank.payment_status(&q).await,
+        Ok(BankPaymentStatus::NotPaid)
+    );
+    assert_eq!(
+        bank.payment_status(&q).await,
+        Ok(BankPaymentStatus::NotPaid)
+    );
+    assert!(matches!(
+        bank.payment_status(&q).await,
+        Err(BankError::Protocol(_))
+    ));
+    assert_eq!(bank.deactivate_qr(&q).await, Ok(()));
+    // Final (maybe paid): the status decides.
+    assert_eq!(bank.deactivate_qr(&q).await, Ok(()));
+    assert!(matches!(
+        bank.deactivate_qr(&q).await,
+        Err(BankError::Rejected { .. })
+    ));
+    let refund = RefundRequest {
+        qr_type: QrType::CashRegister,
+        qr_id: Some(QrId::parse(LINK).unwrap()),
+        ..refund_request(5050)
+    };
+    assert_eq!(bank.refund(&refund).await, Ok(BankRefundStatus::InProgress));
+    assert_eq!(
+        bank.refund_status(&refund).await,
+        Ok(Some(BankRefundStatus::Completed))
+    );
+    assert_eq!(bank.refund_status(&refund).await, Ok(None));
+    let seen = seen.lock().unwrap();
+    assert_eq!(seen[0], "GET /api/payment/v1/orders/pay_1");
+    assert_eq!(seen[5], "DELETE /api/payment/v1/orders/pay_1");
+    assert_eq!(seen[8], "POST /api/payments/v1/orders/pay_1/refunds/rf_1");
+    assert_eq!(seen[9], "GET /api/payments/v1/orders/pay_1/refunds/rf_1");
+}
+
+#[tokio::test]
+async fn customer_qrs_are_unsupported_without_calling_the_bank() {
+    let (bank, seen) = fake_bank(vec![]).await;
+    let customer = CreateQr {
+        kind: QrKind::Customer {
+            scanned: "anything".into(),
+        },
+        ..create(100)
+    };
+    let err = bank.create_qr(&customer).await.unwrap_err();
+    assert!(matches!(err, BankError::Unsupported(_)));
+    assert!(!err.is_transient());
+    let q = PaymentQuery {
+        qr_type: QrType::Customer,
+        ..query()
+    };
+    assert!(matches!(
+        bank.payment_status(&q).await,
+        Err(BankError::Unsupported(_))
+    ));
+    assert!(seen.lock().unwrap().is_empty());
+    let caps = bank.capabilities();
+    assert!(caps.dynamic_qr && caps.cash_register_link && caps.partial_refund && caps.callbacks);
+    assert!(!caps.customer_qr);
+    assert!(!caps.supports(QrType::Customer));
+    assert_eq!(bank.callback_ack_body(), None);
+}
+
+fn order_notification(amount: &str, status: &str, date: &str) -> String {
+    format!(
+        r#"{{"event":"payment","transaction":{{"id":120059,"orderId":"pay_1","status":{{"value":"{status}","date":"{date}"}},"paymentMethod":"sbp","paymentParams":{{"qrId":"{LINK}"}},"amount":{amount},"comment":"x","extra":{{}}}}}}"#
+    )
+}
+
+#[tokio::test]
+async fn order_notifications_are_verified() {
+    let (bank, _) = fake_bank(vec![]).await;
+    let date = "2019-07-11T17:45:13+03:00";
+    let sig = order_notification_signature(
+        &Secret::new("test-secret-key"),
+        "12500.5",
+        "MA0000000552",
+        "pay_1",
+        "SUCCESS",
+        date,
+    );
+    let notice = bank
+        .parse_callback(
+            &headers(&sig),
+            order_notification("12500.5", "SUCCESS", date).as_bytes(),
+        )
+        .unwrap();
+    assert_eq!(
+        notice,
+        CallbackNotice {
+            qr_id: None,
+            order: Some("pay_1".into()),
+            amount: Kopecks::new(1_250_050).unwrap(),
+            currency: None,
+            status: BankPaymentStatus::Paid {
+                transaction_id: Some("120059".into())
+            },
+        }
+    );
+    // `12500.50` on the wire: signed over the canonical text.
+    assert!(
+        bank.parse_callback(
+            &headers(&sig),
+            order_notification("12500.50", "SUCCESS", date).as_bytes()
+        )
+        .is_ok()
+    );
+    // Another date, or the SBP-notice signature scheme's fields, do not verify.
+    assert_eq!(
+        bank.parse_callback(
+            &headers(&sig),
+            order_notification("12500.5", "SUCCESS", "2019-07-11T17:45:14+03:00").as_bytes()
+        ),
+        Err(CallbackError::BadSignature)
+    );
+    assert!(matches!(
+        bank.parse_callback(&headers(&sig), br#"{"transaction":{"orderId":"x"}}"#),
+        Err(CallbackError::Malformed(_))
+    ));
 }

@@ -138,3 +138,121 @@ pub(super) struct RefundAnswer {
     /// `IN_PROGRESS`, `COMPLETED`, `DECLINED`.
     pub(super) refund_status: String,
 }
+
+/// `POST /api/sbp/v2/qrs` body for a cash-register link (SDK `model/out/QRVariable.java`):
+/// no order, no amount.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(super) struct RegisterVariable<'a> {
+    /// `QRVariable`.
+    pub(super) qr_type: &'static str,
+    /// Our merchant id at the bank.
+    pub(super) sbp_merchant_id: &'a str,
+}
+
+/// `POST /api/payment/v1/orders` body: activates a cash-register link (BANKS.md §1.6).
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(super) struct CreateOrder<'a> {
+    /// Rubles, e.g. `123.45`.
+    pub(super) amount: Box<RawValue>,
+    /// The order id: our payment id.
+    pub(super) id: &'a str,
+    /// Free text for the merchant's records.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(super) comment: Option<&'a str>,
+    /// When the activation ends unpaid, ISO 8601 with offset.
+    pub(super) expiration_date: String,
+    /// The link to activate.
+    pub(super) qr: OrderQrRef<'a>,
+}
+
+/// `qr` of [`CreateOrder`].
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(super) struct OrderQrRef<'a> {
+    /// The link's QR id.
+    pub(super) id: &'a str,
+    /// Payment purpose shown in the customer's bank app.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(super) payment_details: Option<&'a str>,
+}
+
+/// An order (`POST /api/payment/v1/orders`, `GET /api/payment/v1/orders/{id}`).
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(super) struct Order {
+    /// The order id (our payment id).
+    pub(super) id: String,
+    /// Rubles.
+    pub(super) amount: Option<Box<RawValue>>,
+    /// `{value: NEW|PAID|CANCELLED|EXPIRED, date}`.
+    pub(super) status: OrderStatus,
+    /// The activated link.
+    pub(super) qr: Option<OrderQr>,
+}
+
+/// An order's (or order transaction's) status.
+#[derive(Debug, Deserialize)]
+pub(super) struct OrderStatus {
+    /// `NEW`, `PAID`, `CANCELLED`, `EXPIRED` (orders); `SUCCESS`, … (transactions).
+    pub(super) value: String,
+    /// When it took this value; signed verbatim in order notifications.
+    pub(super) date: Option<String>,
+}
+
+/// `qr` of an [`Order`].
+#[derive(Debug, Deserialize)]
+pub(super) struct OrderQr {
+    /// The link's QR id.
+    pub(super) id: Option<String>,
+}
+
+/// `POST /api/payments/v1/orders/{orderId}/refunds/{refundId}` body.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(super) struct OrderRefundRequest<'a> {
+    /// Rubles to give back.
+    pub(super) amount: Box<RawValue>,
+    /// Statement text (≤ 140).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(super) payment_details: Option<&'a str>,
+}
+
+/// Just enough of a notification to tell its kind: order notifications carry `transaction`.
+#[derive(Debug, Deserialize)]
+pub(super) struct NotificationProbe {
+    /// Present in order notifications (§1.7b) only.
+    pub(super) transaction: Option<serde::de::IgnoredAny>,
+}
+
+/// An order notification (BANKS.md §1.7b, `ecom_en.yaml` `paymentsNotification`).
+#[derive(Debug, Deserialize)]
+pub(super) struct OrderNotification {
+    /// The transaction that changed.
+    pub(super) transaction: OrderTransaction,
+}
+
+/// `transaction` of an [`OrderNotification`].
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(super) struct OrderTransaction {
+    /// The bank's operation id.
+    pub(super) id: Option<i64>,
+    /// The order id (our payment id); signed.
+    pub(super) order_id: String,
+    /// `{value, date}`; both signed, the date verbatim.
+    pub(super) status: OrderStatus,
+    /// Rubles as the bank wrote them; signed.
+    pub(super) amount: Box<RawValue>,
+    /// `{qrId}`: the link that was paid.
+    pub(super) payment_params: Option<PaymentParams>,
+}
+
+/// `paymentParams` of an [`OrderTransaction`].
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(super) struct PaymentParams {
+    /// The paid link's QR id.
+    pub(super) qr_id: Option<String>,
+}

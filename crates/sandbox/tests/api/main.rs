@@ -1,5 +1,7 @@
-//! Black-box tests of the sandbox over HTTP on 127.0.0.1: the Raiffeisen-compatible API, the
-//! sandbox controls, signed callbacks and fault injection.
+//! Black-box tests of the sandbox over HTTP on 127.0.0.1: the Raiffeisen-compatible API
+//! (QRs, cash-register links and their orders), the customer-QR extension, the T-Bank
+//! terminal, the sandbox controls, signed callbacks, fault injection, and qrpayd's bank
+//! adapters against it.
 //!
 //! Amounts are checked as raw JSON text, never through floating point.
 
@@ -10,10 +12,14 @@
     reason = "a failed unwrap in a test is a failed test, which is what we want"
 )]
 
+mod adapters;
 mod callbacks;
+mod customer;
 mod errors;
 mod faults;
+mod links;
 mod qrs;
 mod refunds;
 mod registry;
 mod support;
+mod tbank;

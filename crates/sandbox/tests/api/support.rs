@@ -14,7 +14,7 @@ use chrono::{SecondsFormat, TimeDelta, Utc};
 use hmac::{Hmac, Mac};
 use qrpayd_sandbox::{Sandbox, SandboxConfig, serve};
 use serde_json::value::RawValue;
-use sha2::Sha256;
+use sha2::{Digest, Sha256};
 use tokio::net::TcpListener;
 use tokio::sync::{mpsc, oneshot};
 
@@ -22,6 +22,10 @@ use tokio::sync::{mpsc, oneshot};
 pub(crate) const MERCHANT: &str = "MA0000000552";
 /// Its secret key (BANKS.md's test key).
 pub(crate) const SECRET: &str = "test-secret-key";
+/// The emulated T-Bank terminal.
+pub(crate) const TERMINAL: &str = "1726675329428DEMO";
+/// Its password.
+pub(crate) const TBANK_PASSWORD: &str = "tbank-sandbox-password";
 
 /// An HTTP answer (or a received callback) with field access by raw JSON text.
 #[derive(Debug)]
@@ -95,6 +99,8 @@ pub(crate) async fn start() -> Bank {
         sbp_merchant_id: MERCHANT.into(),
         secret_key: SECRET.into(),
         bank_member_id: "100000000007".into(),
+        tbank_terminal_key: TERMINAL.into(),
+        tbank_password: TBANK_PASSWORD.into(),
     });
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
@@ -221,6 +227,8 @@ impl Bank {
 pub(crate) struct Received {
     /// `X-Api-Signature-SHA256`.
     pub(crate) signature: Option<String>,
+    /// Every header.
+    pub(crate) headers: HeaderMap,
     /// The notification.
     pub(crate) json: Answer,
 }
@@ -252,6 +260,7 @@ impl Received {
 struct ReceiverState {
     sender: mpsc::UnboundedSender<Received>,
     failures_left: Arc<AtomicUsize>,
+    reply: &'static str,
 }
 
 /// A merchant's callback endpoint that answers HTTP 500 to the first `fail_first` requests.
@@ -266,7 +275,7 @@ async fn receive(
     State(state): State<ReceiverState>,
     headers: HeaderMap,
     body: String,
-) -> StatusCode {
+) -> (StatusCode, &'static str) {
     let signature = headers
         .get("x-api-signature-sha256")
         .and_then(|v| v.to_str().ok())
@@ -282,22 +291,30 @@ async fn receive(
     };
     let _ = state.sender.send(Received {
         signature,
+        headers,
         json: Answer {
             status: status.as_u16(),
             body,
         },
     });
-    status
+    (status, state.reply)
 }
 
-/// Starts a receiver on 127.0.0.1:0.
+/// Starts a receiver on 127.0.0.1:0 (answers with an empty body).
 pub(crate) async fn receiver(fail_first: usize) -> Receiver {
+    receiver_replying(fail_first, "").await
+}
+
+/// Starts a receiver on 127.0.0.1:0 that answers HTTP 200 with `reply` (T-Bank wants `OK`)
+/// after `fail_first` HTTP 500s.
+pub(crate) async fn receiver_replying(fail_first: usize, reply: &'static str) -> Receiver {
     let (sender, received) = mpsc::unbounded_channel();
     let app = Router::new()
         .route("/callback", post(receive))
         .with_state(ReceiverState {
             sender,
             failures_left: Arc::new(AtomicUsize::new(fail_first)),
+            reply,
         });
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}/callback", listener.local_addr().unwrap());
@@ -323,5 +340,70 @@ impl Receiver {
             .await
             .expect("a callback within 10 s")
             .expect("receiver running")
+    }
+}
+
+/// The T-Bank `Token` of `fields` with `password`, by the documented rule written out: the
+/// root-level scalar values sorted by key, with `Password`, concatenated, SHA-256, hex.
+pub(crate) fn tbank_token(fields: &serde_json::Value, password: &str) -> String {
+    let mut pairs: Vec<(String, String)> = fields
+        .as_object()
+        .unwrap()
+        .iter()
+        .filter(|(key, _)| key.as_str() != "Token")
+        .filter_map(|(key, value)| {
+            let text = match value {
+                serde_json::Value::String(s) => s.clone(),
+                serde_json::Value::Number(n) => n.to_string(),
+                serde_json::Value::Bool(b) => b.to_string(),
+                _ => return None,
+            };
+            Some((key.clone(), text))
+        })
+        .collect();
+    pairs.push(("Password".into(), password.into()));
+    pairs.sort();
+    let text: String = pairs.into_iter().map(|(_, value)| value).collect();
+    hex::encode(Sha256::digest(text.as_bytes()))
+}
+
+impl Bank {
+    /// A signed call to the T-Bank terminal: `fields` plus `TerminalKey` and `Token`.
+    pub(crate) async fn tbank(&self, method: &str, fields: serde_json::Value) -> serde_json::Value {
+        let mut fields = fields;
+        let object = fields.as_object_mut().unwrap();
+        object.insert("TerminalKey".into(), TERMINAL.into());
+        let token = tbank_token(&fields, TBANK_PASSWORD);
+        fields
+            .as_object_mut()
+            .unwrap()
+            .insert("Token".into(), token.into());
+        self.tbank_raw(method, &fields.to_string()).await
+    }
+
+    /// A call to the T-Bank terminal with `body` as is; the answer must be HTTP 200 JSON.
+    pub(crate) async fn tbank_raw(&self, method: &str, body: &str) -> serde_json::Value {
+        let answer = self
+            .call(
+                reqwest::Method::POST,
+                &format!("/tbank/v2/{method}"),
+                Some(body),
+                None,
+            )
+            .await;
+        assert_eq!(answer.status, 200, "{}", answer.body);
+        serde_json::from_str(&answer.body).unwrap()
+    }
+
+    /// Registers a cash-register link (`QRVariable`); returns `(qrId, payload)`.
+    pub(crate) async fn register_link(&self) -> (String, String) {
+        let answer = self
+            .post_open(
+                "/api/sbp/v2/qrs",
+                &format!(r#"{{"qrType":"QRVariable","sbpMerchantId":"{MERCHANT}"}}"#),
+            )
+            .await;
+        answer.assert_success();
+        (answer.text("qrId"), answer.text("payload"))
     }
 }

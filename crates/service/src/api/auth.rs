@@ -43,6 +43,8 @@ pub struct Register {
     pub id: RegisterId,
     /// Its default provider.
     pub provider: Option<ProviderName>,
+    /// Its default QR type.
+    pub qr_type: qrpayd_domain::payment::QrType,
 }
 
 impl Registers {

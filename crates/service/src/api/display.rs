@@ -25,6 +25,7 @@ use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, SecondsFormat, Utc};
 use qrpayd_domain::ids::{PaymentId, RegisterId};
+use qrpayd_domain::payment::PaymentState;
 use qrpayd_store::{Payment, PaymentFilter};
 use serde_json::{Value, json};
 
@@ -112,6 +113,7 @@ pub(super) async fn events(
         current: None,
         rescan: true,
         last_sent,
+        showing_qr: false,
     };
     let stream = futures_util::stream::unfold(follow, Follow::next);
     let mut response = Sse::new(stream)
@@ -137,6 +139,8 @@ struct Follow {
     /// periodic re-sync); otherwise re-read only the current one.
     rescan: bool,
     last_sent: Option<String>,
+    /// The last event sent showed a QR.
+    showing_qr: bool,
 }
 
 impl Follow {
@@ -186,7 +190,14 @@ impl Follow {
             let screen = display::screen(latest.as_ref(), now);
             self.current = latest.as_ref().map(|p| p.id.clone());
             let version = screen.version();
-            if self.last_sent.as_deref() != Some(version.as_str()) {
+            // A new payment whose QR the bank is still issuing: keep the screen (an outcome, or
+            // idle) until its QR is there, rather than flash idle; but take an older payment's
+            // QR off at once, the register has moved on.
+            let issuing = latest
+                .as_ref()
+                .is_some_and(|p| p.state == PaymentState::Creating);
+            let keep = issuing && self.last_sent.is_some() && !self.showing_qr;
+            if !keep && self.last_sent.as_deref() != Some(version.as_str()) {
                 let event = Event::default()
                     .event("state")
                     .id(&version)
@@ -194,6 +205,7 @@ impl Follow {
                     .json_data(state_json(&screen, now))
                     .unwrap_or_else(|_| Event::default().comment("unserialisable state"));
                 self.last_sent = Some(version);
+                self.showing_qr = screen.shows == Shows::Qr;
                 return Some((Ok(event), self));
             }
             let until = screen

@@ -115,6 +115,16 @@ fn bank_error(error: &BankError, doing: &str) -> ApiError {
             "bank_protocol_error",
             format!("the bank's answer was not acceptable while {doing}: {m}"),
         ),
+        BankError::Unsupported(m) => ApiError::new(
+            StatusCode::BAD_GATEWAY,
+            "bank_rejected",
+            format!("not supported by this provider while {doing}: {m}"),
+        ),
+        BankError::LinkBusy(m) => ApiError::new(
+            StatusCode::CONFLICT,
+            "link_busy",
+            format!("the cash-register link is busy while {doing}: {m}"),
+        ),
     }
 }
 
@@ -140,6 +150,12 @@ impl From<PaymentError> for ApiError {
             PaymentError::CreationFailed(p, error) => {
                 bank_error(&error, "issuing the QR").with_payment(p)
             }
+            PaymentError::Unsupported(m) => ApiError::unprocessable("not_supported_by_provider", m),
+            PaymentError::NoCashLink => ApiError::new(
+                StatusCode::CONFLICT,
+                "no_cash_link",
+                "no cash-register link is bound to this register: run `qrpayd links register` or `qrpayd links bind`",
+            ),
             PaymentError::LinkBusy(p) => ApiError::new(
                 StatusCode::CONFLICT,
                 "link_busy",

@@ -14,7 +14,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use qrpayd_domain::ids::OrderRef;
-use qrpayd_domain::payment::{ApiStatus, PaymentState};
+use qrpayd_domain::payment::{ApiStatus, PaymentState, QrType};
 use qrpayd_store::Payment;
 
 use super::payments::payment_id;
@@ -109,6 +109,13 @@ async fn payable(
             StatusCode::CONFLICT,
             "payment_not_ready",
             "the QR is still being issued by the bank; retry in a moment",
+        ));
+    }
+    if payment.qr_type == QrType::Customer {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "qr_not_payable",
+            "the customer presents the QR for this payment: qrpayd has none to show or print",
         ));
     }
     let status = payment.state.api_status();

@@ -11,6 +11,7 @@ mod auth;
 mod display;
 mod error;
 mod events;
+mod links;
 mod media;
 mod payments;
 mod refunds;
@@ -83,6 +84,7 @@ pub fn router(state: AppState, extra: Option<Router>) -> Router {
         .route("/v1/payments/{id}/refunds", post(refunds::create))
         .route("/v1/refunds/{id}", get(refunds::get))
         .route("/v1/events", get(events::feed))
+        .route("/v1/links/check", post(links::check))
         .route("/v1/callbacks/{provider}", post(callback))
         .route("/healthz", get(healthz))
         .route("/openapi.json", get(openapi))

@@ -13,7 +13,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use qrpayd_domain::ids::{IdempotencyKey, OrderRef, PaymentId, ProviderName, RegisterId};
 use qrpayd_domain::money::{Currency, Kopecks};
-use qrpayd_domain::payment::PaymentState;
+use qrpayd_domain::payment::{PaymentState, QrType};
 use qrpayd_store::{Payment, PaymentFilter};
 use serde_json::{Map, Value};
 
@@ -111,7 +111,15 @@ fn parse_amount(map: &Map<String, Value>, max: Kopecks) -> Result<Kopecks, ApiEr
 
 /// The fields a create request may carry. Anything else is refused: a typo such as
 /// `povider` must not silently fall back to the default bank.
-const CREATE_FIELDS: [&str; 5] = ["amount", "currency", "provider", "order", "description"];
+const CREATE_FIELDS: [&str; 7] = [
+    "amount",
+    "currency",
+    "provider",
+    "order",
+    "description",
+    "qr_type",
+    "customer_qr",
+];
 
 fn parse_create(
     state: &AppState,
@@ -183,12 +191,47 @@ fn parse_create(
             ),
         ));
     }
+    let qr_type = match optional_string(&map, "qr_type")? {
+        None => register.qr_type,
+        Some(text) => QrType::parse(text).ok_or_else(|| {
+            ApiError::unprocessable(
+                "invalid_qr_type",
+                "`qr_type` must be \"dynamic\", \"cash_register\" or \"customer\"",
+            )
+        })?,
+    };
+    let customer_qr = optional_string(&map, "customer_qr")?.map(str::to_owned);
+    match (qr_type, &customer_qr) {
+        (QrType::Customer, None) => {
+            return Err(ApiError::unprocessable(
+                "customer_qr_required",
+                "`qr_type` \"customer\" needs `customer_qr`: the text the register's scanner read from the customer's QR",
+            ));
+        }
+        (QrType::Customer, Some(text))
+            if text.is_empty() || text.len() > 2048 || text.chars().any(char::is_control) =>
+        {
+            return Err(ApiError::unprocessable(
+                "invalid_customer_qr",
+                "`customer_qr` must be the scanned text (1 to 2048 characters, no control characters)",
+            ));
+        }
+        (QrType::Dynamic | QrType::CashRegister, Some(_)) => {
+            return Err(ApiError::unprocessable(
+                "invalid_field",
+                "`customer_qr` goes only with `qr_type` \"customer\"",
+            ));
+        }
+        _ => {}
+    }
     Ok(CreatePayment {
         amount,
         currency,
         provider,
         order,
         description,
+        qr_type,
+        customer_qr,
     })
 }
 

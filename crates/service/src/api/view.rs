@@ -25,6 +25,7 @@ pub(super) fn payment_json(p: &Payment, refunds: &[Refund]) -> Value {
         "provider": p.provider.as_str(),
         "order": p.order.as_ref().map(|o| o.as_str()),
         "description": p.description,
+        "qr_type": p.qr_type.as_str(),
         "qr": p.qr.as_ref().map(|(qr_id, payload)| json!({ "payload": payload, "qr_id": qr_id.as_str() })),
         "late": p.late,
         "late_action": p.late_action,

@@ -9,7 +9,7 @@
 //! ids, no orders or descriptions, no refunds, no other payment.
 
 use chrono::{DateTime, Utc};
-use qrpayd_domain::payment::{ApiStatus, PaymentState};
+use qrpayd_domain::payment::{ApiStatus, PaymentState, QrType};
 use qrpayd_store::Payment;
 use sha2::{Digest, Sha256};
 
@@ -57,12 +57,14 @@ impl Screen<'_> {
 }
 
 /// What a register's display shows, given its most recent payment:
-/// * a payable payment with its QR → the QR (a payment being closed is still shown: it may
-///   still end paid);
+/// * a payable payment with a QR for the customer to scan (a dynamic QR, or the register's
+///   cash-register link) → the QR (a payment being closed is still shown: it may still end
+///   paid);
 /// * a payment that ended less than [`OUTCOME_SECONDS`] ago → its outcome;
 /// * anything else → idle: no payment, one being created (no QR yet), one whose QR was never
-///   issued (nobody saw it), an outcome shown long enough, and a *late* payment (paid after
-///   it was closed: the customer has left, and the money is usually refunded).
+///   issued (nobody saw it), one paid with a QR the *customer* presents (there is nothing to
+///   scan on the display), an outcome shown long enough, and a *late* payment (paid after it
+///   was closed: the customer has left, and the money is usually refunded).
 pub fn screen(latest: Option<&Payment>, now: DateTime<Utc>) -> Screen<'_> {
     let idle = Screen {
         shows: Shows::Idle,
@@ -77,6 +79,7 @@ pub fn screen(latest: Option<&Payment>, now: DateTime<Utc>) -> Screen<'_> {
     }
     match p.state {
         PaymentState::Creating => idle,
+        PaymentState::Pending | PaymentState::Closing(_) if p.qr_type == QrType::Customer => idle,
         PaymentState::Pending | PaymentState::Closing(_) => Screen {
             shows: Shows::Qr,
             payment: Some(p),
@@ -174,6 +177,7 @@ mod tests {
             order: None,
             description: None,
             state,
+            qr_type: QrType::Dynamic,
             late: false,
             late_action: None,
             qr: Some((
@@ -226,6 +230,18 @@ mod tests {
         let mut late = payment(PaymentState::Paid, 0);
         late.late = true;
         assert_eq!(screen(Some(&late), t(1)).shows, Shows::Idle);
+        // The customer presents the QR: nothing to scan on the display, but the outcome shows.
+        let mut presented = payment(PaymentState::Pending, 0);
+        presented.qr_type = QrType::Customer;
+        assert_eq!(screen(Some(&presented), t(1)).shows, Shows::Idle);
+        presented.state = PaymentState::Paid;
+        assert_eq!(
+            screen(Some(&presented), t(1)).shows,
+            Shows::Outcome(ApiStatus::Paid)
+        );
+        let mut link = payment(PaymentState::Pending, 0);
+        link.qr_type = QrType::CashRegister;
+        assert_eq!(screen(Some(&link), t(1)).shows, Shows::Qr);
     }
 
     #[test]

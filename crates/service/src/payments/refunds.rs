@@ -241,13 +241,7 @@ impl Payments {
                 .await?;
             return Ok(refund.clone());
         };
-        let request = RefundRequest {
-            refund_id: refund.id.clone(),
-            payment_id: payment.id.clone(),
-            amount: refund.amount,
-            transaction_id: payment.bank_transaction_id.clone(),
-            details: refund.reason.clone(),
-        };
+        let request = bank_refund_request(refund, &payment);
         let poll_at = self.clock.now() + chrono(provider.poll_interval);
         match provider.adapter.refund(&request).await {
             Ok(status) => {
@@ -309,7 +303,7 @@ impl Payments {
         let now = self.clock.now();
         match provider
             .adapter
-            .refund_status(&refund.id, refund.amount)
+            .refund_status(&bank_refund_request(&refund, &payment))
             .await
         {
             Ok(Some(status)) => {
@@ -346,6 +340,19 @@ impl Payments {
                     .await
             }
         }
+    }
+}
+
+/// What the bank is told about (or asked about) `refund` of `payment`.
+fn bank_refund_request(refund: &Refund, payment: &Payment) -> RefundRequest {
+    RefundRequest {
+        refund_id: refund.id.clone(),
+        payment_id: payment.id.clone(),
+        amount: refund.amount,
+        transaction_id: payment.bank_transaction_id.clone(),
+        details: refund.reason.clone(),
+        qr_type: payment.qr_type,
+        qr_id: payment.qr.as_ref().map(|(qr_id, _)| qr_id.clone()),
     }
 }
 

@@ -174,6 +174,7 @@
     }, 0);
     byId('refund-form').hidden = p.status !== 'paid' || refundable <= 0;
     if (refundable > 0 && !byId('refund-amount').value) { byId('refund-amount').value = rubles(refundable); }
+    byId('qr-box').hidden = !(pending && p.qr);
     if (pending && p.qr) { loadQr(p); } else { byId('qr').removeAttribute('src'); qrFor = null; }
     tick();
   }

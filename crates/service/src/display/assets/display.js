@@ -65,6 +65,16 @@
     return lang === 'ru' ? whole + ',' + cents + '\u00a0₽' : '₽' + whole + '.' + cents;
   }
 
+  // Shrinks a one-line text until it fits its box (a large amount on a narrow screen).
+  function fit(el) {
+    el.style.fontSize = '';
+    var size = parseFloat(window.getComputedStyle(el).fontSize);
+    while (el.scrollWidth > el.clientWidth && size > 12) {
+      size -= 2;
+      el.style.fontSize = size + 'px';
+    }
+  }
+
   function tick() {
     var el = byId('countdown');
     if (deadline === null) { el.textContent = '—'; return; }
@@ -96,6 +106,7 @@
       byId('outcome-amount').textContent = state.amount_rubles ? money(state.amount_rubles) : '';
     }
     body.setAttribute('data-state', status);
+    fit(byId(status === 'pending' ? 'amount' : 'outcome-amount'));
   }
 
   function online(yes) { body.setAttribute('data-online', yes ? 'true' : 'false'); }
@@ -129,6 +140,10 @@
     });
   }
 
+  window.addEventListener('resize', function () {
+    fit(byId('amount'));
+    fit(byId('outcome-amount'));
+  });
   window.setInterval(tick, 250);
   connect();
 }());
