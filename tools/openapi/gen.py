@@ -32,6 +32,7 @@ PENDING = {
     "provider": "raiffeisen",
     "order": "sale-0042/17",
     "description": "Order 0042, store 17",
+    "qr_type": "dynamic",
     "qr": {"payload": PAYLOAD, "qr_id": QR_ID},
     "late": False,
     "late_action": None,
@@ -168,6 +169,13 @@ ERROR_CODES = [
     ("invalid_signature", "401", "Bank callback: the signature header is missing or does not verify against the provider's secret key."),
     ("malformed_notification", "400", "Bank callback: the signature header is present but the body is not a notification qrpayd understands (bad JSON, bad amount, another merchant's id, unknown `paymentStatus`)."),
     ("database_unavailable", "503", "`GET /healthz` only (inside its `HealthUnavailable` answer, not the `Error` envelope): the journal database does not answer."),
+    ("invalid_qr_type", "422", "`qr_type` is not `dynamic`, `cash_register` or `customer`."),
+    ("customer_qr_required", "422", "`qr_type` `customer` without `customer_qr` (the scanned text)."),
+    ("invalid_customer_qr", "422", "`customer_qr` is empty, longer than 2048 characters or has control characters."),
+    ("not_supported_by_provider", "422", "The provider cannot do this kind of payment (see the provider matrix in the README): e.g. `customer` with Raiffeisen or T-Bank, `cash_register` with T-Bank, or a cash-register link of another provider."),
+    ("no_cash_link", "409", "A `cash_register` payment, but no cash-register link is bound to the register: `qrpayd links register` or `qrpayd links bind`."),
+    ("link_busy", "409", "The register's cash-register link is already activated for an unfinished payment (one live activation per link): finish or cancel it (it is in `payment`)."),
+    ("payload_required", "422", "`POST /v1/links/check` without the scanned `payload`."),
     ("unknown_field", "422", "The request body carries a field qrpayd does not know (a typo such as `povider`): a payment takes `amount`, `currency`, `provider`, `order`, `description`; a refund takes `amount`, `reason`. Refused rather than ignored, so a typo never silently falls back to a default."),
     ("invalid_query", "400", "The query string cannot be read (e.g. invalid percent-encoding), or, on `GET /v1/payments`, names an unknown parameter or has a bad value (`status`, `late`, `from`, `to`, `limit`, `register`); on the QR pictures and receipt slips, names a parameter the endpoint does not take."),
     ("admin_read_only", "403", "The admin key (`admin_api_key`) was used for an operation that changes something (create, cancel, refund). The admin key only lists and reads; use a register's key."),
@@ -263,7 +271,7 @@ payment_schema = {
     "type": "object",
     "description": "A payment as registers see it. Every field is always present; absent values are `null`.",
     "required": [
-        "id", "status", "amount", "currency", "provider", "order", "description", "qr",
+        "id", "status", "amount", "currency", "provider", "order", "description", "qr_type", "qr",
         "late", "late_action", "failure", "refunded_amount", "refunds",
         "created_at", "expires_at", "updated_at", "paid_at",
     ],
@@ -297,6 +305,11 @@ payment_schema = {
             "type": ["string", "null"],
             "maxLength": 140,
             "description": "Payment purpose shown in the customer's bank app, as sent; null when none was sent.",
+        },
+        "qr_type": {
+            "type": "string",
+            "enum": ["dynamic", "cash_register", "customer"],
+            "description": "How the customer got the QR: `dynamic` (a QR for this payment), `cash_register` (the register's printed link, activated with this amount; `qr` is the printed link), `customer` (the register scanned the customer's QR).",
         },
         "qr": {
             "type": ["object", "null"],
@@ -481,6 +494,16 @@ create_request = {
             "description": "Payment purpose shown in the customer's bank app: at most 140 characters, no control characters (`invalid_description`).",
             "examples": ["Order 0042, store 17"],
         },
+        "qr_type": {
+            "type": "string",
+            "enum": ["dynamic", "cash_register", "customer"],
+            "description": "`dynamic` (default unless the register's `qr_type` says otherwise): a QR for this payment. `cash_register`: activate the register's printed link (bound with `qrpayd links register|bind`) with this amount; one live activation per link (`link_busy`), `no_cash_link` when none is bound. `customer`: charge the customer's QR scanned by the register (`customer_qr` required). A provider that cannot do it answers `not_supported_by_provider`; `invalid_qr_type` for other values.",
+        },
+        "customer_qr": {
+            "type": "string",
+            "maxLength": 2048,
+            "description": "With `qr_type` `customer`: the text the register's scanner read from the customer's bank app (`customer_qr_required`, `invalid_customer_qr`).",
+        },
     },
     "examples": [
         {"amount": 12345},
@@ -549,6 +572,17 @@ EVENT_PAID = {
 EVENT_PAGE = {"events": [EVENT_PAID], "next": 42}
 
 schemas = {
+    "LinkCheck": {
+        "type": "object",
+        "required": ["match", "reason", "message", "configured"],
+        "properties": {
+            "match": {"type": "boolean"},
+            "reason": {"type": "string", "enum": ["match", "no_link_configured", "not_a_link", "not_sbp", "bad_crc", "other_link", "not_a_cash_link", "other_bank"]},
+            "message": {"type": "string", "description": "The reason in words, for the cashier."},
+            "scanned_qr_id": {"type": ["string", "null"], "description": "The QR id read from the scanned link, when it could be read."},
+            "configured": {"type": ["object", "null"], "description": "The register's bound link (null when none).", "properties": {"qr_id": {"type": "string"}, "provider": {"type": "string"}, "payload": {"type": "string"}}},
+        },
+    },
     "Event": {
         "type": "object",
         "description": "One payment or refund change. `data` is a snapshot after the change: for `payment.*` the payment (id, register_id, status, amount, currency, provider, order, qr_id, bank_transaction_id, late, late_action, failure_code, created_at, paid_at), for `refund.*` the refund (id, payment_id, register_id, status, amount, automatic, reason, failure_code, created_at, finished_at).",
@@ -1370,6 +1404,30 @@ paths = {
             },
         }
     },
+    "/v1/links/check": {
+        "post": {
+            "operationId": "checkLink",
+            "tags": ["links"],
+            "summary": "Check a scanned cash-register sticker against this register's link",
+            "description": "The cashier scans the printed QR sticker with the register's barcode scanner (in a service menu) and sends the text. The answer says whether it is the cash-register link bound to this register, and why not: `match`, `no_link_configured`, `not_a_link` (not a URL, damaged), `not_sbp` (not `https://qr.nspk.ru/…`), `bad_crc` (the link's CRC-16 does not verify: damaged or mistyped), `other_link` (another link: another register's, or an old one), `not_a_cash_link` (a one-payment QR, `type=02`), `other_bank` (another bank's link). The QR id is compared, not the raw text: printed links may or may not carry their query. Works for any provider whose link is bound.",
+            "security": [{"registerKey": []}],
+            "requestBody": {
+                "required": True,
+                "content": {"application/json": {"schema": {"type": "object", "required": ["payload"], "properties": {"payload": {"type": "string", "description": "The scanned text, as read."}}, "additionalProperties": False}, "examples": {"scan": ex("A scanned sticker", {"payload": "https://qr.nspk.ru/AS1R0000000000000000000000000TST?type=01&bank=100000000007&crc=4478"})}}},
+            },
+            "responses": {
+                "200": {
+                    "description": "The verdict (also when it does not match).",
+                    "content": {"application/json": {"schema": REF("LinkCheck"), "examples": {"match": ex("The right sticker", {"match": True, "reason": "match", "message": "this is the cash-register link configured for this register", "scanned_qr_id": "AS1R0000000000000000000000000TST", "configured": {"qr_id": "AS1R0000000000000000000000000TST", "provider": "raiffeisen", "payload": "https://qr.nspk.ru/AS1R0000000000000000000000000TST?type=01&bank=100000000007&crc=4478"}})}}},
+                },
+                "400": error_response("`invalid_json`: the body is not a JSON object.", {"invalid_json": ex("Not JSON", err("invalid_json", "the body must be a JSON object"))}),
+                "401": {"$ref": "#/components/responses/Unauthorized"},
+                "403": error_response("`admin_read_only`: the admin key cannot check links.", {"admin_read_only": ex("Admin key", err("admin_read_only", "the admin key can list and read payments and refunds, not change them; use a register's key"))}),
+                "422": error_response("`payload_required`, `unknown_field`, `invalid_field`.", {"payload_required": ex("Nothing scanned", err("payload_required", "send the scanned text as `payload`"))}),
+                "500": {"$ref": "#/components/responses/InternalError"},
+            },
+        }
+    },
     "/v1/callbacks/{provider}": {
         "post": {
             "operationId": "receiveBankNotification",
@@ -1601,6 +1659,7 @@ doc = {
     "tags": [
         {"name": "payments", "description": "Registers create, watch and cancel QR payments; registers and the admin list and read them. Need `Authorization: Bearer <register api key>` (or, to list and read only, the admin key)."},
         {"name": "refunds", "description": "Registers refund paid payments, fully or in parts, and follow the refunds; the late-payment policy's automatic refunds appear here too. Creating needs a register's key; reading also accepts the admin key."},
+        {"name": "links", "description": "Cash-register links (one printed static QR per register): checking a scanned sticker. Links are registered and bound with `qrpayd links register|bind|list`."},
         {"name": "events", "description": "The feed of payment and refund events (the same events qrpayd publishes to RabbitMQ)."},
         {"name": "qr", "description": "A pending payment's QR as SVG, PNG or terminal text, and the QR slip for the receipt printer (ESC/POS bytes or plain text), for registers that do not draw the QR themselves. Read like the payment: a register's key or the admin key."},
         {"name": "display", "description": "Pages for people, served by qrpayd itself (no internet needed): the customer display / kiosk page of a register with its event stream (opened with the register's `display_key`, never an API key), their assets, and, with a `[sandbox]`, the cashier demo page."},
