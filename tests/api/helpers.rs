@@ -19,6 +19,7 @@ pub(crate) const DISPLAY_KEY: &str = "pos1-display-key-0123456789";
 pub(crate) const ADMIN_KEY: &str = "admin-test-key-0123456789";
 pub(crate) const SECRET: &str = "sandbox-secret-key";
 pub(crate) const MERCHANT: &str = "MA0000000552";
+pub(crate) const TBANK_TERMINAL: &str = qrpayd_sandbox::DEFAULT_TBANK_TERMINAL_KEY;
 
 pub(crate) struct TestApp {
     pub(crate) base: String,
@@ -95,10 +96,12 @@ admin_api_key = "{ADMIN_KEY}"
 id = "pos-1"
 api_key = "{KEY}"
 display_key = "{DISPLAY_KEY}"
+provider = "raiffeisen"
 
 [[registers]]
 id = "pos-2"
 api_key = "{OTHER_KEY}"
+provider = "raiffeisen"
 
 [[providers]]
 name = "raiffeisen"
@@ -108,6 +111,14 @@ sbp_merchant_id = "{MERCHANT}"
 secret_key = "{SECRET}"
 poll_interval_ms = 2000
 set_callback_url = {register}
+
+[[providers]]
+name = "tbank"
+kind = "tbank"
+base_url = "{sandbox_base}/tbank"
+terminal_key = "{TBANK_TERMINAL}"
+password = "{SECRET}"
+poll_interval_ms = 2000
 "#,
         db = db.url,
         register = options.register_callback,

@@ -21,3 +21,4 @@ mod media;
 mod reconcile;
 mod refunds;
 mod resilience;
+mod tbank;

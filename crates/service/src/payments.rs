@@ -716,7 +716,12 @@ impl Payments {
         };
         let payment = match (by_order, &notice.qr_id) {
             (Some(p), _) => Some(p),
-            (None, Some(qr)) => self.store.payment_by_qr(qr).await?,
+            // A link's QR id names no single payment: only dynamic QRs are found by it.
+            (None, Some(qr)) => self
+                .store
+                .payment_by_qr(qr)
+                .await?
+                .filter(|p| p.qr_type != QrType::CashRegister),
             (None, None) => None,
         };
         let Some(payment) = payment.filter(|p| p.provider == provider.name) else {

@@ -115,9 +115,8 @@ fn bank_error(error: &BankError, doing: &str) -> ApiError {
             "bank_protocol_error",
             format!("the bank's answer was not acceptable while {doing}: {m}"),
         ),
-        BankError::Unsupported(m) => ApiError::new(
-            StatusCode::BAD_GATEWAY,
-            "bank_rejected",
+        BankError::Unsupported(m) => ApiError::unprocessable(
+            "not_supported_by_provider",
             format!("not supported by this provider while {doing}: {m}"),
         ),
         BankError::LinkBusy(m) => ApiError::new(

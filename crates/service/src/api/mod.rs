@@ -170,7 +170,16 @@ async fn callback(
     body: Result<Bytes, axum::extract::rejection::BytesRejection>,
 ) -> Result<Response, ApiError> {
     let body = body.map_err(payments::body_error)?;
-    match state.payments.on_callback(&provider, &headers, &body).await {
+    // Some banks want a fixed body to stop retrying (T-Bank: plain `OK`).
+    let ack = state
+        .payments
+        .provider(&provider)
+        .and_then(|p| p.adapter.callback_ack_body());
+    let outcome = state.payments.on_callback(&provider, &headers, &body).await;
+    if let (Ok(_), Some(body)) = (&outcome, ack) {
+        return Ok(body.into_response());
+    }
+    match outcome {
         Ok(CallbackOutcome::Accepted) => Ok(Json(json!({ "status": "accepted" })).into_response()),
         Ok(CallbackOutcome::Deferred(why)) => {
             Ok(Json(json!({ "status": "deferred", "reason": why })).into_response())
