@@ -9,7 +9,9 @@ use qrpayd_store::{PaymentFilter, Store, StoreError};
 
 const HEADER: &str = "type;id;payment_id;register;order;status;amount_kopecks;amount_rub;currency;provider;qr_id;bank_transaction_id;late;late_action;reason;created_at;finished_at";
 
-fn cell(text: &str) -> String {
+/// One `;`-separated CSV cell, quoted when it holds a separator, a quote or a line break.
+/// Shared by the export and the reconciliation report.
+pub(crate) fn csv_cell(text: &str) -> String {
     if text.contains([';', '"', '\n', '\r']) {
         format!("\"{}\"", text.replace('"', "\"\""))
     } else {
@@ -64,7 +66,12 @@ pub async fn export(
             time(Some(p.created_at)),
             time(p.paid_at),
         ];
-        out.push_str(&row.iter().map(|c| cell(c)).collect::<Vec<_>>().join(";"));
+        out.push_str(
+            &row.iter()
+                .map(|c| csv_cell(c))
+                .collect::<Vec<_>>()
+                .join(";"),
+        );
         out.push('\n');
     }
     for r in store.refunds_between(from, to).await? {
@@ -100,7 +107,12 @@ pub async fn export(
             time(Some(r.created_at)),
             time(r.finished_at),
         ];
-        out.push_str(&row.iter().map(|c| cell(c)).collect::<Vec<_>>().join(";"));
+        out.push_str(
+            &row.iter()
+                .map(|c| csv_cell(c))
+                .collect::<Vec<_>>()
+                .join(";"),
+        );
         out.push('\n');
     }
     Ok(out)

@@ -18,6 +18,7 @@ use qrpayd_domain::refund::RefundState;
 use qrpayd_store::{Payment, Refund, StoreError};
 use serde::Serialize;
 
+use crate::export::csv_cell;
 use crate::payments::Payments;
 
 /// One kind of difference between the bank and the journal.
@@ -363,14 +364,6 @@ pub enum Format {
     Json,
     /// `;`-separated, one difference per line, with a header.
     Csv,
-}
-
-fn csv_cell(text: &str) -> String {
-    if text.contains([';', '"', '\n', '\r']) {
-        format!("\"{}\"", text.replace('"', "\"\""))
-    } else {
-        text.to_owned()
-    }
 }
 
 /// Writes the report.

@@ -66,6 +66,21 @@ async fn select_refund(
     row.as_ref().map(refund_from_row).transpose()
 }
 
+/// The refund the register already made with `new`'s idempotency key, if any.
+async fn refund_by_key(
+    backend: Backend,
+    conn: &mut AnyConnection,
+    new: &NewRefund,
+) -> Result<Option<Refund>, StoreError> {
+    let row = backend
+        .q("SELECT * FROM refunds WHERE register_id = ? AND idempotency_key = ?")
+        .bind(new.register_id.as_str())
+        .bind(new.idempotency_key.as_str())
+        .fetch_optional(conn)
+        .await?;
+    row.as_ref().map(refund_from_row).transpose()
+}
+
 /// Inserts a refund row, its first history line and its job (due now), inside `tx`.
 pub(crate) async fn insert_in(
     backend: Backend,
@@ -140,15 +155,9 @@ impl Store {
             .as_ref()
             .map(crate::record::from_row)
             .transpose()?;
-        let existing = self
-            .backend
-            .q("SELECT * FROM refunds WHERE register_id = ? AND idempotency_key = ?")
-            .bind(new.register_id.as_str())
-            .bind(new.idempotency_key.as_str())
-            .fetch_optional(&mut *tx)
-            .await?;
-        if let Some(row) = existing {
-            return Ok(RefundInserted::Existing(refund_from_row(&row)?));
+        let existing = refund_by_key(self.backend, &mut tx, new).await?;
+        if let Some(refund) = existing {
+            return Ok(RefundInserted::Existing(refund));
         }
         let Some(payment) = payment else {
             return Ok(RefundInserted::PaymentNotFound);
@@ -173,15 +182,9 @@ impl Store {
             if is_unique_violation(&e) {
                 // The same key raced us on another connection; its refund is the answer.
                 drop(tx);
-                let row = self
-                    .backend
-                    .q("SELECT * FROM refunds WHERE register_id = ? AND idempotency_key = ?")
-                    .bind(new.register_id.as_str())
-                    .bind(new.idempotency_key.as_str())
-                    .fetch_optional(&self.pool)
-                    .await?;
-                if let Some(row) = row {
-                    return Ok(RefundInserted::Existing(refund_from_row(&row)?));
+                let mut conn = self.pool.acquire().await?;
+                if let Some(refund) = refund_by_key(self.backend, &mut conn, new).await? {
+                    return Ok(RefundInserted::Existing(refund));
                 }
             }
             return Err(StoreError::Database(e));
