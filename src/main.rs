@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
-use qrpayd_service::clock::SystemClock;
+use qrpayd_service::clock::{Clock, SystemClock};
 use qrpayd_service::config::{Config, demo_toml};
 use qrpayd_service::reconcile::{self, Format};
 use qrpayd_service::startup::{StartOptions, open, start};
@@ -185,7 +185,7 @@ async fn links(action: LinksCommand) -> anyhow::Result<()> {
                 payload: issued.payload,
                 store_id,
                 legal_entity,
-                created_at: chrono::Utc::now(),
+                created_at: SystemClock.now(),
             };
             payments.store().bind_link(&link).await?;
             println!("{}", link.payload);
@@ -214,7 +214,7 @@ async fn links(action: LinksCommand) -> anyhow::Result<()> {
                 payload: payload.trim().to_owned(),
                 store_id,
                 legal_entity,
-                created_at: chrono::Utc::now(),
+                created_at: SystemClock.now(),
             };
             payments.store().bind_link(&link).await?;
             println!(

@@ -276,6 +276,7 @@ async fn forged_and_odd_notifications_are_refused() {
     let id = p["id"].as_str().unwrap();
     let notice = |amount: &str| {
         format!(
+            // fixed-date: a notification's transactionDate is only signed text; nothing compares it.
             r#"{{"transactionId":1,"qrId":"{}","sbpMerchantId":"{MERCHANT}","merchantId":123,"amount":{amount},"currency":"RUB","transactionDate":"2026-11-28T12:00:00.000001+03:00","paymentStatus":"SUCCESS","order":"{id}"}}"#,
             p["qr"]["qr_id"].as_str().unwrap()
         )
@@ -297,6 +298,7 @@ async fn forged_and_odd_notifications_are_refused() {
             MERCHANT,
             id,
             "SUCCESS",
+            // fixed-date: the same signed text as above.
             "2026-11-28T12:00:00.000001+03:00",
         )
     };
@@ -307,6 +309,7 @@ async fn forged_and_odd_notifications_are_refused() {
         MERCHANT,
         id,
         "SUCCESS",
+        // fixed-date: the same signed text as above.
         "2026-11-28T12:00:00.000001+03:00",
     );
     assert_eq!(

@@ -46,14 +46,20 @@ pub(crate) struct Options {
     pub(crate) amqp: Option<(String, String)>,
 }
 
+/// Where every test's manual clock starts. qrpayd, the sandbox bank and the test helpers all
+/// read that one clock (`TestApp::clock`), so this date never "passes": the suite runs the
+/// same on any calendar day.
 pub(crate) fn start_time() -> chrono::DateTime<Utc> {
+    // fixed-date: the start of the one shared manual clock; nothing compares it with the wall clock.
     Utc.with_ymd_and_hms(2026, 11, 28, 9, 0, 0)
         .single()
         .unwrap()
 }
 
-async fn start_sandbox() -> (Sandbox, String) {
-    let sandbox = Sandbox::new(SandboxConfig::new(MERCHANT, SECRET));
+/// A sandbox bank on a random port, reading `clock`.
+pub(crate) async fn start_sandbox(clock: &ManualClock) -> (Sandbox, String) {
+    let sandbox =
+        Sandbox::new(SandboxConfig::new(MERCHANT, SECRET).with_clock(Arc::new(clock.clone())));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(qrpayd_sandbox::serve(
@@ -73,9 +79,14 @@ pub(crate) async fn spawn_with(options: Options) -> TestApp {
         Some(db) => db,
         None => Arc::new(qrpayd_store::test_db::fresh().await.unwrap()),
     };
+    // One clock for qrpayd and its bank. A sandbox handed in (a restart) must have been started
+    // with the clock handed in.
+    let clock = options
+        .clock
+        .unwrap_or_else(|| ManualClock::new(start_time()));
     let (sandbox, sandbox_base) = match options.sandbox {
         Some(s) => s,
-        None => start_sandbox().await,
+        None => start_sandbox(&clock).await,
     };
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
@@ -130,9 +141,6 @@ poll_interval_ms = 2000
             .unwrap_or_default(),
     );
     let config = Config::from_toml(&text, Vec::new()).unwrap();
-    let clock = options
-        .clock
-        .unwrap_or_else(|| ManualClock::new(start_time()));
     let running = start(
         &config,
         listener,
@@ -396,4 +404,10 @@ impl TestApp {
             r.stop().await;
         }
     }
+}
+
+/// The Moscow calendar day of `at` (the business day of listings, exports and registries).
+pub(crate) fn msk_day(at: chrono::DateTime<Utc>) -> chrono::NaiveDate {
+    at.with_timezone(&chrono::FixedOffset::east_opt(3 * 3600).unwrap())
+        .date_naive()
 }

@@ -361,6 +361,7 @@ fn golden_slip() -> Slip<'static> {
     Slip {
         amount: Kopecks::new(12345).unwrap(),
         order: Some("receipt-1"),
+        // fixed-date: the golden slip's printed expiry; rendering reads no clock.
         expires_at: chrono::Utc
             .with_ymd_and_hms(2026, 11, 28, 9, 5, 0)
             .single()

@@ -4,13 +4,11 @@
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-use chrono::Utc;
 use qrpayd_bank::raiffeisen::registry::{self, RegistryKind, RegistryRow};
 use qrpayd_domain::ids::PaymentId;
 use qrpayd_domain::money::Kopecks;
 use qrpayd_domain::payment::{CloseReason, PaymentEvent};
 use qrpayd_sandbox::Faults;
-use qrpayd_service::clock::ManualClock;
 use qrpayd_service::reconcile::{self, DifferenceKind, Format};
 use qrpayd_store::EventDetails;
 use serde_json::{Value, json};
@@ -44,12 +42,7 @@ async fn settle_refunds(app: &TestApp) {
 
 #[tokio::test]
 async fn a_day_with_every_kind_of_difference() {
-    // Journal times follow the real clock here: the sandbox writes its registry in real time.
-    let app = spawn_with(Options {
-        clock: Some(ManualClock::new(Utc::now())),
-        ..Options::default()
-    })
-    .await;
+    let app = spawn_app().await;
 
     // Agrees: paid, and partly refunded.
     let agreed = app.paid_payment("a").await;
@@ -119,7 +112,7 @@ async fn a_day_with_every_kind_of_difference() {
 
     // The bank's registry for today, then tampered with: another amount for the agreed
     // payment and the refund, and a refund row the journal cannot know.
-    let today = (Utc::now() + chrono::Duration::hours(3)).date_naive();
+    let today = msk_day(app.clock_now());
     let mut reg = app.sandbox.registry(today);
     assert_eq!(reg.date, Some(today));
     let bytes = registry::write(&reg);
@@ -231,18 +224,14 @@ async fn a_day_with_every_kind_of_difference() {
 
 #[tokio::test]
 async fn a_clean_day_reconciles_without_differences_and_the_cli_agrees() {
-    let app = spawn_with(Options {
-        clock: Some(ManualClock::new(Utc::now())),
-        ..Options::default()
-    })
-    .await;
+    let app = spawn_app().await;
     let p = app.paid_payment("a").await;
     let r = app
         .refund(p["id"].as_str().unwrap(), "r", json!({"amount": 45}))
         .await;
     assert_eq!(r.status, 201);
     settle_refunds(&app).await;
-    let today = (Utc::now() + chrono::Duration::hours(3)).date_naive();
+    let today = msk_day(app.clock_now());
     let reg = app.sandbox.registry(today);
     assert_eq!(reg.rows.len(), 2);
     let report = reconcile::run(&app.running().payments, &reg, false)

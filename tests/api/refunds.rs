@@ -372,7 +372,11 @@ async fn a_register_finds_its_payment_by_the_sale_receipt() {
     let day = app
         .request(
             reqwest::Method::GET,
-            "/v1/payments?register=pos-1&from=2026-11-28&to=2026-11-29&status=paid",
+            &format!(
+                "/v1/payments?register=pos-1&from={}&to={}&status=paid",
+                msk_day(app.clock_now()),
+                msk_day(app.clock_now()) + chrono::Days::new(1)
+            ),
             Some(ADMIN_KEY),
             None,
             None,

@@ -53,6 +53,7 @@ use qrpayd_domain::ids::{PaymentId, QrId, RefundId};
 use qrpayd_domain::money::{Currency, Kopecks};
 pub use qrpayd_domain::payment::QrType;
 
+pub mod clock;
 pub mod raiffeisen;
 pub mod sandbox;
 pub mod tbank;

@@ -1,5 +1,6 @@
 //! qrpayd's domain: the words every other crate speaks.
 //!
+//! * [`clock`] — the `Clock` port (business time is handed in) and a `ManualClock` for tests;
 //! * [`money`] — amounts as integer kopecks and their exact ruble text for bank wires;
 //! * [`ids`] — strict newtypes for everything that identifies something;
 //! * [`payment`] — payment statuses and the one transition function of the state machine;
@@ -11,6 +12,7 @@
 //! no database). Callers hand it the current time and fresh ids. That keeps every rule here
 //! testable with plain values.
 
+pub mod clock;
 pub mod ids;
 pub mod money;
 pub mod nspk;

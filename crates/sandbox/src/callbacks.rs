@@ -154,6 +154,7 @@ async fn deliver(client: &reqwest::Client, delivery: &Delivery) -> bool {
 
 #[cfg(test)]
 mod tests {
+    // fixed-dates: pure transitions and renderings with the time handed in; nothing here reads the wall clock.
     use super::*;
 
     #[test]

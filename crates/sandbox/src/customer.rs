@@ -151,6 +151,7 @@ impl State {
 
 #[cfg(test)]
 mod tests {
+    // fixed-dates: pure transitions and renderings with the time handed in; nothing here reads the wall clock.
     use super::*;
     use crate::state::{PaymentStatus, QrStatus};
 

@@ -42,7 +42,8 @@
 //!
 //! Determinism: a refund answers `IN_PROGRESS` on creation and on its first
 //! `GET`, `COMPLETED` from the second `GET` on (no timers), which is also its completion time
-//! in the registry. Expiry is evaluated against the real clock whenever a QR is read or changed.
+//! in the registry. Expiry is evaluated against the configured clock ([`SandboxConfig::clock`]:
+//! the real one unless a test shares its manual clock) whenever a QR is read or changed.
 //!
 //! Modules:
 //! * `state` — the books and their pure transitions (no clock, randomness or IO);
@@ -71,7 +72,8 @@ use std::fmt;
 use std::future::Future;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
-use chrono::{NaiveDate, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
+use qrpayd_bank::clock::{Clock, SystemClock};
 use qrpayd_bank::raiffeisen::registry::Registry;
 use qrpayd_domain::money::Kopecks;
 use serde::{Deserialize, Serialize};
@@ -110,6 +112,11 @@ pub struct SandboxConfig {
     /// The emulated T-Bank terminal's password (signs every `Token`); empty means the
     /// `secret_key`.
     pub tbank_password: String,
+    /// Where the bank's "now" comes from: QR and order lifetimes, `RedirectDueDate`, registry
+    /// days and timestamps. The real clock ([`SystemClock`]) when the sandbox runs on its own,
+    /// as the bank does; a test hands it the same [`ManualClock`](qrpayd_domain::clock::ManualClock)
+    /// it gives qrpayd, so both agree on the date whatever day the suite runs.
+    pub clock: Arc<dyn Clock>,
 }
 
 impl SandboxConfig {
@@ -121,7 +128,15 @@ impl SandboxConfig {
             bank_member_id: DEFAULT_BANK_MEMBER_ID.to_owned(),
             tbank_terminal_key: DEFAULT_TBANK_TERMINAL_KEY.to_owned(),
             tbank_password: String::new(),
+            clock: Arc::new(SystemClock),
         }
+    }
+
+    /// The same config reading time from `clock`.
+    #[must_use]
+    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
     }
 }
 
@@ -133,6 +148,7 @@ impl fmt::Debug for SandboxConfig {
             .field("bank_member_id", &self.bank_member_id)
             .field("tbank_terminal_key", &self.tbank_terminal_key)
             .field("tbank_password", &"<redacted>")
+            .field("clock", &self.clock)
             .finish()
     }
 }
@@ -223,7 +239,7 @@ impl Sandbox {
     pub async fn pay(&self, qr_id: &str, amount: Kopecks) -> Result<(), SandboxError> {
         let link = self.lock().is_link(qr_id);
         if link {
-            let event = self.lock().pay_link(qr_id, amount, Utc::now())?;
+            let event = self.lock().pay_link(qr_id, amount, self.now())?;
             tracing::info!(
                 qr_id,
                 order = %event.order_id,
@@ -234,7 +250,7 @@ impl Sandbox {
             self.notify_order(&event);
             return Ok(());
         }
-        let event = self.lock().pay(qr_id, amount, Utc::now())?;
+        let event = self.lock().pay(qr_id, amount, self.now())?;
         tracing::info!(
             qr_id,
             transaction_id = event.transaction_id,
@@ -283,7 +299,7 @@ impl Sandbox {
     ) -> Result<(), TbankError> {
         self.lock()
             .tbank
-            .decline_refund(payment_id, external_request_id, Utc::now())
+            .decline_refund(payment_id, external_request_id, self.now())
             .map(drop)
     }
 
@@ -291,7 +307,7 @@ impl Sandbox {
     pub fn tbank_status(&self, payment_id: &str) -> Result<String, TbankError> {
         self.lock()
             .tbank
-            .state(payment_id, Utc::now())
+            .state(payment_id, self.now())
             .map(|p| p.status_text().to_owned())
     }
 
@@ -311,7 +327,7 @@ impl Sandbox {
         let event =
             self.lock()
                 .tbank
-                .pay_test(payment_id, deadline_expired, rejected, Utc::now())?;
+                .pay_test(payment_id, deadline_expired, rejected, self.now())?;
         self.notify_tbank(&event);
         Ok(())
     }
@@ -332,7 +348,7 @@ impl Sandbox {
     pub(crate) fn charge_customer_qr(&self, charge: Charge) -> Result<Qr, SandboxError> {
         let (qr, event) =
             self.lock()
-                .charge_customer_qr(charge, Utc::now(), routes::fresh_qr_id)?;
+                .charge_customer_qr(charge, self.now(), routes::fresh_qr_id)?;
         tracing::info!(qr_id = %qr.id, order = %qr.order, "sandbox customer QR charged");
         if let Some(event) = event {
             self.notify(&event);
@@ -361,7 +377,7 @@ impl Sandbox {
     pub fn registry(&self, date: NaiveDate) -> Registry {
         let (qrs, orders, refunds) = {
             let mut state = self.lock();
-            let now = Utc::now();
+            let now = self.now();
             (
                 state.all_qrs(now),
                 state.all_orders(now),
@@ -384,7 +400,7 @@ impl Sandbox {
 
     /// The payer's bank declines an attempt on `qr_id`; sends the `DECLINED` callback.
     pub(crate) fn decline(&self, qr_id: &str, amount: Option<Kopecks>) -> Result<(), SandboxError> {
-        let event = self.lock().decline(qr_id, amount, Utc::now())?;
+        let event = self.lock().decline(qr_id, amount, self.now())?;
         tracing::info!(
             qr_id,
             transaction_id = event.transaction_id,
@@ -392,6 +408,11 @@ impl Sandbox {
         );
         self.notify(&event);
         Ok(())
+    }
+
+    /// The bank's "now" (the configured clock).
+    pub fn now(&self) -> DateTime<Utc> {
+        self.inner.config.clock.now()
     }
 
     /// The books. A panic elsewhere while holding the lock cannot leave them half-written

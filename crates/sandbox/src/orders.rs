@@ -389,6 +389,7 @@ impl State {
 
 #[cfg(test)]
 mod tests {
+    // fixed-dates: pure transitions and renderings with the time handed in; nothing here reads the wall clock.
     use super::*;
     use crate::state::NewQr;
 

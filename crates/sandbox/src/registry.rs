@@ -207,6 +207,7 @@ pub(crate) fn build(
 
 #[cfg(test)]
 mod tests {
+    // fixed-dates: pure transitions and renderings with the time handed in; nothing here reads the wall clock.
     use chrono::{TimeDelta, Utc};
     use qrpayd_bank::raiffeisen::registry::{parse, write};
 

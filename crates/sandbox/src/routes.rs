@@ -15,7 +15,7 @@ use axum::http::{StatusCode, Uri, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
-use chrono::{NaiveDate, Utc};
+use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -166,7 +166,7 @@ async fn register_qr(
     body: Bytes,
 ) -> Result<Json<QrDataResponse>, SandboxError> {
     let new = parse_body::<RegisterQrRequest>(&body)?.into_new_qr()?;
-    let qr = sandbox.lock().register(new, Utc::now(), fresh_qr_id)?;
+    let qr = sandbox.lock().register(new, sandbox.now(), fresh_qr_id)?;
     tracing::info!(qr_id = %qr.id, order = %qr.order, "sandbox QR registered");
     Ok(Json(QrDataResponse::from(&qr)))
 }
@@ -177,7 +177,7 @@ async fn qr_status(
     State(sandbox): State<Sandbox>,
     Path(qr_id): Path<String>,
 ) -> Result<Json<QrStatusResponse>, SandboxError> {
-    let qr = sandbox.lock().qr(&qr_id, Utc::now())?;
+    let qr = sandbox.lock().qr(&qr_id, sandbox.now())?;
     Ok(Json(QrStatusResponse::from(&qr)))
 }
 
@@ -187,7 +187,7 @@ async fn cancel_qr(
     State(sandbox): State<Sandbox>,
     Path(qr_id): Path<String>,
 ) -> Result<StatusCode, SandboxError> {
-    sandbox.lock().cancel(&qr_id, Utc::now())?;
+    sandbox.lock().cancel(&qr_id, sandbox.now())?;
     Ok(StatusCode::OK)
 }
 
@@ -197,7 +197,7 @@ async fn qr_info(
     State(sandbox): State<Sandbox>,
     Path(qr_id): Path<String>,
 ) -> Result<Json<QrDataResponse>, SandboxError> {
-    let qr = sandbox.lock().qr(&qr_id, Utc::now())?;
+    let qr = sandbox.lock().qr(&qr_id, sandbox.now())?;
     Ok(Json(QrDataResponse::from(&qr)))
 }
 
@@ -207,7 +207,7 @@ async fn payment_info(
     State(sandbox): State<Sandbox>,
     Path(qr_id): Path<String>,
 ) -> Result<Json<PaymentInfoResponse>, SandboxError> {
-    let qr = sandbox.lock().qr(&qr_id, Utc::now())?;
+    let qr = sandbox.lock().qr(&qr_id, sandbox.now())?;
     Ok(Json(PaymentInfoResponse::new(
         &qr,
         sandbox.sbp_merchant_id(),
@@ -231,7 +231,7 @@ async fn refund_status(
     State(sandbox): State<Sandbox>,
     Path(refund_id): Path<String>,
 ) -> Result<Json<RefundResponse>, SandboxError> {
-    let refund = sandbox.lock().refund_status(&refund_id, Utc::now())?;
+    let refund = sandbox.lock().refund_status(&refund_id, sandbox.now())?;
     Ok(Json(RefundResponse::from(&refund)))
 }
 
@@ -296,13 +296,13 @@ async fn expire_qr(
     State(sandbox): State<Sandbox>,
     Path(qr_id): Path<String>,
 ) -> Result<Json<QrStatusResponse>, SandboxError> {
-    let qr = sandbox.lock().expire_now(&qr_id, Utc::now())?;
+    let qr = sandbox.lock().expire_now(&qr_id, sandbox.now())?;
     Ok(Json(QrStatusResponse::from(&qr)))
 }
 
 /// `GET /sandbox/qrs`: every QR, refund, order, customer QR and T-Bank payment.
 async fn overview(State(sandbox): State<Sandbox>) -> Json<Overview> {
-    let now = Utc::now();
+    let now = sandbox.now();
     let mut state = sandbox.lock();
     let qrs = state.all_qrs(now);
     let refunds = state.all_refunds();
@@ -327,7 +327,7 @@ async fn create_order(
     let new = parse_body::<CreateOrderRequest>(&body)?.into_new_order()?;
     let order = sandbox
         .lock()
-        .create_order(new, Utc::now(), || Uuid::new_v4().to_string())?;
+        .create_order(new, sandbox.now(), || Uuid::new_v4().to_string())?;
     tracing::info!(order = %order.id, qr_id = %order.qr_id, "sandbox order created");
     Ok(Json(OrderResponse::from(&order)))
 }
@@ -338,7 +338,7 @@ async fn order_status(
     State(sandbox): State<Sandbox>,
     Path(order_id): Path<String>,
 ) -> Result<Json<OrderResponse>, SandboxError> {
-    let order = sandbox.lock().order(&order_id, Utc::now())?;
+    let order = sandbox.lock().order(&order_id, sandbox.now())?;
     Ok(Json(OrderResponse::from(&order)))
 }
 
@@ -348,7 +348,7 @@ async fn cancel_order(
     State(sandbox): State<Sandbox>,
     Path(order_id): Path<String>,
 ) -> Result<StatusCode, SandboxError> {
-    sandbox.lock().cancel_order(&order_id, Utc::now())?;
+    sandbox.lock().cancel_order(&order_id, sandbox.now())?;
     Ok(StatusCode::OK)
 }
 
@@ -362,7 +362,7 @@ async fn create_order_refund(
     let amount = parse_body::<OrderRefundRequest>(&body)?.amount()?;
     let refund = sandbox
         .lock()
-        .order_refund(&order_id, &refund_id, amount, Utc::now())?;
+        .order_refund(&order_id, &refund_id, amount, sandbox.now())?;
     Ok(Json(RefundResponse::from(&refund)))
 }
 
@@ -374,7 +374,7 @@ async fn order_refund_status(
 ) -> Result<Json<RefundResponse>, SandboxError> {
     let refund = sandbox
         .lock()
-        .order_refund_status(&order_id, &refund_id, Utc::now())?;
+        .order_refund_status(&order_id, &refund_id, sandbox.now())?;
     Ok(Json(RefundResponse::from(&refund)))
 }
 
@@ -489,9 +489,9 @@ struct SpringNotFound {
 }
 
 /// Any other path.
-async fn unknown_path(uri: Uri) -> Response {
+async fn unknown_path(State(sandbox): State<Sandbox>, uri: Uri) -> Response {
     let body = SpringNotFound {
-        timestamp: micros_text(to_msk(Utc::now())),
+        timestamp: micros_text(to_msk(sandbox.now())),
         status: StatusCode::NOT_FOUND.as_u16(),
         error: "Not Found",
         path: uri.path().to_owned(),

@@ -671,7 +671,7 @@ fn init_call(sandbox: &Sandbox, body: &[u8]) -> Result<TbPayment, TbankError> {
         due,
         notification_url: request.notification_url,
     };
-    sandbox.lock().tbank.init(new, Utc::now())
+    sandbox.lock().tbank.init(new, sandbox.now())
 }
 
 /// `POST /tbank/v2/Init`.
@@ -714,7 +714,7 @@ fn get_qr_call(sandbox: &Sandbox, body: &[u8]) -> Result<TbPayment, TbankError> 
         }
     }
     let id = request.payment_id()?.to_owned();
-    sandbox.lock().tbank.get_qr(&id, Utc::now(), || {
+    sandbox.lock().tbank.get_qr(&id, sandbox.now(), || {
         routes::fresh_qr_id(crate::state::QrType::Dynamic)
     })
 }
@@ -749,7 +749,7 @@ fn payment_id_number(id: &str) -> Value {
 fn get_state_call(sandbox: &Sandbox, body: &[u8]) -> Result<TbPayment, TbankError> {
     let request = verified(sandbox, body)?;
     let id = request.payment_id()?.to_owned();
-    sandbox.lock().tbank.state(&id, Utc::now())
+    sandbox.lock().tbank.state(&id, sandbox.now())
 }
 
 /// `POST /tbank/v2/GetState`.
@@ -781,7 +781,7 @@ fn cancel_call(sandbox: &Sandbox, body: &[u8]) -> Result<Cancelled, TbankError> 
     sandbox
         .lock()
         .tbank
-        .cancel(&id, amount, external, Utc::now())
+        .cancel(&id, amount, external, sandbox.now())
 }
 
 /// `POST /tbank/v2/Cancel`.
@@ -816,7 +816,7 @@ fn get_qr_state_call(
     sandbox
         .lock()
         .tbank
-        .qr_state(&id, external.as_deref(), Utc::now())
+        .qr_state(&id, external.as_deref(), sandbox.now())
 }
 
 /// `POST /tbank/v2/GetQrState`.
@@ -853,7 +853,7 @@ fn sbp_pay_test_call(sandbox: &Sandbox, body: &[u8]) -> Result<TbEvent, TbankErr
         &id,
         request.is_deadline_expired.unwrap_or(false),
         request.is_rejected.unwrap_or(false),
-        Utc::now(),
+        sandbox.now(),
     )
 }
 
@@ -933,6 +933,7 @@ pub(crate) fn summary(payment: &TbPayment) -> Value {
 
 #[cfg(test)]
 mod tests {
+    // fixed-dates: pure transitions and renderings with the time handed in; nothing here reads the wall clock.
     use super::*;
 
     fn k(v: i64) -> Kopecks {

@@ -245,10 +245,14 @@ pub async fn start(
         clock: options.clock.clone(),
     };
     let sandbox = config.sandbox.as_ref().map(|s| {
-        Sandbox::new(qrpayd_sandbox::SandboxConfig::new(
-            s.sbp_merchant_id.clone(),
-            s.secret_key.expose().to_owned(),
-        ))
+        // The embedded bank reads qrpayd's clock: one "now" for both sides of the wire.
+        Sandbox::new(
+            qrpayd_sandbox::SandboxConfig::new(
+                s.sbp_merchant_id.clone(),
+                s.secret_key.expose().to_owned(),
+            )
+            .with_clock(options.clock.clone()),
+        )
     });
     let app = api::router(state, sandbox.as_ref().map(Sandbox::router));
     let (shutdown, shutdown_rx) = watch::channel(false);

@@ -1,5 +1,8 @@
 //! Store tests on a real SQLite file.
 
+// fixed-dates: dates here are inputs (bank vectors, malformed dates, the manual clock's start);
+// the code under test gets its time from the test, never from the wall clock.
+
 use chrono::{Duration as Chrono, TimeZone};
 use qrpayd_domain::ids::{IdempotencyKey, PaymentId, ProviderName, QrId, RegisterId};
 use qrpayd_domain::money::{Currency, Kopecks};

@@ -724,6 +724,7 @@ pub fn write(registry: &Registry) -> Vec<u8> {
 
 #[cfg(test)]
 mod tests {
+    // fixed-dates: pure transitions and renderings with the time handed in; nothing here reads the wall clock.
     use super::*;
     use proptest::prelude::*;
 

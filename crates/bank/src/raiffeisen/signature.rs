@@ -101,6 +101,7 @@ pub fn verify_order_notification_signature(
 
 #[cfg(test)]
 mod tests {
+    // fixed-dates: pure transitions and renderings with the time handed in; nothing here reads the wall clock.
     use super::*;
 
     #[test]

@@ -1,6 +1,9 @@
 //! Adapter tests against a scripted fake bank: error mapping and answer checks. The full flow
 //! against qrpayd's sandbox is covered by the service's API tests.
 
+// fixed-dates: dates here are inputs (bank vectors, malformed dates, the manual clock's start);
+// the code under test gets its time from the test, never from the wall clock.
+
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -62,7 +65,7 @@ fn create(amount: i64) -> CreateQr {
         payment_id: PaymentId::parse("pay_1").unwrap(),
         amount: Kopecks::new(amount).unwrap(),
         currency: Currency::Rub,
-        expires_at: chrono::Utc::now() + chrono::Duration::minutes(5),
+        expires_at: chrono::DateTime::from_timestamp(1_800_000_000, 0).unwrap(),
         description: None,
         kind: QrKind::Dynamic,
     }

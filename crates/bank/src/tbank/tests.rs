@@ -2,6 +2,9 @@
 //! mapping, answer checks, status mapping, refunds and notifications. The full flow against
 //! qrpayd's sandbox is covered by the sandbox's and the service's tests.
 
+// fixed-dates: dates here are inputs (bank vectors, malformed dates, the manual clock's start);
+// the code under test gets its time from the test, never from the wall clock.
+
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 

@@ -5,7 +5,6 @@
 
 use std::time::Duration;
 
-use chrono::Utc;
 use qrpayd_bank::raiffeisen::{Raiffeisen, RaiffeisenConfig};
 use qrpayd_bank::sandbox::SandboxBank;
 use qrpayd_bank::tbank::{TBank, TBankConfig};
@@ -34,12 +33,12 @@ fn raiffeisen_config(bank: &Bank) -> RaiffeisenConfig {
     }
 }
 
-fn create(id: &str, amount: i64, kind: QrKind) -> CreateQr {
+fn create(bank: &Bank, id: &str, amount: i64, kind: QrKind) -> CreateQr {
     CreateQr {
         payment_id: PaymentId::parse(id).unwrap(),
         amount: k(amount),
         currency: Currency::Rub,
-        expires_at: Utc::now() + chrono::Duration::minutes(5),
+        expires_at: bank.now() + chrono::Duration::minutes(5),
         description: Some("Чек".into()),
         kind,
     }
@@ -93,7 +92,7 @@ async fn raiffeisen_cash_link_life() {
 
     // Pay: the activation answers the link itself; the notice names our payment.
     let issued = adapter
-        .create_qr(&create("pay_link_1", 12_345, kind.clone()))
+        .create_qr(&create(&bank, "pay_link_1", 12_345, kind.clone()))
         .await
         .unwrap();
     assert_eq!(issued, link);
@@ -105,7 +104,7 @@ async fn raiffeisen_cash_link_life() {
     // One live activation per link.
     assert!(matches!(
         adapter
-            .create_qr(&create("pay_link_2", 100, kind.clone()))
+            .create_qr(&create(&bank, "pay_link_2", 100, kind.clone()))
             .await,
         Err(BankError::LinkBusy(_))
     ));
@@ -139,7 +138,7 @@ async fn raiffeisen_cash_link_life() {
 
     // Cancel: the next activation is cancelled unpaid; a payment afterwards fails.
     let issued = adapter
-        .create_qr(&create("pay_link_2", 100, kind.clone()))
+        .create_qr(&create(&bank, "pay_link_2", 100, kind.clone()))
         .await
         .unwrap();
     let q2 = query("pay_link_2", &issued, 100, QrType::CashRegister);
@@ -153,7 +152,7 @@ async fn raiffeisen_cash_link_life() {
 
     // Cancel race: the customer pays just before the cancel; the re-check says paid.
     let issued = adapter
-        .create_qr(&create("pay_link_3", 200, kind.clone()))
+        .create_qr(&create(&bank, "pay_link_3", 200, kind.clone()))
         .await
         .unwrap();
     let q3 = query("pay_link_3", &issued, 200, QrType::CashRegister);
@@ -166,7 +165,7 @@ async fn raiffeisen_cash_link_life() {
 
     // Expiry at the bank.
     let issued = adapter
-        .create_qr(&create("pay_link_4", 300, kind))
+        .create_qr(&create(&bank, "pay_link_4", 300, kind))
         .await
         .unwrap();
     let q4 = query("pay_link_4", &issued, 300, QrType::CashRegister);
@@ -199,7 +198,7 @@ async fn t_bank_life() {
 
     // Pay, notified.
     let issued = adapter
-        .create_qr(&create("pay_tb_1", 12_345, QrKind::Dynamic))
+        .create_qr(&create(&bank, "pay_tb_1", 12_345, QrKind::Dynamic))
         .await
         .unwrap();
     assert!(issued.payload.starts_with("https://qr.nspk.ru/"));
@@ -249,7 +248,7 @@ async fn t_bank_life() {
 
     // Cancel: an unpaid payment is cancelled and stays unpaid.
     let issued = adapter
-        .create_qr(&create("pay_tb_2", 100, QrKind::Dynamic))
+        .create_qr(&create(&bank, "pay_tb_2", 100, QrKind::Dynamic))
         .await
         .unwrap();
     let q2 = query("pay_tb_2", &issued, 100, QrType::Dynamic);
@@ -266,7 +265,7 @@ async fn t_bank_life() {
 
     // Rejected, expired.
     let issued = adapter
-        .create_qr(&create("pay_tb_3", 100, QrKind::Dynamic))
+        .create_qr(&create(&bank, "pay_tb_3", 100, QrKind::Dynamic))
         .await
         .unwrap();
     bank.sandbox.tbank_reject(issued.qr_id.as_str()).unwrap();
@@ -276,7 +275,7 @@ async fn t_bank_life() {
         Ok(BankPaymentStatus::Declined)
     );
     let issued = adapter
-        .create_qr(&create("pay_tb_4", 100, QrKind::Dynamic))
+        .create_qr(&create(&bank, "pay_tb_4", 100, QrKind::Dynamic))
         .await
         .unwrap();
     bank.sandbox.tbank_expire(issued.qr_id.as_str()).unwrap();
@@ -321,6 +320,7 @@ async fn sandbox_customer_qr_life() {
     let scanned = bank.sandbox.new_customer_qr(None, false);
     let issued = adapter
         .create_qr(&create(
+            &bank,
             "pay_cust_1",
             5_000,
             QrKind::Customer {
@@ -346,7 +346,12 @@ async fn sandbox_customer_qr_life() {
     // Manual confirmation: cancelled before the customer confirms.
     let scanned = bank.sandbox.new_customer_qr(None, true);
     let issued = adapter
-        .create_qr(&create("pay_cust_2", 700, QrKind::Customer { scanned }))
+        .create_qr(&create(
+            &bank,
+            "pay_cust_2",
+            700,
+            QrKind::Customer { scanned },
+        ))
         .await
         .unwrap();
     let q2 = query("pay_cust_2", &issued, 700, QrType::Customer);
@@ -365,7 +370,12 @@ async fn sandbox_customer_qr_life() {
     // Over the limit: declined; an unknown QR: refused.
     let scanned = bank.sandbox.new_customer_qr(Some(k(100)), false);
     let issued = adapter
-        .create_qr(&create("pay_cust_3", 101, QrKind::Customer { scanned }))
+        .create_qr(&create(
+            &bank,
+            "pay_cust_3",
+            101,
+            QrKind::Customer { scanned },
+        ))
         .await
         .unwrap();
     let q3 = query("pay_cust_3", &issued, 101, QrType::Customer);
@@ -375,7 +385,7 @@ async fn sandbox_customer_qr_life() {
     );
     assert!(matches!(
         adapter
-            .create_qr(&create(
+            .create_qr(&create(&bank,
                 "pay_cust_4",
                 1,
                 QrKind::Customer {
@@ -387,7 +397,7 @@ async fn sandbox_customer_qr_life() {
     ));
     // Dynamic QRs and links work through the same adapter.
     let dynamic = adapter
-        .create_qr(&create("pay_dyn_1", 100, QrKind::Dynamic))
+        .create_qr(&create(&bank, "pay_dyn_1", 100, QrKind::Dynamic))
         .await
         .unwrap();
     assert!(dynamic.payload.contains("type=02"));

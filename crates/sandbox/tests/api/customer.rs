@@ -16,10 +16,10 @@ async fn mint(bank: &crate::support::Bank, body: &str) -> String {
     minted.text("payload")
 }
 
-fn charge_body(payload: &str, order: &str, amount: &str) -> String {
+fn charge_body(bank: &crate::support::Bank, payload: &str, order: &str, amount: &str) -> String {
     format!(
         r#"{{"sbpMerchantId":"{MERCHANT}","payload":"{payload}","order":"{order}","amount":{amount},"qrExpirationDate":"{}"}}"#,
-        crate::support::expires_in(5)
+        bank.expires_in(5)
     )
 }
 
@@ -44,7 +44,7 @@ async fn an_auto_customer_qr_is_charged_at_once() {
     let charged = bank
         .post(
             "/sandbox/customer-qr/charge",
-            &charge_body(&payload, "cust-1", "99.99"),
+            &charge_body(&bank, &payload, "cust-1", "99.99"),
         )
         .await;
     charged.assert_success();
@@ -61,13 +61,13 @@ async fn an_auto_customer_qr_is_charged_at_once() {
     let again = bank
         .post(
             "/sandbox/customer-qr/charge",
-            &charge_body(&payload, "cust-1", "99.99"),
+            &charge_body(&bank, &payload, "cust-1", "99.99"),
         )
         .await;
     assert_eq!(again.text("qrId"), qr_id);
     bank.post(
         "/sandbox/customer-qr/charge",
-        &charge_body(&payload, "cust-2", "1"),
+        &charge_body(&bank, &payload, "cust-2", "1"),
     )
     .await
     .assert_error(400, "ERROR.CUSTOMER_QR_ALREADY_USED");
@@ -77,7 +77,7 @@ async fn an_auto_customer_qr_is_charged_at_once() {
     let declined = bank
         .post(
             "/sandbox/customer-qr/charge",
-            &charge_body(&limited, "cust-3", "100.01"),
+            &charge_body(&bank, &limited, "cust-3", "100.01"),
         )
         .await;
     declined.assert_success();
@@ -88,6 +88,7 @@ async fn an_auto_customer_qr_is_charged_at_once() {
     bank.post(
         "/sandbox/customer-qr/charge",
         &charge_body(
+            &bank,
             "https://qr.nspk.ru/AD10000000000000000000000000TEST",
             "cust-4",
             "1",
@@ -99,7 +100,7 @@ async fn an_auto_customer_qr_is_charged_at_once() {
         .call(
             reqwest::Method::POST,
             "/sandbox/customer-qr/charge",
-            Some(&charge_body(&limited, "cust-5", "1")),
+            Some(&charge_body(&bank, &limited, "cust-5", "1")),
             Some("wrong"),
         )
         .await;
@@ -128,7 +129,7 @@ async fn a_manual_customer_qr_waits_for_the_customer() {
     let charged = bank
         .post(
             "/sandbox/customer-qr/charge",
-            &charge_body(&payload, "man-1", "250"),
+            &charge_body(&bank, &payload, "man-1", "250"),
         )
         .await;
     let qr_id = charged.text("qrId");

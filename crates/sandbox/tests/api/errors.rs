@@ -1,6 +1,9 @@
 //! Every error the emulated bank answers, with Raiffeisen's codes and HTTP statuses.
 
-use crate::support::{MERCHANT, SECRET, expires_in, start};
+// fixed-dates: dates here are inputs (bank vectors, malformed dates, the manual clock's start);
+// the code under test gets its time from the test, never from the wall clock.
+
+use crate::support::{MERCHANT, SECRET, start};
 
 fn dynamic_body(order: &str, amount: &str, expiration: &str) -> String {
     format!(
@@ -55,7 +58,7 @@ async fn bearer_key_is_required_where_the_bank_requires_it() {
 #[tokio::test]
 async fn registration_errors() {
     let bank = start().await;
-    let later = expires_in(60);
+    let later = bank.expires_in(60);
     let register = |body: String| {
         let bank = &bank;
         async move { bank.post_open("/api/sbp/v2/qrs", &body).await }
@@ -93,7 +96,7 @@ async fn registration_errors() {
         .assert_success();
 
     for expiration in [
-        expires_in(-1),
+        bank.expires_in(-1),
         "2020-01-01T00:00:00+03:00".to_owned(),
         "2099-01-01T00:00:00".to_owned(),
         "tomorrow".to_owned(),
@@ -138,7 +141,7 @@ async fn an_order_can_be_registered_again_until_it_is_paid() {
     let message = bank
         .post_open(
             "/api/sbp/v2/qrs",
-            &dynamic_body("again", "3", &expires_in(60)),
+            &dynamic_body("again", "3", &bank.expires_in(60)),
         )
         .await
         .assert_error(400, "ERROR.ORDER_NUMBER_ALREADY_REGISTERED");

@@ -6,12 +6,12 @@ use qrpayd_domain::nspk::parse_link;
 use qrpayd_sandbox::Faults;
 use sha2::Sha256;
 
-use crate::support::{MERCHANT, SECRET, expires_in, receiver, start};
+use crate::support::{MERCHANT, SECRET, receiver, start};
 
-fn order_body(id: &str, link: &str, amount: &str) -> String {
+fn order_body(bank: &crate::support::Bank, id: &str, link: &str, amount: &str) -> String {
     format!(
         r#"{{"id":"{id}","amount":{amount},"comment":"чек 7","expirationDate":"{}","qr":{{"id":"{link}","paymentDetails":"Оплата чека 7"}}}}"#,
-        expires_in(10)
+        bank.expires_in(10)
     )
 }
 
@@ -33,7 +33,7 @@ async fn a_link_is_registered_activated_paid_and_refunded() {
     let created = bank
         .post(
             "/api/payment/v1/orders",
-            &order_body("o-1", &link, "123.45"),
+            &order_body(&bank, "o-1", &link, "123.45"),
         )
         .await;
     assert_eq!(created.status, 200, "{}", created.body);
@@ -46,14 +46,17 @@ async fn a_link_is_registered_activated_paid_and_refunded() {
     assert_eq!(order["comment"], "чек 7");
 
     // One live activation per link.
-    bank.post("/api/payment/v1/orders", &order_body("o-2", &link, "1"))
-        .await
-        .assert_error(400, "ERROR.ORDER_ALREADY_ACTIVE");
+    bank.post(
+        "/api/payment/v1/orders",
+        &order_body(&bank, "o-2", &link, "1"),
+    )
+    .await
+    .assert_error(400, "ERROR.ORDER_ALREADY_ACTIVE");
     // The same order again is the same order (a retry).
     let again = bank
         .post(
             "/api/payment/v1/orders",
-            &order_body("o-1", &link, "123.45"),
+            &order_body(&bank, "o-1", &link, "123.45"),
         )
         .await;
     assert_eq!(again.status, 200, "{}", again.body);
@@ -121,7 +124,10 @@ async fn a_link_is_registered_activated_paid_and_refunded() {
 
     // The link is free for the next payment.
     let next = bank
-        .post("/api/payment/v1/orders", &order_body("o-2", &link, "1"))
+        .post(
+            "/api/payment/v1/orders",
+            &order_body(&bank, "o-2", &link, "1"),
+        )
         .await;
     assert_eq!(next.status, 200, "{}", next.body);
 }
@@ -130,8 +136,11 @@ async fn a_link_is_registered_activated_paid_and_refunded() {
 async fn cancel_expire_and_refusals() {
     let bank = start().await;
     let (link, _) = bank.register_link().await;
-    bank.post("/api/payment/v1/orders", &order_body("c-1", &link, "5"))
-        .await;
+    bank.post(
+        "/api/payment/v1/orders",
+        &order_body(&bank, "c-1", &link, "5"),
+    )
+    .await;
     let cancelled = bank.delete("/api/payment/v1/orders/c-1").await;
     assert_eq!((cancelled.status, cancelled.body.as_str()), (200, ""));
     let message = bank
@@ -143,8 +152,11 @@ async fn cancel_expire_and_refusals() {
         .await
         .assert_error(400, "ERROR.QR_NOT_PAYABLE");
 
-    bank.post("/api/payment/v1/orders", &order_body("c-2", &link, "5"))
-        .await;
+    bank.post(
+        "/api/payment/v1/orders",
+        &order_body(&bank, "c-2", &link, "5"),
+    )
+    .await;
     let expired = bank
         .call(
             reqwest::Method::POST,
@@ -169,14 +181,17 @@ async fn cancel_expire_and_refusals() {
         .assert_error(404, "ERROR.NOT_FOUND");
     // Orders are for links only, and need the key.
     let dynamic = bank.register_dynamic("d-1", "5").await;
-    bank.post("/api/payment/v1/orders", &order_body("c-3", &dynamic, "5"))
-        .await
-        .assert_error(400, "ERROR.INVALID_REQUEST");
+    bank.post(
+        "/api/payment/v1/orders",
+        &order_body(&bank, "c-3", &dynamic, "5"),
+    )
+    .await
+    .assert_error(400, "ERROR.INVALID_REQUEST");
     let unauthorized = bank
         .call(
             reqwest::Method::POST,
             "/api/payment/v1/orders",
-            Some(&order_body("c-3", &link, "5")),
+            Some(&order_body(&bank, "c-3", &link, "5")),
             None,
         )
         .await;
@@ -202,11 +217,17 @@ async fn faults_apply_to_orders_and_the_overview_and_registry_show_them() {
         ..Faults::default()
     });
     let failed = bank
-        .post("/api/payment/v1/orders", &order_body("f-1", &link, "7.5"))
+        .post(
+            "/api/payment/v1/orders",
+            &order_body(&bank, "f-1", &link, "7.5"),
+        )
         .await;
     assert_eq!(failed.status, 500);
-    bank.post("/api/payment/v1/orders", &order_body("f-1", &link, "7.5"))
-        .await;
+    bank.post(
+        "/api/payment/v1/orders",
+        &order_body(&bank, "f-1", &link, "7.5"),
+    )
+    .await;
     bank.pay(&link, "7.5").await.assert_success();
 
     let overview = bank
@@ -224,9 +245,7 @@ async fn faults_apply_to_orders_and_the_overview_and_registry_show_them() {
             .any(|q| q["qrType"] == "QRVariable")
     );
 
-    let today = chrono::Utc::now()
-        .with_timezone(&chrono::FixedOffset::east_opt(3 * 3600).unwrap())
-        .date_naive();
+    let today = bank.msk_today();
     let registry = bank.sandbox.registry(today);
     let row = registry
         .rows

@@ -1,10 +1,13 @@
 //! QR life cycle: register (v1, v2, dynamic, static), status, payment-info, pay, cancel,
 //! expire, decline, the overview list, and exact amounts.
 
-use chrono::{DateTime, TimeDelta, Utc};
+// fixed-dates: dates here are inputs (bank vectors, malformed dates, the manual clock's start);
+// the code under test gets its time from the test, never from the wall clock.
+
+use chrono::{DateTime, TimeDelta};
 use qrpayd_domain::nspk::crc_matches;
 
-use crate::support::{MERCHANT, expires_in, start};
+use crate::support::{MERCHANT, start};
 
 fn assert_qr_id(qr_id: &str, prefix: &str) {
     assert_eq!(qr_id.len(), 32, "{qr_id}");
@@ -32,7 +35,7 @@ async fn register_then_pay_then_payment_info() {
             "/api/sbp/v2/qrs",
             &format!(
                 r#"{{"qrType":"QRDynamic","sbpMerchantId":"{MERCHANT}","order":"1-22-333","amount":1110.11,"currency":"RUB","qrExpirationDate":"{}","paymentDetails":"Назначение","additionalInfo":"Доп"}}"#,
-                expires_in(30)
+                bank.expires_in(30)
             ),
         )
         .await;
@@ -143,7 +146,7 @@ async fn v1_register_info_and_a_static_qr_paid_twice() {
 #[tokio::test]
 async fn dynamic_qr_without_expiry_lives_three_days() {
     let bank = start().await;
-    let before = Utc::now();
+    let before = bank.now();
     let register = bank
         .post_open(
             "/api/sbp/v2/qrs",
@@ -157,7 +160,7 @@ async fn dynamic_qr_without_expiry_lives_three_days() {
         .get(&format!("/api/sbp/v2/qrs/{}", register.text("qrId")))
         .await;
     let expires = DateTime::parse_from_rfc3339(&status.text("qrExpirationDate")).unwrap();
-    let after = Utc::now();
+    let after = bank.now();
     assert!(expires >= before + TimeDelta::days(3) - TimeDelta::seconds(1));
     assert!(expires <= after + TimeDelta::days(3));
 }

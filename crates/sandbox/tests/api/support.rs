@@ -10,8 +10,9 @@ use axum::Router;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::post;
-use chrono::{SecondsFormat, TimeDelta, Utc};
+use chrono::{DateTime, SecondsFormat, TimeDelta, TimeZone, Utc};
 use hmac::{Hmac, Mac};
+use qrpayd_domain::clock::{Clock, ManualClock};
 use qrpayd_sandbox::{Sandbox, SandboxConfig, serve};
 use serde_json::value::RawValue;
 use sha2::{Digest, Sha256};
@@ -89,18 +90,22 @@ pub(crate) struct Bank {
     pub(crate) base: String,
     /// The in-process handle.
     pub(crate) sandbox: Sandbox,
+    /// The bank's clock: it moves only when a test advances it.
+    pub(crate) clock: ManualClock,
     client: reqwest::Client,
     _stop: oneshot::Sender<()>,
 }
 
 /// Starts a sandbox for [`MERCHANT`] / [`SECRET`].
 pub(crate) async fn start() -> Bank {
+    let clock = ManualClock::new(test_start());
     let sandbox = Sandbox::new(SandboxConfig {
         sbp_merchant_id: MERCHANT.into(),
         secret_key: SECRET.into(),
         bank_member_id: "100000000007".into(),
         tbank_terminal_key: TERMINAL.into(),
         tbank_password: TBANK_PASSWORD.into(),
+        clock: Arc::new(clock.clone()),
     });
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
@@ -111,20 +116,42 @@ pub(crate) async fn start() -> Bank {
     Bank {
         base,
         sandbox,
+        clock,
         client: reqwest::Client::builder().no_proxy().build().unwrap(),
         _stop: stop,
     }
 }
 
-/// An expiry `minutes` from now, in Moscow time, as a client would send it.
-pub(crate) fn expires_in(minutes: i64) -> String {
-    let msk = chrono::FixedOffset::east_opt(3 * 3600).unwrap();
-    (Utc::now() + TimeDelta::minutes(minutes))
-        .with_timezone(&msk)
-        .to_rfc3339_opts(SecondsFormat::Secs, false)
+/// Where every sandbox test's clock starts. The bank reads only its [`Bank::clock`], and the
+/// tests build every date they send from that same clock, so this day never "passes".
+pub(crate) fn test_start() -> DateTime<Utc> {
+    // fixed-date: the start of the shared manual clock; nothing compares it with the wall clock.
+    Utc.with_ymd_and_hms(2026, 11, 28, 9, 0, 0)
+        .single()
+        .unwrap()
 }
 
 impl Bank {
+    /// The bank's "now".
+    pub(crate) fn now(&self) -> DateTime<Utc> {
+        self.clock.now()
+    }
+
+    /// An expiry `minutes` from the bank's now, in Moscow time, as a client would send it.
+    pub(crate) fn expires_in(&self, minutes: i64) -> String {
+        let msk = chrono::FixedOffset::east_opt(3 * 3600).unwrap();
+        (self.now() + TimeDelta::minutes(minutes))
+            .with_timezone(&msk)
+            .to_rfc3339_opts(SecondsFormat::Secs, false)
+    }
+
+    /// Today in Moscow, by the bank's clock.
+    pub(crate) fn msk_today(&self) -> chrono::NaiveDate {
+        self.now()
+            .with_timezone(&chrono::FixedOffset::east_opt(3 * 3600).unwrap())
+            .date_naive()
+    }
+
     /// Any call; `auth` adds the right Bearer key.
     pub(crate) async fn call(
         &self,
@@ -180,7 +207,7 @@ impl Bank {
                 "/api/sbp/v2/qrs",
                 &format!(
                     r#"{{"qrType":"QRDynamic","sbpMerchantId":"{MERCHANT}","order":"{order}","amount":{amount},"currency":"RUB","qrExpirationDate":"{}","additionalInfo":"касса 1","paymentDetails":"Оплата заказа {order}"}}"#,
-                    expires_in(60)
+                    self.expires_in(60)
                 ),
             )
             .await;

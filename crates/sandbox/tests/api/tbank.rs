@@ -17,7 +17,7 @@ fn field<'a>(value: &'a Value, name: &str) -> &'a Value {
 
 /// Init; returns the PaymentId.
 async fn new_payment(bank: &Bank, order: &str, amount: i64, notify: Option<&str>) -> String {
-    let due = crate::support::expires_in(5);
+    let due = bank.expires_in(5);
     let mut init = json!({
         "Amount": amount,
         "OrderId": order,

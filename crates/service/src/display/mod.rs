@@ -155,6 +155,7 @@ pub const DEMO_HTML: &str = include_str!("assets/demo.html");
 
 #[cfg(test)]
 mod tests {
+    // fixed-dates: pure transitions and renderings with the time handed in; nothing here reads the wall clock.
     use super::*;
     use chrono::TimeZone;
     use qrpayd_domain::ids::{IdempotencyKey, PaymentId, ProviderName, QrId, RegisterId};

@@ -377,6 +377,7 @@ pub fn escpos(
 
 #[cfg(test)]
 mod tests {
+    // fixed-dates: pure transitions and renderings with the time handed in; nothing here reads the wall clock.
     use super::*;
     use chrono::TimeZone;
 
