@@ -56,6 +56,9 @@ enum Command {
         /// late-payment policy refunds or flags them.
         #[arg(long)]
         mark_late: bool,
+        /// The registry's day (YYYY-MM-DD, Moscow), for a registry whose title names none.
+        #[arg(long)]
+        date: Option<chrono::NaiveDate>,
     },
     /// Writes the journal of payments and refunds created in a period as CSV (for accounting).
     Export {
@@ -430,6 +433,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             registry,
             format,
             mark_late,
+            date,
         }) => {
             let format = match format.as_str() {
                 "text" => Format::Text,
@@ -440,13 +444,24 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let config = Config::load(&config)?;
             let bytes = std::fs::read(&registry)
                 .with_context(|| format!("cannot read the registry {}", registry.display()))?;
-            let registry = qrpayd_bank::raiffeisen::registry::parse(&bytes).with_context(|| {
-                format!("{} is not a registry qrpayd can read", registry.display())
-            })?;
+            let mut registry =
+                qrpayd_bank::raiffeisen::registry::parse(&bytes).with_context(|| {
+                    format!("{} is not a registry qrpayd can read", registry.display())
+                })?;
+            match (registry.date, date) {
+                (Some(named), Some(given)) if named != given => anyhow::bail!(
+                    "the registry is for {named}, not {given}: check the file or drop --date"
+                ),
+                (None, Some(given)) => registry.date = Some(given),
+                _ => {}
+            }
             let (payments, _) = open(&config, Arc::new(SystemClock)).await?;
             let report = reconcile::run(&payments, &registry, mark_late).await?;
             print!("{}", reconcile::render(&report, format));
-            if !report.differences.is_empty() {
+            if let Some(unchecked) = &report.unchecked {
+                eprintln!("incomplete check: {unchecked}");
+            }
+            if !report.is_clean() {
                 std::process::exit(2);
             }
             Ok(())

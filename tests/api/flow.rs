@@ -329,18 +329,23 @@ async fn forged_and_odd_notifications_are_refused() {
         .await
         .unwrap();
     assert_eq!(unknown.status(), 404);
-    // Correctly signed but for another amount: not trusted, the bank is asked instead.
+    // Correctly signed but for another amount: only the bank's answer counts, and the bank
+    // says nothing was paid.
     let r = post(notice("1.00"), Some(sign("1"))).await.unwrap();
     assert_eq!(r.status(), 200);
     assert_eq!(
         r.json::<serde_json::Value>().await.unwrap()["status"],
-        "deferred"
+        "accepted"
     );
     assert_eq!(app.status(id).await, "pending");
-    // The deferred check asks the bank, which says nothing was paid.
-    app.run_jobs().await;
+    // A correctly signed SUCCESS while the bank says NO_INFO (a replay, or a key that leaked)
+    // changes nothing either: a notification is a hint.
+    let r = post(notice("123.45"), Some(sign("123.45"))).await.unwrap();
+    assert_eq!(r.status(), 200);
     assert_eq!(app.status(id).await, "pending");
-    // A genuine notification (the amount written with a trailing zero) is accepted.
+    // The customer really pays (the bank's own notification is lost): the genuine
+    // notification (amount written with a trailing zero) is confirmed with the bank, applied.
+    app.customer_pays(&p).await;
     let r = post(notice("123.450"), Some(sign("123.45"))).await.unwrap();
     assert_eq!(r.status(), 200);
     assert_eq!(app.status(id).await, "paid");

@@ -160,18 +160,19 @@ ERROR_CODES = [
     ("already_paid", "409", "Cancel refused: the customer has paid (possibly while the cancel was running). `payment` is the paid payment; complete the sale or refund it (`POST /v1/payments/{id}/refunds`)."),
     ("payment_not_cancellable", "409", "Cancel refused: the payment is already `failed` or `expired`. `payment` is included."),
     ("bank_timeout", "504", "The bank did not answer in time. On create the payment is `failed` (no QR was shown; create a new payment with a new key). On cancel the cancellation is recorded and qrpayd keeps closing the QR in the background: poll the payment. (A refund never answers it: the refund stays `pending` and qrpayd asks the bank again.)"),
-    ("bank_unavailable", "502", "The bank could not be reached or answered with a server error (or, on cancel, has not confirmed yet, e.g. the customer is paying right now). On create the payment is `failed`; on cancel qrpayd keeps closing the QR in the background: poll the payment. (A refund never answers it: the refund stays `pending`.)"),
+    ("bank_unavailable", "502 / 503", "The bank could not be reached or answered with a server error (or, on cancel, has not confirmed yet, e.g. the customer is paying right now). On create the payment is `failed` — except a `cash_register` activation whose answer was lost, which stays `pending` while qrpayd cancels it at the bank (poll it); on cancel qrpayd keeps closing the QR in the background: poll the payment. (A refund never answers it: the refund stays `pending`.) On a bank callback (503): the notification is verified and ours but the bank could not be asked to confirm it; the bank sends it again."),
     ("bank_rejected", "502", "The bank refused the request with a business error (its code and text are in `message`). On create the payment is `failed`. On a refund the refund is `failed` and included as `refund` (nothing was refunded; the amount is free again); a retry with the same key gets the same answer."),
     ("bank_protocol_error", "502", "The bank's answer was not acceptable (malformed, or amount / QR / order not matching what qrpayd asked for). On create the payment is `failed`; on cancel qrpayd keeps trying. (A refund never answers it: the refund stays `pending`.)"),
     ("internal_error", "500", "qrpayd could not complete the request (journal failure or a bug); details are in qrpayd's log. Retry (with the same `Idempotency-Key` for a create or a refund)."),
     ("body_too_large", "413", "The request body is larger than 16 KiB."),
     ("invalid_wait", "400", "`wait` is not a whole non-negative number of seconds."),
     ("invalid_signature", "401", "Bank callback: the signature header is missing or does not verify against the provider's secret key."),
-    ("malformed_notification", "400", "Bank callback: the signature header is present but the body is not a notification qrpayd understands (bad JSON, bad amount, another merchant's id, unknown `paymentStatus`)."),
+    ("malformed_notification", "400", "Bank callback: the signature header is present but the body is not a notification qrpayd understands (bad JSON, bad amount, another terminal's key)."),
     ("database_unavailable", "503", "`GET /healthz` only (inside its `HealthUnavailable` answer, not the `Error` envelope): the journal database does not answer."),
     ("invalid_qr_type", "422", "`qr_type` is not `dynamic`, `cash_register` or `customer`."),
     ("customer_qr_required", "422", "`qr_type` `customer` without `customer_qr` (the scanned text)."),
     ("invalid_customer_qr", "422", "`customer_qr` is empty, longer than 2048 characters or has control characters."),
+    ("amount_out_of_range", "422", "The amount is outside what the provider's bank takes for an SBP payment (its documented limits, e.g. T-Bank: 10 … 1 000 000 RUB). Refused before anything is saved or sent to the bank; `message` says the range."),
     ("not_supported_by_provider", "422", "The provider cannot do this kind of payment (see the provider matrix in the README): e.g. `customer` with Raiffeisen or T-Bank, `cash_register` with T-Bank, or a cash-register link of another provider."),
     ("no_cash_link", "409", "A `cash_register` payment, but no cash-register link is bound to the register: `qrpayd links register` or `qrpayd links bind`."),
     ("link_busy", "409", "The register's cash-register link is already activated for an unfinished payment (one live activation per link): finish or cancel it (it is in `payment`)."),
@@ -465,7 +466,7 @@ create_request = {
             "type": "integer",
             "format": "int64",
             "minimum": 1,
-            "description": "The bill in kopecks: 12345 for 123.45 RUB. A number with a decimal point is refused (`invalid_amount`); at most `max_amount_kopecks` from the configuration (`amount_too_large`).",
+            "description": "The bill in kopecks: 12345 for 123.45 RUB. A number with a decimal point is refused (`invalid_amount`); at most `max_amount_kopecks` from the configuration (`amount_too_large`), and within the provider's bank limits (`amount_out_of_range`; T-Bank: 1000 … 100000000).",
             "examples": [12345],
         },
         "currency": {
@@ -686,16 +687,16 @@ schemas = {
     "CallbackAnswer": {
         "type": "object",
         "required": ["status"],
-        "description": "Any verified notification is answered 200 so the bank stops re-sending it.",
+        "description": "A verified notification that was confirmed with the bank, or is about nothing of ours, is answered 200 so the bank stops re-sending it.",
         "properties": {
             "status": {
                 "type": "string",
-                "enum": ["accepted", "deferred"],
-                "description": "`accepted`: applied (or already known, or a non-final bank status). `deferred`: verified but not trusted as is; qrpayd asks the bank itself instead (see `reason`).",
+                "enum": ["accepted", "ignored"],
+                "description": "`accepted`: confirmed with the bank and applied (or already known, or nothing to do). `ignored`: verified but about nothing of ours (see `reason`); acknowledged so the bank stops re-sending it, nothing changed.",
             },
             "reason": {
                 "type": "string",
-                "description": "Only with `deferred`: `unknown payment` (no payment of this provider matches the QR id or order) or `amount mismatch` (amount or currency differs from the payment's).",
+                "description": "Only with `ignored`: `not our order` (the signed order names no payment of this provider).",
                 "examples": ["amount mismatch"],
             },
         },
@@ -773,8 +774,12 @@ schemas = {
             "business_error_next": {"type": "integer", "minimum": 0, "description": "The next N `/api` calls answer HTTP 200 `{\"code\":\"ERROR.INTERNAL\"}` (after pending HTTP 500s)."},
             "drop_callbacks": {"type": "boolean", "description": "Send no payment notifications at all."},
             "duplicate_callbacks": {"type": "boolean", "description": "Send each notification twice."},
+            "customer_pays_before_cancel": {"type": "integer", "minimum": 0, "description": "The next N cancellations of an open QR, link order or T-Bank payment race a payment: the customer pays a moment before the cancel arrives (Raiffeisen then refuses the DELETE; T-Bank turns the Cancel into a refund)."},
+            "tbank_receipts": {"type": "boolean", "description": "The T-Bank terminal also sends a fiscal-receipt notice (`Status: RECEIPT`) after each payment."},
+            "lose_answer_next": {"type": "integer", "minimum": 0, "description": "The next N API calls are carried out, but their answer is lost: HTTP 500 although the bank acted."},
+            "refuse_deactivation_next": {"type": "integer", "minimum": 0, "description": "The next N deactivations of an open QR, order or T-Bank payment are refused with a business error, leaving it payable."},
         },
-        "examples": [{"latency_ms": 0, "http_500_next": 1, "business_error_next": 0, "drop_callbacks": True, "duplicate_callbacks": False}],
+        "examples": [{"latency_ms": 0, "http_500_next": 1, "business_error_next": 0, "drop_callbacks": True, "duplicate_callbacks": False, "customer_pays_before_cancel": 0, "tbank_receipts": False, "lose_answer_next": 0, "refuse_deactivation_next": 0}],
     },
     "SandboxError": {
         "type": "object",
@@ -1097,7 +1102,7 @@ paths = {
                     {"body_too_large": ex("Too large", err("body_too_large", "the request body is larger than 16384 bytes"))},
                 ),
                 "422": error_response(
-                    "The request is readable but not acceptable: `unknown_field`, `invalid_amount`, `amount_too_large`, `invalid_field`, `unsupported_currency`, `unknown_provider`, `provider_required`, `invalid_order`, `invalid_description`, `idempotency_key_reused` (with the key's payment).",
+                    "The request is readable but not acceptable: `unknown_field`, `invalid_amount`, `amount_too_large`, `amount_out_of_range`, `invalid_field`, `unsupported_currency`, `unknown_provider`, `provider_required`, `invalid_order`, `invalid_description`, `idempotency_key_reused` (with the key's payment).",
                     {
                         "invalid_amount": ex("Rubles instead of kopecks", err("invalid_amount", "`amount` must be a whole number of kopecks (not rubles with a decimal point)")),
                         "idempotency_key_reused": ex("Key used for another request", err("idempotency_key_reused", "this Idempotency-Key was already used for a different request; use a new key for a new payment", PENDING)),
@@ -1433,7 +1438,7 @@ paths = {
             "operationId": "receiveBankNotification",
             "tags": ["callbacks"],
             "summary": "Receive a bank's payment notification",
-            "description": "Called by the bank, not by registers: configure `<public_url>/v1/callbacks/<provider name>` at the bank (qrpayd does so itself at startup when the provider's `set_callback_url` is true). No register key: the notification is authenticated by the bank's signature. It is matched to a payment by QR id (or by order = payment id) and applied only when amount and currency agree; otherwise qrpayd asks the bank itself. Every verified notification is answered 200 so the bank stops re-sending it; a `500` makes the bank retry.",
+            "description": "Called by the bank, not by registers: configure `<public_url>/v1/callbacks/<provider name>` at the bank (qrpayd does so itself at startup when the provider's `set_callback_url` is true). No register key: the notification is authenticated by the bank's signature. **A notification is a hint:** it is matched to a payment by the order the bank signed (our payment id) only — never by unsigned fields such as `qrId` or `transactionId` — and then qrpayd asks the bank for the payment's status and records what the bank answers. A verified notification about an order that is not ours is acknowledged (200, `ignored`) and changes nothing. `503 bank_unavailable` when the bank could not be asked: the bank sends the notification again. T-Bank providers get the plain text `OK` on success instead of JSON, as T-Bank requires (fiscal `RECEIPT` notices included).",
             "security": [],
             "parameters": [
                 {
@@ -1463,15 +1468,15 @@ paths = {
                         "application/json": {
                             "schema": REF("CallbackAnswer"),
                             "examples": {
-                                "accepted": ex("Applied", {"status": "accepted"}),
-                                "deferred": ex("Amount differs", {"status": "deferred", "reason": "amount mismatch"}),
+                                "accepted": ex("Confirmed with the bank and applied", {"status": "accepted"}),
+                                "ignored": ex("Not our order", {"status": "ignored", "reason": "not our order"}),
                             },
                         }
                     },
                 },
                 "400": error_response(
                     "`malformed_notification`: signed header present but the body is not an acceptable notification.",
-                    {"malformed_notification": ex("Another merchant", err("malformed_notification", "notification for merchant MA0000000999, we are MA0000000552"))},
+                    {"malformed_notification": ex("Bad amount", err("malformed_notification", "amount: `1.234` is not an exact ruble amount"))},
                 ),
                 "401": error_response(
                     "`invalid_signature`: the signature is missing or does not verify.",
@@ -1486,6 +1491,10 @@ paths = {
                     {"body_too_large": ex("Too large", err("body_too_large", "notification body too large"))},
                 ),
                 "500": {"$ref": "#/components/responses/InternalError"},
+                "503": error_response(
+                    "`bank_unavailable`: verified and ours, but the bank could not be asked to confirm it; the bank sends it again (qrpayd keeps asking the bank meanwhile).",
+                    {"bank_unavailable": ex("Not confirmed yet", err("bank_unavailable", "the notification could not be confirmed with the bank yet (the bank did not answer in time); send it again"))},
+                ),
             },
         }
     },

@@ -89,7 +89,8 @@ impl QrKind {
     }
 }
 
-/// What a provider can do (the provider matrix).
+/// What a provider can do (the provider matrix), and the limits the service checks before it
+/// calls the bank: a request outside them is refused with a clear error and nothing is sent.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Capabilities {
     /// One-payment QRs ([`QrKind::Dynamic`]).
@@ -102,6 +103,29 @@ pub struct Capabilities {
     pub partial_refund: bool,
     /// The bank sends signed payment notifications (otherwise qrpayd only polls).
     pub callbacks: bool,
+    /// The smallest amount the bank takes for an SBP payment, if it documents one.
+    pub min_amount: Option<Kopecks>,
+    /// The largest amount the bank takes for an SBP payment, if it documents one.
+    pub max_amount: Option<Kopecks>,
+    /// The shortest QR lifetime the bank accepts, in seconds, if it documents one.
+    pub min_lifetime_seconds: Option<u64>,
+    /// How refunds are identified at the bank (see [`RefundIdentity`]).
+    pub refund_identity: RefundIdentity,
+}
+
+/// How a bank tells one refund from another, which decides whether a refund whose outcome is
+/// unknown may ever be sent again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RefundIdentity {
+    /// The bank keys refunds by our refund id (Raiffeisen's `refundId`): sending the same id
+    /// again is the same refund, and "not found" means the bank never got it, so re-sending it
+    /// under that id is safe.
+    ById,
+    /// The bank has no refund id (T-Bank SBP: `ExternalRequestId` does not work for SBP, and
+    /// `GetQrState` names no refund). A refund whose first attempt may have reached the bank is
+    /// never sent again; at most one refund per payment is in flight, so the payment's amounts
+    /// at the bank identify it ([`RefundRequest::refunded_before`]).
+    ByAmounts,
 }
 
 impl Capabilities {
@@ -112,6 +136,12 @@ impl Capabilities {
             QrType::CashRegister => self.cash_register_link,
             QrType::Customer => self.customer_qr,
         }
+    }
+
+    /// Is `amount` within the bank's documented range?
+    pub fn accepts_amount(&self, amount: Kopecks) -> bool {
+        self.min_amount.is_none_or(|min| amount >= min)
+            && self.max_amount.is_none_or(|max| amount <= max)
     }
 }
 
@@ -169,13 +199,40 @@ pub enum BankPaymentStatus {
     NotPaid,
     /// The customer is paying right now (`IN_PROGRESS`): the outcome is not known yet.
     InProgress,
-    /// Paid. `transaction_id` is the bank's operation id, needed for refunds and reconciliation.
+    /// Paid. `transaction_id` is the bank's operation id, needed for refunds and reconciliation;
+    /// it only ever comes from an authenticated answer of the bank, never from a notification's
+    /// unsigned fields.
     Paid {
         /// The bank's transaction id, when it gave one.
         transaction_id: Option<String>,
     },
     /// The bank declined the payment.
     Declined,
+    /// A status the bank's documentation does not list. Nothing is decided on it: the service
+    /// logs it and asks again with backoff.
+    Unrecognised(String),
+}
+
+/// What a deactivation achieved. Whatever it says, the payment's status at the bank decides the
+/// outcome; this only tells the service whether the QR can still be paid.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Deactivation {
+    /// Nobody can start paying the QR any more: deactivated now, or already paid, cancelled or
+    /// expired at the bank.
+    Closed,
+    /// The bank did not deactivate it and it may still be payable (someone is paying right now,
+    /// or the bank refused for a reason of its own). The service asks the status; if unpaid, it
+    /// retries until the QR's own expiry has passed.
+    StillOpen(String),
+    /// The customer paid a moment before and the bank turned the cancellation into a refund of
+    /// that payment (T-Bank's `Cancel` on a confirmed payment). The payment is paid, and this
+    /// refund must be recorded.
+    Refunded {
+        /// What went back.
+        amount: Kopecks,
+        /// Where that refund is.
+        status: BankRefundStatus,
+    },
 }
 
 /// A refund we ask the bank for (also the question "what became of it?").
@@ -195,6 +252,12 @@ pub struct RefundRequest {
     pub qr_type: QrType,
     /// The payment's [`IssuedQr::qr_id`] (T-Bank needs it: it is the `PaymentId`).
     pub qr_id: Option<QrId>,
+    /// What the customer paid.
+    pub paid_amount: Kopecks,
+    /// What refunds of this payment that the bank completed gave back before this one (the
+    /// journal's view). Banks without refund ids ([`RefundIdentity::ByAmounts`]) recognise
+    /// this refund by the payment's amounts at the bank against it.
+    pub refunded_before: Kopecks,
 }
 
 /// The bank's view of a refund.
@@ -208,22 +271,21 @@ pub enum BankRefundStatus {
     Declined,
 }
 
-/// A verified bank notification.
+/// A verified bank notification, reduced to what the bank signed. A notification is a hint:
+/// the service finds the payment by the signed order only and then asks the bank (an
+/// authenticated answer) before it changes anything.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CallbackNotice {
-    /// The bank's reference of the payment as the service stores it ([`IssuedQr::qr_id`]),
-    /// when the notice names one that identifies a single payment. `None` for cash-link
-    /// activations: every activation of a link shares its QR id, so they are found by
-    /// [`CallbackNotice::order`].
-    pub qr_id: Option<QrId>,
-    /// The bank's `order` / order id, i.e. our payment id when we created the payment.
+    /// The bank's `order` / `OrderId` / order id as signed: our payment id when we created the
+    /// payment. `None` when the notification names none (it then changes nothing).
     pub order: Option<String>,
-    /// The amount the bank reports.
-    pub amount: Kopecks,
+    /// The signed amount, when the notification carries one.
+    pub amount: Option<Kopecks>,
     /// The currency the bank reports.
     pub currency: Option<Currency>,
-    /// The reported status.
-    pub status: BankPaymentStatus,
+    /// What the notification says happened. `None`: it is not about a payment's outcome (e.g.
+    /// T-Bank's fiscal `RECEIPT` notice), so it is acknowledged and changes nothing.
+    pub status: Option<BankPaymentStatus>,
 }
 
 /// Why a bank call failed. The variant tells the caller whether the outcome is known.
@@ -301,19 +363,20 @@ pub trait BankAdapter: Send + Sync {
     /// Asks the bank whether the payment was paid. Checks amount and currency of the answer.
     async fn payment_status(&self, query: &PaymentQuery) -> Result<BankPaymentStatus, BankError>;
 
-    /// Deactivates an unpaid QR (or cash-link activation). Returns `Ok` once nobody can start
-    /// paying it any more (also when it was already closed, expired or paid, and when the
-    /// bank refuses because it is final: the status decides). A payment can race this call:
-    /// callers re-check [`BankAdapter::payment_status`] afterwards, and only that answer
-    /// decides the outcome.
-    async fn deactivate_qr(&self, query: &PaymentQuery) -> Result<(), BankError>;
+    /// Deactivates an unpaid QR (or cash-link activation) and says whether it can still be
+    /// paid ([`Deactivation`]). A payment can race this call: callers re-check
+    /// [`BankAdapter::payment_status`] afterwards, and only that answer decides the outcome.
+    /// An `Err` is a transport or protocol failure (the outcome of the call is unknown).
+    async fn deactivate_qr(&self, query: &PaymentQuery) -> Result<Deactivation, BankError>;
 
     /// Asks the bank to refund (all or part of) a paid payment. Sending the same
     /// `refund_id` again must not refund twice (the bank treats it as the same refund).
     async fn refund(&self, request: &RefundRequest) -> Result<BankRefundStatus, BankError>;
 
-    /// The bank's view of the refund `request` describes, or `None` when the bank has never
-    /// heard of it (so it is safe to send it again under the same id). Checks the amount.
+    /// The bank's view of the refund `request` describes, or `None` when the bank shows no
+    /// trace of it. For [`RefundIdentity::ById`] banks that means it never got it (safe to send
+    /// again under the same id); for [`RefundIdentity::ByAmounts`] banks only that the
+    /// payment's amounts do not show it (the service never re-sends those). Checks the amount.
     async fn refund_status(
         &self,
         request: &RefundRequest,

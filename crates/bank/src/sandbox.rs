@@ -15,10 +15,10 @@ use async_trait::async_trait;
 use reqwest::Method;
 use serde::{Deserialize, Serialize};
 
-use crate::raiffeisen::{CAPABILITIES as RAIFFEISEN, Raiffeisen, RaiffeisenConfig};
+use crate::raiffeisen::{CAPABILITIES as RAIFFEISEN, Raiffeisen, RaiffeisenConfig, Success};
 use crate::{
     BankAdapter, BankError, BankPaymentStatus, BankRefundStatus, CallbackError, CallbackNotice,
-    Capabilities, CreateQr, IssuedQr, PaymentQuery, QrKind, QrType, RefundRequest,
+    Capabilities, CreateQr, Deactivation, IssuedQr, PaymentQuery, QrKind, QrType, RefundRequest,
 };
 
 /// What the sandbox provider offers: Raiffeisen's, plus customer QRs.
@@ -100,6 +100,7 @@ impl SandboxBank {
                 "/sandbox/customer-qr/charge",
                 true,
                 Some(body),
+                Success::Code,
             )
             .await?;
         let qr_id = qrpayd_domain::ids::QrId::parse(&answer.qr_id)
@@ -136,7 +137,7 @@ impl BankAdapter for SandboxBank {
         self.inner.payment_status(&query).await
     }
 
-    async fn deactivate_qr(&self, query: &PaymentQuery) -> Result<(), BankError> {
+    async fn deactivate_qr(&self, query: &PaymentQuery) -> Result<Deactivation, BankError> {
         let query = PaymentQuery {
             qr_type: Self::as_dynamic(query.qr_type),
             ..query.clone()

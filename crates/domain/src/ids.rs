@@ -127,6 +127,29 @@ text_id!(
     IdempotencyKey, "Idempotency-Key", 255, printable_ascii
 );
 
+impl IdempotencyKey {
+    /// A key as stored in the journal: a register's ([`IdempotencyKey::parse`]) or an
+    /// automatic one ([`IdempotencyKey::automatic`]).
+    pub fn parse_stored(text: &str) -> Result<Self, IdError> {
+        match text.strip_prefix(AUTOMATIC_PREFIX) {
+            Some(rest) if rest.chars().all(|c| c.is_ascii_graphic() || c == ' ') => {
+                Ok(IdempotencyKey(text.to_owned()))
+            }
+            _ => Self::parse(text),
+        }
+    }
+
+    /// The key of a refund qrpayd makes on its own (`purpose`, e.g. `late-payment-refund`, for
+    /// `payment`). It contains spaces, which [`IdempotencyKey::parse`] refuses, so a register's
+    /// key can never collide with it: automatic refunds live in a key space of their own.
+    pub fn automatic(purpose: &str, payment: &PaymentId) -> Self {
+        IdempotencyKey(format!("{AUTOMATIC_PREFIX}{purpose} {payment}"))
+    }
+}
+
+/// How automatic keys begin (with a space no register key can contain).
+const AUTOMATIC_PREFIX: &str = "qrpayd ";
+
 text_id!(
     /// A bank's id of a registered QR (`qrId`, NSPK `qrcId`), e.g. `AD100004BAL7227F9BNP6KNE007J9B3K`.
     QrId, "QR id", 64, id_char
@@ -190,6 +213,19 @@ mod tests {
         assert!(PaymentId::parse("pay/../x").is_err());
         assert!(RegisterId::parse("pos 1").is_err());
         assert!(IdempotencyKey::parse("key with space").is_err());
+        // An automatic refund's key is one no register can send.
+        let payment = PaymentId::from_u128(7);
+        let automatic = IdempotencyKey::automatic("late-payment-refund", &payment);
+        assert!(IdempotencyKey::parse(automatic.as_str()).is_err());
+        assert_eq!(
+            IdempotencyKey::parse_stored(automatic.as_str()).ok(),
+            Some(automatic.clone())
+        );
+        assert!(IdempotencyKey::parse_stored("key with space").is_err());
+        assert_ne!(
+            IdempotencyKey::parse(&format!("late-payment-refund:{payment}")).ok(),
+            Some(automatic)
+        );
         assert!(IdempotencyKey::parse(&"k".repeat(256)).is_err());
         assert!(IdempotencyKey::parse(&"k".repeat(255)).is_ok());
         assert!(OrderRef::parse("чек 12/345").is_ok());

@@ -51,6 +51,16 @@ impl Kopecks {
         }
     }
 
+    /// A constant amount of whole rubles, for limits written in code (a `u32` of rubles is
+    /// always a valid amount, so this cannot fail).
+    pub const fn from_rubles(rubles: u32) -> Kopecks {
+        #[expect(
+            clippy::as_conversions,
+            reason = "u32 → i64 is lossless (no const From)"
+        )]
+        Kopecks(rubles as i64 * 100)
+    }
+
     /// The amount as a plain integer of kopecks (for storage and the NSPK `sum` field).
     pub fn get(self) -> i64 {
         self.0

@@ -106,6 +106,9 @@ pub struct SandboxConfig {
     pub secret_key: String,
     /// NSPK member id written into payloads (`bank=`); empty means [`DEFAULT_BANK_MEMBER_ID`].
     pub bank_member_id: String,
+    /// The store's `publicId`, which order (cash-register link) notifications sign in place
+    /// of the merchant id (BANKS.md §1.7b); empty means the `sbp_merchant_id`.
+    pub public_id: String,
     /// The emulated T-Bank terminal's `TerminalKey`; empty means
     /// [`DEFAULT_TBANK_TERMINAL_KEY`].
     pub tbank_terminal_key: String,
@@ -126,6 +129,7 @@ impl SandboxConfig {
             sbp_merchant_id: sbp_merchant_id.into(),
             secret_key: secret_key.into(),
             bank_member_id: DEFAULT_BANK_MEMBER_ID.to_owned(),
+            public_id: String::new(),
             tbank_terminal_key: DEFAULT_TBANK_TERMINAL_KEY.to_owned(),
             tbank_password: String::new(),
             clock: Arc::new(SystemClock),
@@ -146,6 +150,7 @@ impl fmt::Debug for SandboxConfig {
             .field("sbp_merchant_id", &self.sbp_merchant_id)
             .field("secret_key", &"<redacted>")
             .field("bank_member_id", &self.bank_member_id)
+            .field("public_id", &self.public_id)
             .field("tbank_terminal_key", &self.tbank_terminal_key)
             .field("tbank_password", &"<redacted>")
             .field("clock", &self.clock)
@@ -170,6 +175,21 @@ pub struct Faults {
     pub drop_callbacks: bool,
     /// Send each callback twice.
     pub duplicate_callbacks: bool,
+    /// The next N cancellations of an open QR, link order or T-Bank payment race a payment:
+    /// the customer pays a moment before the cancel arrives (counted down per cancel). The
+    /// Raiffeisen `DELETE` is then refused (`ERROR.QR_ALREADY_PAID` / `ORDER_HAS_FINAL_STATUS`);
+    /// T-Bank's `Cancel` refunds the payment.
+    pub customer_pays_before_cancel: u32,
+    /// The T-Bank terminal also sends a fiscal-receipt notice (`Status: RECEIPT`) after each
+    /// payment, as a terminal with an online cash register does.
+    pub tbank_receipts: bool,
+    /// The next N API calls (Raiffeisen and T-Bank) are carried out, but their answer is lost
+    /// on the way back: the caller gets HTTP 500 although the bank acted (counted down per
+    /// call, after the other faults). The case "did my request reach the bank?".
+    pub lose_answer_next: u32,
+    /// The next N deactivations of an open QR, order or T-Bank payment are refused with a
+    /// business error and leave it payable (counted down per deactivation).
+    pub refuse_deactivation_next: u32,
 }
 
 /// The emulated bank. Cheap to clone; clones share the same books.
@@ -201,6 +221,9 @@ impl Sandbox {
         }
         if config.tbank_terminal_key.is_empty() {
             DEFAULT_TBANK_TERMINAL_KEY.clone_into(&mut config.tbank_terminal_key);
+        }
+        if config.public_id.is_empty() {
+            config.public_id.clone_from(&config.sbp_merchant_id);
         }
         if config.tbank_password.is_empty() {
             config.tbank_password.clone_from(&config.secret_key);
@@ -291,24 +314,26 @@ impl Sandbox {
         self.tbank_pay_test(payment_id, true, false)
     }
 
-    /// A T-Bank refund in progress (its `ExternalRequestId`) is declined.
-    pub fn tbank_decline_refund(
-        &self,
-        payment_id: &str,
-        external_request_id: &str,
-    ) -> Result<(), TbankError> {
+    /// T-Bank payment `payment_id`'s refund in progress is declined (the SBP refused it).
+    pub fn tbank_decline_refund(&self, payment_id: &str) -> Result<(), TbankError> {
         self.lock()
             .tbank
-            .decline_refund(payment_id, external_request_id, self.now())
+            .decline_refund(payment_id, self.now())
             .map(drop)
     }
 
-    /// The T-Bank terminal's status of payment `payment_id` (`GetState`'s `Status`).
+    /// The T-Bank terminal's status of payment `payment_id` (`GetState`'s `Status`), read
+    /// without counting as a status query.
     pub fn tbank_status(&self, payment_id: &str) -> Result<String, TbankError> {
-        self.lock()
+        let now = self.now();
+        let mut state = self.lock();
+        let payment = state
             .tbank
-            .state(payment_id, self.now())
-            .map(|p| p.status_text().to_owned())
+            .all(now)
+            .into_iter()
+            .find(|p| p.id == payment_id)
+            .ok_or_else(|| TbankError::PaymentNotFound(payment_id.to_owned()))?;
+        Ok(payment.status_text().to_owned())
     }
 
     /// The T-Bank terminal's notification URL, for payments created without
@@ -506,10 +531,10 @@ impl Sandbox {
                 return;
             }
         };
-        // publicId: the sandbox uses the sbpMerchantId (see `callbacks`).
+        // Order notifications sign the store's publicId where SBP notices sign the merchant id.
         let message = callbacks::signature_message(
             event.amount,
-            &config.sbp_merchant_id,
+            &config.public_id,
             &event.order_id,
             notification.value(),
             notification.date(),
@@ -528,8 +553,16 @@ impl Sandbox {
     }
 
     /// Sends a T-Bank notification (signed with `Token`) to the payment's `NotificationURL`,
-    /// else the terminal's.
+    /// else the terminal's; a payment is followed by its fiscal-receipt notice under the
+    /// `tbank_receipts` fault.
     pub(crate) fn notify_tbank(&self, event: &TbEvent) {
+        self.notify_tbank_one(event);
+        if event.status == "CONFIRMED" && self.faults().tbank_receipts {
+            self.notify_tbank_one(&event.receipt());
+        }
+    }
+
+    fn notify_tbank_one(&self, event: &TbEvent) {
         let transaction_id = event.payment_id.parse::<u64>().unwrap_or_default();
         let url = event
             .url

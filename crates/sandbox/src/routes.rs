@@ -156,8 +156,28 @@ async fn inject_faults(State(sandbox): State<Sandbox>, request: Request, next: N
             tracing::info!(path = %request.uri().path(), code = error.code(), "sandbox fault injected");
             error.into_response()
         }
-        None => next.run(request).await,
+        None => {
+            let path = request.uri().path().to_owned();
+            let response = next.run(request).await;
+            if sandbox.lock().take_lost_answer() {
+                tracing::info!(
+                    path,
+                    "sandbox: the call was carried out, its answer is lost (fault)"
+                );
+                return SandboxError::InjectedHttp500.into_response();
+            }
+            response
+        }
     }
+}
+
+/// The `refuse_deactivation_next` fault: this deactivation is refused with a business error.
+fn refuse_deactivation(sandbox: &Sandbox, what: &str) -> Result<(), SandboxError> {
+    if sandbox.lock().take_refused_deactivation() {
+        tracing::info!(what, "sandbox: deactivation refused (fault)");
+        return Err(SandboxError::InjectedBusinessError);
+    }
+    Ok(())
 }
 
 /// `POST /api/sbp/v2/qrs`, `POST /api/sbp/v1/qr/register`.
@@ -187,7 +207,30 @@ async fn cancel_qr(
     State(sandbox): State<Sandbox>,
     Path(qr_id): Path<String>,
 ) -> Result<StatusCode, SandboxError> {
-    sandbox.lock().cancel(&qr_id, sandbox.now())?;
+    let now = sandbox.now();
+    // The `customer_pays_before_cancel` fault: the customer pays a moment before the DELETE.
+    let race = {
+        let mut state = sandbox.lock();
+        match state.qr(&qr_id, now) {
+            Ok(qr)
+                if qr.status == crate::state::QrStatus::New
+                    && qr.qr_type == crate::state::QrType::Dynamic
+                    && state.take_pay_before_cancel() =>
+            {
+                qr.amount
+            }
+            _ => None,
+        }
+    };
+    if let Some(amount) = race {
+        tracing::info!(
+            qr_id,
+            "sandbox: the customer paid just before the cancel (fault)"
+        );
+        sandbox.pay(&qr_id, amount).await?;
+    }
+    refuse_deactivation(&sandbox, &qr_id)?;
+    sandbox.lock().cancel(&qr_id, now)?;
     Ok(StatusCode::OK)
 }
 
@@ -348,7 +391,29 @@ async fn cancel_order(
     State(sandbox): State<Sandbox>,
     Path(order_id): Path<String>,
 ) -> Result<StatusCode, SandboxError> {
-    sandbox.lock().cancel_order(&order_id, sandbox.now())?;
+    let now = sandbox.now();
+    // The `customer_pays_before_cancel` fault: the customer pays a moment before the DELETE.
+    let race = {
+        let mut state = sandbox.lock();
+        match state.order(&order_id, now) {
+            Ok(order)
+                if order.status == crate::orders::OrderStatus::New
+                    && state.take_pay_before_cancel() =>
+            {
+                Some((order.qr_id, order.amount))
+            }
+            _ => None,
+        }
+    };
+    if let Some((link, amount)) = race {
+        tracing::info!(
+            order_id,
+            "sandbox: the customer paid just before the cancel (fault)"
+        );
+        sandbox.pay(&link, amount).await?;
+    }
+    refuse_deactivation(&sandbox, &order_id)?;
+    sandbox.lock().cancel_order(&order_id, now)?;
     Ok(StatusCode::OK)
 }
 

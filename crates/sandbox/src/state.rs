@@ -366,6 +366,37 @@ impl State {
         }
     }
 
+    /// Whether the answer of the call just carried out is lost (`lose_answer_next`), counting
+    /// it down.
+    pub(crate) fn take_lost_answer(&mut self) -> bool {
+        if self.faults.lose_answer_next == 0 {
+            return false;
+        }
+        self.faults.lose_answer_next = self.faults.lose_answer_next.saturating_sub(1);
+        true
+    }
+
+    /// Whether this deactivation is refused (`refuse_deactivation_next`), counting it down.
+    pub(crate) fn take_refused_deactivation(&mut self) -> bool {
+        if self.faults.refuse_deactivation_next == 0 {
+            return false;
+        }
+        self.faults.refuse_deactivation_next =
+            self.faults.refuse_deactivation_next.saturating_sub(1);
+        true
+    }
+
+    /// Whether the customer pays an open QR (or order, or T-Bank payment) a moment before the
+    /// cancel that is arriving now (the `customer_pays_before_cancel` fault), counting it down.
+    pub(crate) fn take_pay_before_cancel(&mut self) -> bool {
+        if self.faults.customer_pays_before_cancel == 0 {
+            return false;
+        }
+        self.faults.customer_pays_before_cancel =
+            self.faults.customer_pays_before_cancel.saturating_sub(1);
+        true
+    }
+
     /// Registers a QR. `fresh_id` is asked for a new 32-character id (for the QR type's prefix).
     pub(crate) fn register(
         &mut self,

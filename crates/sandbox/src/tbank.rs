@@ -7,19 +7,24 @@
 //! |---|---|
 //! | `Init` | a payment (`Amount` kopecks, `OrderId`, `Description`, `RedirectDueDate`, `NotificationURL`) → `PaymentId`, `NEW` |
 //! | `GetQr` | its NSPK link (`DataType` `PAYLOAD`; `IMAGE` is refused) → `Data`; the payment becomes `FORM_SHOWED` |
-//! | `GetState` | `Status`: `NEW`, `FORM_SHOWED`, `CONFIRMED`, `REJECTED`, `DEADLINE_EXPIRED`, `CANCELED`; with refunds `ASYNC_REFUNDING` (one in progress), `PARTIAL_REFUNDED`, `REFUNDED` |
-//! | `Cancel` | unpaid: `CANCELED`; paid: a refund of `Amount` (default: what is left), `ASYNC_REFUNDING`; `ExternalRequestId` makes it idempotent (the same id answers the same refund) |
-//! | `GetQrState` | a refund's state (`ExternalRequestId`, else the latest): `ASYNC_REFUNDING` on creation and first read, then `REFUNDED`/`PARTIAL_REFUNDED` (deterministic, like the Raiffeisen side) |
+//! | `GetState` | `Status` of the spec's status model: `NEW`, `FORM_SHOWED`, `CONFIRMED`, `REJECTED`, `DEADLINE_EXPIRED`, `CANCELED`; with refunds `ASYNC_REFUNDING` (one in progress), `PARTIAL_REFUNDED`, `REFUNDED`; `Amount` is what is left after completed refunds |
+//! | `Cancel` | unpaid: `CANCELED`; paid: a refund of `Amount` (default: what is left), `ASYNC_REFUNDING`, `OriginalAmount`/`NewAmount`. `ExternalRequestId` is ignored, as the spec says it is for SBP: a repeated `Cancel` is a second refund. One refund at a time (error `4` while one is in progress) |
+//! | `GetQrState` | the payment's `Status` and its latest refund: `Amount`, and `QrCancelCode`/`QrCancelMessage` if it failed. It names no refund |
 //! | `SbpPayTest` | plays the customer: pays (`CONFIRMED`), or `IsRejected` → `REJECTED`, `IsDeadlineExpired` → `DEADLINE_EXPIRED` |
 //!
-//! Every answer is HTTP 200 with `Success`/`ErrorCode` (`"0"` on success). Sandbox error
-//! codes: `204` bad `Token`, `501` unknown terminal, `8` invalid request, `255` payment not
-//! found, `4` not allowed in the payment's status, `14` refund above what is left, `404`
-//! refund not found (`qrpayd_bank::tbank::REFUND_NOT_FOUND`), `9999` injected business error.
-//! Status changes (paid, rejected, expired by `SbpPayTest`, refund completed) are notified to
-//! the payment's `NotificationURL` (else the one set with `PUT
-//! /sandbox/tbank/notification-url`), signed with `Token`, retried until the answer is HTTP
-//! 200 with body `OK`.
+//! SBP limits as the spec states them: `GetQr` refuses an amount outside 10 … 1 000 000 rubles
+//! (`3016`), `Init` a `RedirectDueDate` less than a minute or more than 90 days ahead (`3017`).
+//! A refund in progress completes on the second `GetState`/`GetQrState` read after it was made
+//! (deterministic, like the Raiffeisen side); a declined one (sandbox control) leaves the
+//! payment as it was. Every answer is HTTP 200 with `Success`/`ErrorCode` (`"0"` on success).
+//! Sandbox error codes: `204` bad `Token`, `501` unknown terminal, `8` invalid request, `255`
+//! payment not found, `4` not allowed in the payment's status, `14` refund above what is left,
+//! `3016`/`3017` the SBP limits, `9999` injected business error. Status changes (paid,
+//! rejected, expired by `SbpPayTest`, refund completed) are notified to the payment's
+//! `NotificationURL` (else the one set with `PUT /sandbox/tbank/notification-url`), signed
+//! with `Token`, retried until the answer is HTTP 200 with body `OK`; with the
+//! `tbank_receipts` fault a paid payment is followed by a fiscal `RECEIPT` notice, as a
+//! terminal with an online cash register sends.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -51,6 +56,11 @@ const FIRST_PAYMENT_ID: u64 = 3_000_000_001;
 /// Longest `OrderId` T-Bank takes.
 const MAX_ORDER_ID: usize = 36;
 
+/// The SBP amount range (the spec's error 3016: "from 10 rubles to 1 million rubles").
+const SBP_MIN: Kopecks = Kopecks::from_rubles(10);
+/// See [`SBP_MIN`].
+const SBP_MAX: Kopecks = Kopecks::from_rubles(1_000_000);
+
 /// Why a T-Bank call was refused: `ErrorCode` and `Message`.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
@@ -73,9 +83,19 @@ pub enum TbankError {
     /// The refund exceeds what is left of the payment (`14`).
     #[error("Сумма возврата больше остатка платежа ({0} коп.)")]
     RefundTooLarge(i64),
-    /// No refund with this `ExternalRequestId` (`404`).
-    #[error("Возврат {0} не найден")]
-    RefundNotFound(String),
+    /// No refund in progress to decline (sandbox control).
+    #[error("Нет возврата в обработке по платежу {0}")]
+    NoRefundInProgress(String),
+    /// The SBP amount range (`3016`).
+    #[error(
+        "Невозможно создать QR: сумма операции по СБП вне диапазона от 10 до 1 000 000 рублей ({0} коп.)"
+    )]
+    QrAmountOutOfRange(i64),
+    /// `RedirectDueDate` out of range (`3017`).
+    #[error(
+        "Переданное значение RedirectDueDate вне допустимого диапазона (от 1 минуты до 90 дней): {0}"
+    )]
+    DueDateOutOfRange(String),
     /// Injected fault (`9999`).
     #[error("Внутренняя ошибка (имитация сбоя песочницы)")]
     Injected,
@@ -91,7 +111,9 @@ impl TbankError {
             TbankError::PaymentNotFound(_) => "255",
             TbankError::WrongStatus(_) => "4",
             TbankError::RefundTooLarge(_) => "14",
-            TbankError::RefundNotFound(_) => qrpayd_bank::tbank::REFUND_NOT_FOUND,
+            TbankError::NoRefundInProgress(_) => "4",
+            TbankError::QrAmountOutOfRange(_) => "3016",
+            TbankError::DueDateOutOfRange(_) => "3017",
             TbankError::Injected => "9999",
         }
     }
@@ -143,11 +165,12 @@ impl TbStatus {
     }
 }
 
-/// A refund operation (`Cancel` of a paid payment).
+/// A refund operation (`Cancel` of a paid payment). T-Bank gives SBP refunds no id of the
+/// merchant's; the sandbox numbers them per payment for its own overview.
 #[derive(Debug, Clone)]
 pub(crate) struct TbRefund {
-    /// `ExternalRequestId` (ours when the merchant gave none).
-    pub(crate) external_request_id: String,
+    /// 1, 2, … within the payment.
+    pub(crate) number: usize,
     /// Kopecks refunded.
     pub(crate) amount: Kopecks,
     /// What was left before it.
@@ -156,21 +179,24 @@ pub(crate) struct TbRefund {
     pub(crate) after: Kopecks,
     /// In progress, completed, declined.
     pub(crate) status: RefundStatus,
-    /// Read once? The next read completes it.
-    queried: bool,
+    /// Status reads since it was made; the second completes it.
+    reads: u8,
 }
 
 impl TbRefund {
-    /// The operation's `Status`.
+    /// The refund's state as the sandbox overview shows it.
     pub(crate) fn status_text(&self) -> &'static str {
         match self.status {
             RefundStatus::InProgress => "ASYNC_REFUNDING",
             RefundStatus::Completed if self.after.is_zero() => "REFUNDED",
             RefundStatus::Completed => "PARTIAL_REFUNDED",
-            RefundStatus::Declined => "REJECTED",
+            RefundStatus::Declined => "DECLINED",
         }
     }
 }
+
+/// The SBP error `GetQrState` reports for a declined refund (the spec's example code).
+const REFUND_FAILED_CODE: &str = "I05043";
 
 /// A payment at the terminal.
 #[derive(Debug, Clone)]
@@ -223,6 +249,27 @@ impl TbPayment {
         }
     }
 
+    /// What is left after completed refunds (`GetState`'s `Amount`).
+    pub(crate) fn left_after_completed(&self) -> Kopecks {
+        self.left(|r| r.status == RefundStatus::Completed)
+            .unwrap_or(Kopecks::ZERO)
+    }
+
+    /// A status read: a refund in progress completes on its second read. Returns the
+    /// notification of the completion.
+    fn read(&mut self) -> Option<TbEvent> {
+        let refund = self
+            .refunds
+            .iter_mut()
+            .find(|r| r.status == RefundStatus::InProgress)?;
+        refund.reads = refund.reads.saturating_add(1);
+        if refund.reads < 2 {
+            return None;
+        }
+        refund.status = RefundStatus::Completed;
+        Some(TbEvent::of(self))
+    }
+
     /// The amount minus the refunds `counted` picks.
     fn left(&self, counted: impl Fn(&TbRefund) -> bool) -> Option<Kopecks> {
         self.refunds
@@ -243,8 +290,6 @@ pub(crate) struct Cancelled {
     pub(crate) original: Kopecks,
     /// `NewAmount`.
     pub(crate) new: Kopecks,
-    /// `ExternalRequestId` of the refund, if it was one.
-    pub(crate) external_request_id: Option<String>,
 }
 
 /// A status change to notify.
@@ -270,6 +315,15 @@ impl TbEvent {
             amount: payment.amount,
             status: payment.status_text(),
             url: payment.notification_url.clone(),
+        }
+    }
+
+    /// The fiscal-receipt notice that follows a payment at a terminal with an online cash
+    /// register (`Status: RECEIPT`).
+    pub(crate) fn receipt(&self) -> TbEvent {
+        TbEvent {
+            status: "RECEIPT",
+            ..self.clone()
         }
     }
 }
@@ -330,8 +384,11 @@ impl TbBooks {
         if new.order_id.is_empty() || new.order_id.chars().count() > MAX_ORDER_ID {
             return Err(TbankError::Invalid("OrderId: от 1 до 36 символов".into()));
         }
-        if new.due.is_some_and(|due| due <= now) {
-            return Err(TbankError::Invalid("RedirectDueDate уже прошла".into()));
+        if let Some(due) = new.due
+            && (due < now + chrono::TimeDelta::minutes(1)
+                || due > now + chrono::TimeDelta::days(90))
+        {
+            return Err(TbankError::DueDateOutOfRange(due.to_rfc3339()));
         }
         let id = self.next_id.to_string();
         self.next_id = self.next_id.saturating_add(1);
@@ -362,6 +419,9 @@ impl TbBooks {
         if !payment.status.is_open() {
             return Err(TbankError::WrongStatus(payment.status.as_str()));
         }
+        if payment.amount < SBP_MIN || payment.amount > SBP_MAX {
+            return Err(TbankError::QrAmountOutOfRange(payment.amount.get()));
+        }
         if payment.payload.is_none() {
             payment.payload = Some(build_link(
                 &fresh_qrc_id(),
@@ -374,18 +434,29 @@ impl TbBooks {
         Ok(payment.clone())
     }
 
-    /// `GetState`.
-    pub(crate) fn state(&mut self, id: &str, now: DateTime<Utc>) -> Result<TbPayment, TbankError> {
-        self.payment_mut(id, now).map(|p| p.clone())
+    /// `GetState` (a status read: see [`TbPayment::read`]).
+    pub(crate) fn state(
+        &mut self,
+        id: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(TbPayment, Option<TbEvent>), TbankError> {
+        let payment = self.payment_mut(id, now)?;
+        let event = payment.read();
+        Ok((payment.clone(), event))
+    }
+
+    /// Is the payment open (nobody paid yet)? For the "customer pays before the cancel"
+    /// fault.
+    pub(crate) fn is_open(&mut self, id: &str, now: DateTime<Utc>) -> bool {
+        self.payment_mut(id, now).is_ok_and(|p| p.status.is_open())
     }
 
     /// `Cancel`: an unpaid payment is cancelled; a paid one refunded by `amount` (default:
-    /// what is left). A known `external_request_id` answers its refund again.
+    /// what is left), one refund at a time.
     pub(crate) fn cancel(
         &mut self,
         id: &str,
         amount: Option<Kopecks>,
-        external_request_id: Option<String>,
         now: DateTime<Utc>,
     ) -> Result<Cancelled, TbankError> {
         let payment = self.payment_mut(id, now)?;
@@ -396,85 +467,48 @@ impl TbBooks {
                 status: "CANCELED",
                 original: payment.amount,
                 new: Kopecks::ZERO,
-                external_request_id: None,
             });
         }
         if payment.status != TbStatus::Confirmed {
             return Err(TbankError::WrongStatus(payment.status.as_str()));
         }
-        if let Some(known) = external_request_id.as_deref().and_then(|ext| {
-            payment
-                .refunds
-                .iter()
-                .find(|r| r.external_request_id == ext)
-        }) {
-            return Ok(Cancelled {
-                payment: payment.clone(),
-                status: known.status_text(),
-                original: known.before,
-                new: known.after,
-                external_request_id: Some(known.external_request_id.clone()),
-            });
+        if payment
+            .refunds
+            .iter()
+            .any(|r| r.status == RefundStatus::InProgress)
+        {
+            return Err(TbankError::WrongStatus("ASYNC_REFUNDING"));
         }
-        let left = payment
-            .left(|r| r.status != RefundStatus::Declined)
-            .ok_or(TbankError::RefundTooLarge(0))?;
+        let left = payment.left_after_completed();
         let amount = amount.unwrap_or(left);
         let after = left
             .checked_sub(amount)
             .filter(|_| !amount.is_zero())
             .ok_or(TbankError::RefundTooLarge(left.get()))?;
-        let external_request_id = external_request_id
-            .unwrap_or_else(|| format!("{id}-{}", payment.refunds.len().saturating_add(1)));
         let refund = TbRefund {
-            external_request_id: external_request_id.clone(),
+            number: payment.refunds.len().saturating_add(1),
             amount,
             before: left,
             after,
             status: RefundStatus::InProgress,
-            queried: false,
+            reads: 0,
         };
-        let status = refund.status_text();
         payment.refunds.push(refund);
         Ok(Cancelled {
             payment: payment.clone(),
-            status,
+            status: "ASYNC_REFUNDING",
             original: left,
             new: after,
-            external_request_id: Some(external_request_id),
         })
     }
 
-    /// `GetQrState`: a refund (`external_request_id`, else the latest); the second read of
-    /// one in progress completes it, which is notified.
+    /// `GetQrState` (a status read): the payment and its latest refund.
     pub(crate) fn qr_state(
         &mut self,
         id: &str,
-        external_request_id: Option<&str>,
         now: DateTime<Utc>,
-    ) -> Result<(TbPayment, TbRefund, Option<TbEvent>), TbankError> {
-        let payment = self.payment_mut(id, now)?;
-        let wanted = external_request_id.unwrap_or_default().to_owned();
-        let refund = match external_request_id {
-            Some(ext) => payment
-                .refunds
-                .iter_mut()
-                .find(|r| r.external_request_id == ext),
-            None => payment.refunds.last_mut(),
-        }
-        .ok_or(TbankError::RefundNotFound(wanted))?;
-        let mut completed = false;
-        if refund.status == RefundStatus::InProgress {
-            if refund.queried {
-                refund.status = RefundStatus::Completed;
-                completed = true;
-            } else {
-                refund.queried = true;
-            }
-        }
-        let refund = refund.clone();
-        let event = completed.then(|| TbEvent::of(payment));
-        Ok((payment.clone(), refund, event))
+    ) -> Result<(TbPayment, Option<TbEvent>), TbankError> {
+        self.state(id, now)
     }
 
     /// `SbpPayTest`: the customer pays, or their bank rejects, or the deadline passes.
@@ -504,22 +538,18 @@ impl TbBooks {
         Ok(TbEvent::of(payment))
     }
 
-    /// Sandbox control: a refund in progress is declined.
+    /// Sandbox control: the payment's refund in progress is declined (the SBP refused it).
     pub(crate) fn decline_refund(
         &mut self,
         id: &str,
-        external_request_id: &str,
         now: DateTime<Utc>,
     ) -> Result<TbRefund, TbankError> {
         let payment = self.payment_mut(id, now)?;
         let refund = payment
             .refunds
             .iter_mut()
-            .find(|r| r.external_request_id == external_request_id)
-            .ok_or_else(|| TbankError::RefundNotFound(external_request_id.to_owned()))?;
-        if refund.status != RefundStatus::InProgress {
-            return Err(TbankError::WrongStatus(refund.status_text()));
-        }
+            .find(|r| r.status == RefundStatus::InProgress)
+            .ok_or_else(|| TbankError::NoRefundInProgress(id.to_owned()))?;
         refund.status = RefundStatus::Declined;
         Ok(refund.clone())
     }
@@ -555,7 +585,8 @@ fn flexible_id<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Err
     }))
 }
 
-/// Every field any method reads (T-Bank's names); others (`DATA`, `Receipt`, …) are ignored.
+/// Every field any method reads (T-Bank's names); others (`DATA`, `Receipt`, and
+/// `ExternalRequestId`, which the spec says does not work for SBP) are ignored.
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "PascalCase", default)]
 struct TbRequest {
@@ -577,8 +608,6 @@ struct TbRequest {
     payment_id: Option<String>,
     /// `GetQr`: `PAYLOAD` or `IMAGE`.
     data_type: Option<String>,
-    /// `Cancel`, `GetQrState`.
-    external_request_id: Option<String>,
     /// `SbpPayTest`.
     is_deadline_expired: Option<bool>,
     /// `SbpPayTest`.
@@ -647,7 +676,17 @@ pub(crate) async fn inject_faults(
             (StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error").into_response()
         }
         Some(_) => TbankError::Injected.into_response(),
-        None => next.run(request).await,
+        None => {
+            let response = next.run(request).await;
+            if sandbox.lock().take_lost_answer() {
+                tracing::info!(
+                    "sandbox T-Bank: the call was carried out, its answer is lost (fault)"
+                );
+                return (StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error")
+                    .into_response();
+            }
+            response
+        }
     }
 }
 
@@ -746,7 +785,10 @@ fn payment_id_number(id: &str) -> Value {
 }
 
 /// Verifies and applies the request (the handler below answers it).
-fn get_state_call(sandbox: &Sandbox, body: &[u8]) -> Result<TbPayment, TbankError> {
+fn get_state_call(
+    sandbox: &Sandbox,
+    body: &[u8],
+) -> Result<(TbPayment, Option<TbEvent>), TbankError> {
     let request = verified(sandbox, body)?;
     let id = request.payment_id()?.to_owned();
     sandbox.lock().tbank.state(&id, sandbox.now())
@@ -756,74 +798,7 @@ fn get_state_call(sandbox: &Sandbox, body: &[u8]) -> Result<TbPayment, TbankErro
 pub(crate) async fn get_state(State(sandbox): State<Sandbox>, body: Bytes) -> Response {
     let result = get_state_call(&sandbox, &body);
     match result {
-        Ok(payment) => success(
-            &sandbox,
-            vec![
-                ("OrderId", Value::String(payment.order_id.clone())),
-                ("PaymentId", Value::String(payment.id.clone())),
-                ("Status", Value::String(payment.status_text().into())),
-                ("Amount", kopecks_value(payment.amount)),
-            ],
-        ),
-        Err(e) => e.into_response(),
-    }
-}
-
-/// Verifies and applies the request (the handler below answers it).
-fn cancel_call(sandbox: &Sandbox, body: &[u8]) -> Result<Cancelled, TbankError> {
-    let request = verified(sandbox, body)?;
-    let id = request.payment_id()?.to_owned();
-    let amount = request
-        .amount
-        .map(|a| Kopecks::new(a).map_err(|e| TbankError::Invalid(format!("Amount: {e}"))))
-        .transpose()?;
-    let external = request.external_request_id.filter(|e| !e.is_empty());
-    sandbox
-        .lock()
-        .tbank
-        .cancel(&id, amount, external, sandbox.now())
-}
-
-/// `POST /tbank/v2/Cancel`.
-pub(crate) async fn cancel(State(sandbox): State<Sandbox>, body: Bytes) -> Response {
-    let result = cancel_call(&sandbox, &body);
-    match result {
-        Ok(done) => {
-            let mut fields = vec![
-                ("OrderId", Value::String(done.payment.order_id.clone())),
-                ("PaymentId", Value::String(done.payment.id.clone())),
-                ("Status", Value::String(done.status.into())),
-                ("OriginalAmount", kopecks_value(done.original)),
-                ("NewAmount", kopecks_value(done.new)),
-            ];
-            if let Some(ext) = done.external_request_id {
-                fields.push(("ExternalRequestId", Value::String(ext)));
-            }
-            success(&sandbox, fields)
-        }
-        Err(e) => e.into_response(),
-    }
-}
-
-/// Verifies and applies the request (the handler below answers it).
-fn get_qr_state_call(
-    sandbox: &Sandbox,
-    body: &[u8],
-) -> Result<(TbPayment, TbRefund, Option<TbEvent>), TbankError> {
-    let request = verified(sandbox, body)?;
-    let id = request.payment_id()?.to_owned();
-    let external = request.external_request_id.filter(|e| !e.is_empty());
-    sandbox
-        .lock()
-        .tbank
-        .qr_state(&id, external.as_deref(), sandbox.now())
-}
-
-/// `POST /tbank/v2/GetQrState`.
-pub(crate) async fn get_qr_state(State(sandbox): State<Sandbox>, body: Bytes) -> Response {
-    let result = get_qr_state_call(&sandbox, &body);
-    match result {
-        Ok((payment, refund, event)) => {
+        Ok((payment, event)) => {
             if let Some(event) = event {
                 sandbox.notify_tbank(&event);
             }
@@ -832,14 +807,97 @@ pub(crate) async fn get_qr_state(State(sandbox): State<Sandbox>, body: Bytes) ->
                 vec![
                     ("OrderId", Value::String(payment.order_id.clone())),
                     ("PaymentId", Value::String(payment.id.clone())),
-                    ("Status", Value::String(refund.status_text().into())),
-                    ("Amount", kopecks_value(refund.amount)),
-                    (
-                        "ExternalRequestId",
-                        Value::String(refund.external_request_id.clone()),
-                    ),
+                    ("Status", Value::String(payment.status_text().into())),
+                    ("Amount", kopecks_value(payment.left_after_completed())),
                 ],
             )
+        }
+        Err(e) => e.into_response(),
+    }
+}
+
+/// Verifies and applies the request (the handler below answers it). With the
+/// `customer_pays_before_cancel` fault, the customer pays an open payment a moment before the
+/// cancel arrives (the race a real terminal has), and the bank refunds it.
+fn cancel_call(sandbox: &Sandbox, body: &[u8]) -> Result<Cancelled, TbankError> {
+    let request = verified(sandbox, body)?;
+    let id = request.payment_id()?.to_owned();
+    let amount = request
+        .amount
+        .map(|a| Kopecks::new(a).map_err(|e| TbankError::Invalid(format!("Amount: {e}"))))
+        .transpose()?;
+    let now = sandbox.now();
+    let raced = {
+        let mut state = sandbox.lock();
+        let open = state.tbank.is_open(&id, now);
+        if open && state.take_pay_before_cancel() {
+            Some(state.tbank.pay_test(&id, false, false, now)?)
+        } else if open && state.take_refused_deactivation() {
+            return Err(TbankError::Injected);
+        } else {
+            None
+        }
+    };
+    if let Some(event) = &raced {
+        tracing::info!(payment_id = %id, "sandbox T-Bank: the customer paid just before the cancel (fault)");
+        sandbox.notify_tbank(event);
+    }
+    // The refund the race causes covers the whole payment, whatever `Amount` said.
+    let amount = if raced.is_some() { None } else { amount };
+    sandbox.lock().tbank.cancel(&id, amount, now)
+}
+
+/// `POST /tbank/v2/Cancel`.
+pub(crate) async fn cancel(State(sandbox): State<Sandbox>, body: Bytes) -> Response {
+    let result = cancel_call(&sandbox, &body);
+    match result {
+        Ok(done) => success(
+            &sandbox,
+            vec![
+                ("OrderId", Value::String(done.payment.order_id.clone())),
+                ("PaymentId", Value::String(done.payment.id.clone())),
+                ("Status", Value::String(done.status.into())),
+                ("OriginalAmount", kopecks_value(done.original)),
+                ("NewAmount", kopecks_value(done.new)),
+            ],
+        ),
+        Err(e) => e.into_response(),
+    }
+}
+
+/// Verifies and applies the request (the handler below answers it).
+fn get_qr_state_call(
+    sandbox: &Sandbox,
+    body: &[u8],
+) -> Result<(TbPayment, Option<TbEvent>), TbankError> {
+    let request = verified(sandbox, body)?;
+    let id = request.payment_id()?.to_owned();
+    sandbox.lock().tbank.qr_state(&id, sandbox.now())
+}
+
+/// `POST /tbank/v2/GetQrState`.
+pub(crate) async fn get_qr_state(State(sandbox): State<Sandbox>, body: Bytes) -> Response {
+    let result = get_qr_state_call(&sandbox, &body);
+    match result {
+        Ok((payment, event)) => {
+            if let Some(event) = event {
+                sandbox.notify_tbank(&event);
+            }
+            let mut fields = vec![
+                ("OrderId", Value::String(payment.order_id.clone())),
+                ("Status", Value::String(payment.status_text().into())),
+            ];
+            if let Some(latest) = payment.refunds.last() {
+                fields.push(("Amount", kopecks_value(latest.amount)));
+                if latest.status == RefundStatus::Declined {
+                    fields.push(("QrCancelCode", Value::String(REFUND_FAILED_CODE.into())));
+                    fields.push((
+                        "QrCancelMessage",
+                        Value::String("Возврат отклонён банком получателя (песочница)".into()),
+                    ));
+                }
+            }
+            success(&sandbox, fields)
         }
         Err(e) => e.into_response(),
     }
@@ -924,8 +982,10 @@ pub(crate) fn summary(payment: &TbPayment) -> Value {
         "createDate": micros_text(payment.created),
         "payload": payment.payload,
         "refunds": payment.refunds.iter().map(|r| serde_json::json!({
-            "externalRequestId": r.external_request_id,
+            "number": r.number,
             "amount": r.amount.get(),
+            "before": r.before.get(),
+            "after": r.after.get(),
             "status": r.status_text(),
         })).collect::<Vec<_>>(),
     })
@@ -971,65 +1031,59 @@ mod tests {
             (link.sum, link.bank.as_deref(), link.crc_ok),
             (Some(k(10_000)), Some(TBANK_MEMBER_ID), Some(true))
         );
-        // Refunds are refused before payment; cancel would cancel.
         let paid = b.pay_test(&p.id, false, false, t0()).unwrap();
         assert_eq!(paid.status, "CONFIRMED");
         assert!(matches!(
             b.pay_test(&p.id, false, false, t0()),
             Err(TbankError::WrongStatus("CONFIRMED"))
         ));
-        let r1 = b
-            .cancel(&p.id, Some(k(4_000)), Some("rf_1".into()), t0())
-            .unwrap();
+        let r1 = b.cancel(&p.id, Some(k(4_000)), t0()).unwrap();
         assert_eq!(
             (r1.status, r1.original, r1.new),
             ("ASYNC_REFUNDING", k(10_000), k(6_000))
         );
-        // The same ExternalRequestId is the same refund, whatever the amount says.
-        let again = b
-            .cancel(&p.id, Some(k(1)), Some("rf_1".into()), t0())
-            .unwrap();
-        assert_eq!((again.original, again.new), (k(10_000), k(6_000)));
-        assert_eq!(
-            b.state(&p.id, t0()).unwrap().status_text(),
-            "ASYNC_REFUNDING"
-        );
+        // One refund at a time.
         assert!(matches!(
-            b.cancel(&p.id, Some(k(6_001)), Some("rf_2".into()), t0()),
+            b.cancel(&p.id, Some(k(1)), t0()),
+            Err(TbankError::WrongStatus("ASYNC_REFUNDING"))
+        ));
+        // The first read sees it in progress (nothing left has changed yet) ...
+        let (state, event) = b.state(&p.id, t0()).unwrap();
+        assert_eq!(
+            (
+                state.status_text(),
+                state.left_after_completed(),
+                event.is_none()
+            ),
+            ("ASYNC_REFUNDING", k(10_000), true)
+        );
+        // ... the second completes it, and notifies.
+        let (done, event) = b.qr_state(&p.id, t0()).unwrap();
+        assert_eq!(
+            (done.status_text(), done.left_after_completed()),
+            ("PARTIAL_REFUNDED", k(6_000))
+        );
+        assert_eq!(event.unwrap().status, "PARTIAL_REFUNDED");
+        assert!(matches!(
+            b.cancel(&p.id, Some(k(6_001)), t0()),
             Err(TbankError::RefundTooLarge(6_000))
         ));
-        let (_, first, event) = b.qr_state(&p.id, Some("rf_1"), t0()).unwrap();
-        assert_eq!(
-            (first.status_text(), event.is_none()),
-            ("ASYNC_REFUNDING", true)
-        );
-        let (_, done, event) = b.qr_state(&p.id, Some("rf_1"), t0()).unwrap();
-        assert_eq!(done.status_text(), "PARTIAL_REFUNDED");
-        assert_eq!(event.unwrap().status, "PARTIAL_REFUNDED");
-        assert_eq!(
-            b.state(&p.id, t0()).unwrap().status_text(),
-            "PARTIAL_REFUNDED"
-        );
-        let rest = b.cancel(&p.id, None, Some("rf_2".into()), t0()).unwrap();
+        let rest = b.cancel(&p.id, None, t0()).unwrap();
         assert_eq!(rest.new, Kopecks::ZERO);
-        b.qr_state(&p.id, None, t0()).unwrap();
-        let (_, last, _) = b.qr_state(&p.id, None, t0()).unwrap();
+        b.qr_state(&p.id, t0()).unwrap();
+        let (last, _) = b.qr_state(&p.id, t0()).unwrap();
         assert_eq!(last.status_text(), "REFUNDED");
-        assert_eq!(b.state(&p.id, t0()).unwrap().status_text(), "REFUNDED");
-        assert!(matches!(
-            b.qr_state(&p.id, Some("nope"), t0()),
-            Err(TbankError::RefundNotFound(_))
-        ));
+        assert_eq!(last.refunds.len(), 2);
     }
 
     #[test]
     fn cancel_reject_expire() {
         let mut b = TbBooks::default();
         let a = b.init(new("pay_a", 100), t0()).unwrap();
-        let c = b.cancel(&a.id, Some(k(1)), None, t0()).unwrap();
+        let c = b.cancel(&a.id, Some(k(1)), t0()).unwrap();
         assert_eq!((c.status, c.new), ("CANCELED", Kopecks::ZERO));
         assert!(matches!(
-            b.cancel(&a.id, None, None, t0()),
+            b.cancel(&a.id, None, t0()),
             Err(TbankError::WrongStatus("CANCELED"))
         ));
         let r = b.init(new("pay_r", 100), t0()).unwrap();
@@ -1049,7 +1103,7 @@ mod tests {
         let late = b.init(new("pay_l", 100), t0()).unwrap();
         let after_due = t0() + chrono::TimeDelta::minutes(5);
         assert_eq!(
-            b.state(&late.id, after_due).unwrap().status_text(),
+            b.state(&late.id, after_due).unwrap().0.status_text(),
             "DEADLINE_EXPIRED"
         );
         assert!(matches!(
@@ -1076,12 +1130,35 @@ mod tests {
         let mut b = TbBooks::default();
         let p = b.init(new("pay_1", 100), t0()).unwrap();
         b.pay_test(&p.id, false, false, t0()).unwrap();
-        b.cancel(&p.id, Some(k(100)), Some("rf_1".into()), t0())
-            .unwrap();
-        let declined = b.decline_refund(&p.id, "rf_1", t0()).unwrap();
-        assert_eq!(declined.status_text(), "REJECTED");
-        assert_eq!(b.state(&p.id, t0()).unwrap().status_text(), "CONFIRMED");
-        b.cancel(&p.id, Some(k(100)), Some("rf_2".into()), t0())
-            .unwrap();
+        b.cancel(&p.id, Some(k(100)), t0()).unwrap();
+        let declined = b.decline_refund(&p.id, t0()).unwrap();
+        assert_eq!(declined.status_text(), "DECLINED");
+        assert!(matches!(
+            b.decline_refund(&p.id, t0()),
+            Err(TbankError::NoRefundInProgress(_))
+        ));
+        assert_eq!(b.state(&p.id, t0()).unwrap().0.status_text(), "CONFIRMED");
+        b.cancel(&p.id, Some(k(100)), t0()).unwrap();
+    }
+
+    #[test]
+    fn the_redirect_due_date_must_be_one_minute_to_ninety_days_ahead() {
+        let mut b = TbBooks::default();
+        let due = |seconds: i64| NewPayment {
+            due: Some((t0() + chrono::TimeDelta::seconds(seconds)).fixed_offset()),
+            ..new("pay_due", 1_000)
+        };
+        for bad in [-1, 0, 59, 90 * 86_400 + 1] {
+            assert!(
+                matches!(
+                    b.init(due(bad), t0()),
+                    Err(TbankError::DueDateOutOfRange(_))
+                ),
+                "{bad}"
+            );
+        }
+        for good in [60, 90 * 86_400] {
+            assert!(b.init(due(good), t0()).is_ok(), "{good}");
+        }
     }
 }

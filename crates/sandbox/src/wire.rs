@@ -195,12 +195,11 @@ impl From<&Qr> for QrDataResponse {
     }
 }
 
-/// `GET /sbp/v2/qrs/{qrId}` answer.
+/// `GET /sbp/v2/qrs/{qrId}` answer: the spec's `qrInfov2`, which has **no `code`** (unlike
+/// the v1 answers). An adapter that demands one fails against the real bank.
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct QrStatusResponse {
-    /// `SUCCESS`.
-    code: &'static str,
     /// The QR id.
     qr_id: String,
     /// `NEW`, `IN_PROGRESS`, `PAID`, `CANCELLED` or `EXPIRED`.
@@ -217,7 +216,6 @@ pub(crate) struct QrStatusResponse {
 impl From<&Qr> for QrStatusResponse {
     fn from(qr: &Qr) -> Self {
         QrStatusResponse {
-            code: SUCCESS,
             qr_id: qr.id.clone(),
             qr_status: qr.status,
             qr_expiration_date: qr.expires.map(expiration_text),
@@ -233,9 +231,12 @@ impl From<&Qr> for QrStatusResponse {
 pub(crate) struct PaymentInfoResponse {
     /// `SUCCESS`.
     code: &'static str,
-    /// `additionalInfo` given at registration (null when none).
+    /// `additionalInfo` given at registration (absent when none: the schema's type is a
+    /// non-empty string, so `null` would not conform).
+    #[serde(skip_serializing_if = "Option::is_none")]
     additional_info: Option<String>,
-    /// `paymentDetails` given at registration (null when none).
+    /// `paymentDetails` given at registration (absent when none).
+    #[serde(skip_serializing_if = "Option::is_none")]
     payment_purpose: Option<String>,
     /// Rubles: the paid amount once there is a payment attempt, else the QR's fixed amount
     /// (absent for a static QR without amount and without payments).

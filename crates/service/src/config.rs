@@ -118,6 +118,10 @@ pub struct ProviderConfig {
     /// Raiffeisen: the secret key.
     #[serde(default)]
     pub secret_key: Option<Secret>,
+    /// Raiffeisen: the store's `publicId`, which order (cash-register link) notifications are
+    /// signed with; by default the `sbp_merchant_id`.
+    #[serde(default)]
+    pub public_id: Option<String>,
     /// T-Bank: the terminal key (`TerminalKey`).
     #[serde(default)]
     pub terminal_key: Option<String>,
@@ -394,6 +398,25 @@ impl Config {
                     "provider {:?}: unknown kind {other:?} (supported: \"raiffeisen\", \"tbank\", \"sandbox\")",
                     p.name
                 )),
+            }
+            if p.public_id.is_some() && !matches!(p.kind.as_str(), "raiffeisen" | "sandbox") {
+                problems.push(format!(
+                    "provider {:?}: public_id is a Raiffeisen setting (kind = \"raiffeisen\")",
+                    p.name
+                ));
+            }
+            // The bank's shortest QR lifetime, with one bank call's time to reach it.
+            let min_lifetime = match p.kind.as_str() {
+                "tbank" => qrpayd_bank::tbank::CAPABILITIES.min_lifetime_seconds,
+                _ => None,
+            };
+            if let Some(min) = min_lifetime
+                && self.payment_ttl_seconds < min.saturating_add(self.bank_timeout_seconds)
+            {
+                problems.push(format!(
+                    "provider {:?}: payment_ttl_seconds = {} is too short: the bank takes QR lifetimes of {min} s at least, and one bank call (bank_timeout_seconds = {}) must fit before it",
+                    p.name, self.payment_ttl_seconds, self.bank_timeout_seconds
+                ));
             }
         }
     }

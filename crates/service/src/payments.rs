@@ -8,7 +8,11 @@
 //! * closing (cancel or expiry) deactivates the QR and then *asks the bank* whether it was
 //!   paid; only that answer decides between `paid` and `cancelled`/`expired`;
 //! * anything not final has a job row, so a restart picks it up again;
-//! * bank answers are checked (adapter) and notifications verified (adapter) before use.
+//! * bank answers are checked (adapter) and notifications verified (adapter) before use;
+//! * a notification is a hint: it names its payment by the bank's *signed* order only, and the
+//!   bank's authenticated answer (a status query) decides what changes;
+//! * closing always ends: whatever the deactivation answer, the bank's payment status decides,
+//!   and a QR past its own expiry that the bank reports unpaid closes.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -16,13 +20,16 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use qrpayd_bank::{
-    BankAdapter, BankError, BankPaymentStatus, CallbackError, CreateQr, PaymentQuery, QrKind,
+    BankAdapter, BankError, BankPaymentStatus, BankRefundStatus, CallbackError, CreateQr,
+    Deactivation, PaymentQuery, QrKind,
 };
 use qrpayd_domain::ids::{IdempotencyKey, OrderRef, PaymentId, ProviderName, RegisterId};
 use qrpayd_domain::money::{Currency, Kopecks};
 use qrpayd_domain::payment::{CloseReason, PaymentEvent, PaymentState, QrType};
+use qrpayd_domain::refund::RefundEvent;
 use qrpayd_store::{
-    Applied, ClaimedJob, EventDetails, Inserted, JobTarget, NewPayment, Payment, Store, StoreError,
+    Applied, ClaimedJob, EventDetails, Inserted, JobTarget, NewPayment, NewRefund, Payment, Store,
+    StoreError,
 };
 use sha2::{Digest, Sha256};
 
@@ -129,6 +136,15 @@ pub enum PaymentError {
     /// The provider cannot do what was asked (a QR type it does not support).
     #[error("{0}")]
     Unsupported(String),
+    /// The amount is outside what the provider's bank takes (its documented SBP limits).
+    #[error("{0}")]
+    AmountOutOfRange(String),
+    /// The bank's answer to a cash-register activation was lost: the activation may exist, and
+    /// the printed link may be payable. qrpayd cancels it at the bank before it calls the
+    /// payment failed (or records it paid if the customer was faster); the payment stays
+    /// `pending` until then.
+    #[error("the bank did not confirm the activation; qrpayd is closing it at the bank")]
+    CreationUnknown(Box<Payment>, BankError),
     /// A cash-register payment, but no link is bound to the register.
     #[error("no cash-register link is bound to this register")]
     NoCashLink,
@@ -161,10 +177,14 @@ pub struct Created {
 /// What happened to a notification.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CallbackOutcome {
-    /// Applied (or already known).
+    /// Confirmed with the bank and applied (or already known, or nothing to do).
     Accepted,
-    /// Verified but not trusted as is (amount mismatch, unknown QR); the bank will be asked.
+    /// Verified, but about nothing of ours (an order we do not know, another merchant):
+    /// acknowledged so the bank stops re-sending it, and nothing changed.
     Deferred(String),
+    /// Verified and ours, but the bank could not be asked to confirm it: answered with an
+    /// error so the bank sends it again (the payment's job keeps asking too).
+    Unconfirmed(String),
 }
 
 /// Why a notification was refused.
@@ -191,6 +211,12 @@ enum CloseError {
     /// The customer is paying right now: the outcome is not known yet.
     #[error("the customer is paying right now; asking the bank again shortly")]
     InProgress,
+    /// The bank did not deactivate the QR and it is not past its own expiry yet.
+    #[error("{0}; asking the bank again shortly")]
+    StillOpen(String),
+    /// The bank reports a status its documentation does not list.
+    #[error("the bank reports an undocumented status {0:?}; asking again later")]
+    Unrecognised(String),
     /// The journal failed.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -210,6 +236,10 @@ pub struct Payments {
 const MAX_BACKOFF: Duration = Duration::from_secs(60);
 /// First pause after a failed bank call while closing.
 const RETRY_BASE: Duration = Duration::from_secs(1);
+/// How long after a QR's own expiry (the `qrExpirationDate` / `RedirectDueDate` we sent) the
+/// bank's clock has certainly passed it too: an unpaid QR is then closed even if the bank
+/// never confirmed a deactivation.
+const BANK_EXPIRY_GRACE: chrono::TimeDelta = chrono::TimeDelta::seconds(30);
 
 fn chrono(d: Duration) -> chrono::Duration {
     chrono::Duration::from_std(d).unwrap_or(chrono::Duration::MAX)
@@ -363,6 +393,18 @@ impl Payments {
                 request.qr_type.as_str()
             )));
         }
+        let capabilities = provider.adapter.capabilities();
+        if !capabilities.accepts_amount(request.amount) {
+            let bound =
+                |k: Option<Kopecks>| k.map_or_else(|| "-".to_owned(), |k| k.to_rubles_fixed());
+            return Err(PaymentError::AmountOutOfRange(format!(
+                "provider {} takes amounts from {} to {} RUB; {} RUB is outside",
+                provider.name,
+                bound(capabilities.min_amount),
+                bound(capabilities.max_amount),
+                request.amount.to_rubles_fixed()
+            )));
+        }
         let kind = match request.qr_type {
             QrType::Dynamic => QrKind::Dynamic,
             QrType::Customer => QrKind::Customer {
@@ -442,6 +484,26 @@ impl Payments {
                     payment,
                     replayed: false,
                 })
+            }
+            Err(error)
+                if payment.qr_type == QrType::CashRegister
+                    && !matches!(
+                        error,
+                        BankError::Rejected { .. }
+                            | BankError::LinkBusy(_)
+                            | BankError::Unsupported(_)
+                    ) =>
+            {
+                // The activation may exist at the bank, and the printed link is in plain view:
+                // close it there before calling the payment failed.
+                tracing::warn!(payment = %payment.id, "the bank's answer to the link activation was lost ({error}); cancelling it at the bank");
+                let payment = self.recover_creation(&payment, 0).await?;
+                match payment.state {
+                    PaymentState::Creating => {
+                        Err(PaymentError::CreationUnknown(Box::new(payment), error))
+                    }
+                    _ => Err(PaymentError::CreationFailed(Box::new(payment), error)),
+                }
             }
             Err(error) => {
                 tracing::warn!(payment = %payment.id, "the bank did not issue a QR: {error}");
@@ -628,8 +690,26 @@ impl Payments {
         }
     }
 
-    /// Deactivates the QR, then asks the bank for the outcome and records it. An error or a
-    /// payment still in progress leaves the payment `Closing` for a retry.
+    /// The status query for a payment with a QR.
+    fn query_of(payment: &Payment, qr_id: &qrpayd_domain::ids::QrId) -> PaymentQuery {
+        PaymentQuery {
+            payment_id: payment.id.clone(),
+            qr_id: qr_id.clone(),
+            amount: payment.amount,
+            currency: payment.currency,
+            qr_type: payment.qr_type,
+        }
+    }
+
+    /// Has the bank's clock certainly passed the QR's own expiry?
+    fn past_bank_expiry(&self, payment: &Payment) -> bool {
+        self.clock.now() >= payment.expires_at + BANK_EXPIRY_GRACE
+    }
+
+    /// Deactivates the QR, then asks the bank for the outcome and records it. Whatever the
+    /// deactivation answered, the payment's status at the bank decides; an unpaid QR the bank
+    /// would not deactivate closes once its own expiry has passed. An error or a payment still
+    /// in progress leaves the payment `Closing` for a retry.
     async fn close_at_bank(&self, payment: &Payment) -> Result<Payment, CloseError> {
         let provider = self.provider_of(payment).ok_or_else(|| {
             BankError::Unavailable(format!(
@@ -653,20 +733,31 @@ impl Payments {
                 .await?;
             return Ok(applied.payment().clone());
         };
-        let query = PaymentQuery {
-            payment_id: payment.id.clone(),
-            qr_id: qr_id.clone(),
-            amount: payment.amount,
-            currency: payment.currency,
-            qr_type: payment.qr_type,
+        let query = Self::query_of(payment, qr_id);
+        let still_open = match provider.adapter.deactivate_qr(&query).await? {
+            Deactivation::Closed => None,
+            Deactivation::StillOpen(why) => Some(why),
+            Deactivation::Refunded { amount, status } => {
+                return self
+                    .record_bank_made_refund(provider, payment, &query, amount, status)
+                    .await;
+            }
         };
-        provider.adapter.deactivate_qr(&query).await?;
-        let status = provider.adapter.payment_status(&query).await?;
-        let (event, transaction) = match status {
+        let (event, transaction) = match provider.adapter.payment_status(&query).await? {
             BankPaymentStatus::Paid { transaction_id } => (PaymentEvent::BankPaid, transaction_id),
             BankPaymentStatus::Declined => (PaymentEvent::BankDeclined, None),
-            BankPaymentStatus::NotPaid => (PaymentEvent::BankClosed, None),
+            BankPaymentStatus::NotPaid => match still_open {
+                None => (PaymentEvent::BankClosed, None),
+                Some(why) if self.past_bank_expiry(payment) => {
+                    tracing::info!(payment = %payment.id, "the QR is past its own expiry and unpaid; closing it although the bank did not confirm a deactivation ({why})");
+                    (PaymentEvent::BankClosed, None)
+                }
+                Some(why) => return Err(CloseError::StillOpen(why)),
+            },
             BankPaymentStatus::InProgress => return Err(CloseError::InProgress),
+            BankPaymentStatus::Unrecognised(status) => {
+                return Err(CloseError::Unrecognised(status));
+            }
         };
         let details = EventDetails {
             bank_transaction_id: transaction,
@@ -676,6 +767,202 @@ impl Payments {
         let retry_at = self.clock.now() + chrono(RETRY_BASE);
         let applied = self.apply(&payment.id, event, details, retry_at).await?;
         Ok(applied.payment().clone())
+    }
+
+    /// The bank turned our cancellation into a refund of a payment the customer had just made
+    /// (T-Bank's `Cancel` of a confirmed payment): the payment is paid, and that refund is
+    /// recorded with it in one transaction, as qrpayd's own (automatic) refund that the bank
+    /// already has. The register then sees `paid` with the refund.
+    async fn record_bank_made_refund(
+        &self,
+        provider: &Provider,
+        payment: &Payment,
+        query: &PaymentQuery,
+        amount: Kopecks,
+        status: BankRefundStatus,
+    ) -> Result<Payment, CloseError> {
+        let now = self.clock.now();
+        tracing::warn!(payment = %payment.id, refunded = %amount, "the customer paid just before the cancellation and the bank refunded the payment; recording both");
+        let transaction = match provider.adapter.payment_status(query).await {
+            Ok(BankPaymentStatus::Paid { transaction_id }) => transaction_id,
+            _ => None,
+        };
+        let refund = NewRefund {
+            id: refunds::fresh_refund_id(),
+            payment_id: payment.id.clone(),
+            register_id: payment.register_id.clone(),
+            idempotency_key: IdempotencyKey::automatic("cancel-became-refund", &payment.id),
+            request_hash: String::new(),
+            amount,
+            reason: Some(
+                "the bank turned the cancellation into a refund: the customer had paid a moment before"
+                    .into(),
+            ),
+            automatic: true,
+            sent_at: Some(now),
+            created_at: now,
+        };
+        let refund_id = refund.id.clone();
+        let details = EventDetails {
+            bank_transaction_id: transaction,
+            source: "cancellation the bank turned into a refund",
+            bank_made_refund: Some(refund),
+            ..EventDetails::default()
+        };
+        let applied = self
+            .apply(&payment.id, PaymentEvent::BankPaid, details, now)
+            .await?;
+        if let Some(refund) = self.store.refund(&refund_id).await? {
+            let event = match status {
+                BankRefundStatus::Completed => RefundEvent::BankCompleted,
+                BankRefundStatus::InProgress => RefundEvent::BankAccepted,
+                BankRefundStatus::Declined => RefundEvent::BankDeclined,
+            };
+            let poll_at = now + chrono(provider.poll_interval);
+            self.apply_refund(&refund, event, None, poll_at).await?;
+        }
+        Ok(applied.payment().clone())
+    }
+
+    /// Finishes a create whose bank answer never came (a timeout, a crash). A dynamic QR nobody
+    /// saw cannot be paid: the payment fails at once. A cash-register activation may exist at
+    /// the bank while the link is printed in plain view: it is cancelled there first, and the
+    /// bank's status decides (paid if the customer was faster). Returns the payment as it is
+    /// now (still `Creating` if the bank could not be asked; the job retries).
+    async fn recover_creation(
+        &self,
+        payment: &Payment,
+        attempts: i64,
+    ) -> Result<Payment, StoreError> {
+        let now = self.clock.now();
+        let failed = |why: &str| EventDetails {
+            failure: Some(("creation_interrupted".into(), why.to_owned())),
+            source: "recovery",
+            ..EventDetails::default()
+        };
+        if payment.qr_type != QrType::CashRegister {
+            let details = failed(
+                "qrpayd stopped while the bank was issuing the QR; no QR was shown, so nothing can be paid",
+            );
+            let applied = self
+                .apply(&payment.id, PaymentEvent::CreationFailed, details, now)
+                .await?;
+            return Ok(applied.payment().clone());
+        }
+        let target = JobTarget::Payment(payment.id.clone());
+        let (Some(provider), Some(link)) = (
+            self.provider_of(payment),
+            self.store.link_of(&payment.register_id).await?,
+        ) else {
+            tracing::error!(payment = %payment.id, "cannot close an unconfirmed link activation: provider or link no longer configured");
+            self.store
+                .reschedule_job(
+                    &target,
+                    now + chrono(MAX_BACKOFF),
+                    Some("provider or link not configured"),
+                )
+                .await?;
+            return Ok(payment.clone());
+        };
+        let query = Self::query_of(payment, &link.qr_id);
+        let checked = async {
+            let deactivation = provider.adapter.deactivate_qr(&query).await?;
+            let status = provider.adapter.payment_status(&query).await?;
+            Ok::<_, BankError>((deactivation, status))
+        }
+        .await;
+        let retry = |why: String| async move {
+            let delay = backoff(RETRY_BASE, attempts);
+            tracing::warn!(payment = %payment.id, "closing an unconfirmed link activation: {why}; retry in {delay:?}");
+            self.store
+                .reschedule_job(&target, self.clock.now() + chrono(delay), Some(&why))
+                .await
+                .map(|()| payment.clone())
+        };
+        match checked {
+            Err(error) => retry(error.to_string()).await,
+            Ok((_, BankPaymentStatus::Paid { transaction_id })) => {
+                // The customer paid the activation: it was issued after all.
+                let issued = EventDetails {
+                    qr: Some((link.qr_id.clone(), link.payload.clone())),
+                    source: "recovery: the activation exists",
+                    ..EventDetails::default()
+                };
+                self.apply(&payment.id, PaymentEvent::QrIssued, issued, now)
+                    .await?;
+                let paid = EventDetails {
+                    bank_transaction_id: transaction_id,
+                    source: "recovery: the activation was paid",
+                    ..EventDetails::default()
+                };
+                let applied = self
+                    .apply(&payment.id, PaymentEvent::BankPaid, paid, now)
+                    .await?;
+                Ok(applied.payment().clone())
+            }
+            Ok((deactivation, BankPaymentStatus::NotPaid | BankPaymentStatus::Declined))
+                if deactivation == Deactivation::Closed || self.past_bank_expiry(payment) =>
+            {
+                let details = failed(
+                    "the bank's answer to the link activation was lost; the activation was cancelled at the bank, nothing was paid",
+                );
+                let applied = self
+                    .apply(&payment.id, PaymentEvent::CreationFailed, details, now)
+                    .await?;
+                Ok(applied.payment().clone())
+            }
+            Ok((deactivation, status)) => {
+                retry(format!("deactivation {deactivation:?}, status {status:?}")).await
+            }
+        }
+    }
+
+    /// Asks the bank about `payment` (an authenticated answer) and records what it says:
+    /// how notifications are confirmed before they change anything.
+    async fn confirm_with_bank(
+        &self,
+        provider: &Provider,
+        payment: &Payment,
+        source: &'static str,
+    ) -> Result<(), CloseError> {
+        let Some((qr_id, _)) = &payment.qr else {
+            return Err(CloseError::Bank(BankError::Unavailable(
+                "the payment has no QR yet".into(),
+            )));
+        };
+        let query = Self::query_of(payment, qr_id);
+        let now = self.clock.now();
+        match provider.adapter.payment_status(&query).await? {
+            BankPaymentStatus::Paid { transaction_id } => {
+                let details = EventDetails {
+                    bank_transaction_id: transaction_id,
+                    source,
+                    ..EventDetails::default()
+                };
+                self.apply(&payment.id, PaymentEvent::BankPaid, details, now)
+                    .await?;
+            }
+            BankPaymentStatus::Declined => {
+                let details = EventDetails {
+                    failure: Some(("declined".into(), "the bank declined the payment".into())),
+                    source,
+                    ..EventDetails::default()
+                };
+                let applied = self
+                    .apply(&payment.id, PaymentEvent::BankDeclined, details, now)
+                    .await?;
+                // A decline leaves the payment closing: deactivate the QR now rather than at
+                // the next worker round, so the register hears "failed" at once.
+                if let PaymentState::Closing(_) = applied.payment().state {
+                    self.close_job(applied.payment(), 0).await?;
+                }
+            }
+            BankPaymentStatus::NotPaid | BankPaymentStatus::InProgress => {}
+            BankPaymentStatus::Unrecognised(status) => {
+                tracing::warn!(payment = %payment.id, status, "the bank reports an undocumented status; the job keeps asking");
+            }
+        }
+        Ok(())
     }
 
     /// Records a payment the bank's registry lists as taken while the journal has it as not
@@ -697,7 +984,9 @@ impl Payments {
         }
     }
 
-    /// A bank notification: verify, match, check the amount, apply.
+    /// A bank notification: verify it, find its payment by the signed order only, then ask
+    /// the bank and record what *the bank's answer* says. No unsigned field of a notification
+    /// chooses a payment, an amount or a transaction.
     pub async fn on_callback(
         &self,
         provider_name: &str,
@@ -706,63 +995,55 @@ impl Payments {
     ) -> Result<CallbackOutcome, CallbackProblem> {
         let provider = self
             .provider(provider_name)
-            .ok_or(CallbackProblem::UnknownProvider)?;
+            .ok_or(CallbackProblem::UnknownProvider)?
+            .clone();
         let notice = provider.adapter.parse_callback(headers, body)?;
-        // By our payment id (the bank's order) first: a cash-register link's QR id is shared by
-        // every activation of the link, so only the order names one payment.
-        let by_order = match notice.order.as_deref().map(PaymentId::parse) {
+        let Some(status) = notice.status else {
+            // Not about a payment's outcome (a fiscal receipt notice).
+            return Ok(CallbackOutcome::Accepted);
+        };
+        let payment = match notice.order.as_deref().map(PaymentId::parse) {
             Some(Ok(id)) => self.store.payment(&id).await?,
             _ => None,
         };
-        let payment = match (by_order, &notice.qr_id) {
-            (Some(p), _) => Some(p),
-            // A link's QR id names no single payment: only dynamic QRs are found by it.
-            (None, Some(qr)) => self
-                .store
-                .payment_by_qr(qr)
-                .await?
-                .filter(|p| p.qr_type != QrType::CashRegister),
-            (None, None) => None,
-        };
         let Some(payment) = payment.filter(|p| p.provider == provider.name) else {
-            tracing::warn!(provider = provider_name, qr = ?notice.qr_id, order = ?notice.order, "notification about a payment we do not know; acknowledged and ignored");
-            return Ok(CallbackOutcome::Deferred("unknown payment".into()));
+            tracing::warn!(provider = provider_name, order = ?notice.order, "notification about an order that is not ours; acknowledged and ignored");
+            return Ok(CallbackOutcome::Deferred("not our order".into()));
         };
-        if notice.amount != payment.amount || notice.currency.is_some_and(|c| c != payment.currency)
+        if notice.amount.is_some_and(|a| a != payment.amount)
+            || notice.currency.is_some_and(|c| c != payment.currency)
         {
-            tracing::error!(payment = %payment.id, reported = %notice.amount, expected = %payment.amount, "notification amount or currency differs from the payment; asking the bank instead");
-            self.store
-                .job_due_now(&JobTarget::Payment(payment.id.clone()), self.clock.now())
-                .await?;
-            return Ok(CallbackOutcome::Deferred("amount mismatch".into()));
+            tracing::error!(payment = %payment.id, reported = ?notice.amount, expected = %payment.amount, "notification amount or currency differs from the payment; only the bank's answer counts");
         }
-        let (event, transaction) = match notice.status {
-            BankPaymentStatus::Paid { transaction_id } => (PaymentEvent::BankPaid, transaction_id),
-            BankPaymentStatus::Declined => (PaymentEvent::BankDeclined, None),
+        match status {
             BankPaymentStatus::NotPaid | BankPaymentStatus::InProgress => {
                 return Ok(CallbackOutcome::Accepted);
             }
-        };
-        let details = EventDetails {
-            bank_transaction_id: transaction,
-            failure: (event == PaymentEvent::BankDeclined).then(|| {
-                (
-                    "declined".to_owned(),
-                    "the bank declined the payment".to_owned(),
-                )
-            }),
-            source: "bank notification",
-            ..EventDetails::default()
-        };
-        let applied = self
-            .apply(&payment.id, event, details, self.clock.now())
-            .await?;
-        // A decline leaves the payment closing: deactivate the QR now rather than at the next
-        // worker round, so the register hears "failed" at once.
-        if let PaymentState::Closing(_) = applied.payment().state {
-            self.close_job(applied.payment(), 0).await?;
+            BankPaymentStatus::Unrecognised(status) => {
+                tracing::warn!(payment = %payment.id, status, "notification with an undocumented status; asking the bank");
+            }
+            BankPaymentStatus::Paid { .. } | BankPaymentStatus::Declined => {}
         }
-        Ok(CallbackOutcome::Accepted)
+        match self
+            .confirm_with_bank(
+                &provider,
+                &payment,
+                "bank notification, confirmed with the bank",
+            )
+            .await
+        {
+            Ok(()) => Ok(CallbackOutcome::Accepted),
+            Err(CloseError::Store(e)) => Err(CallbackProblem::Store(e)),
+            Err(error) => {
+                tracing::warn!(payment = %payment.id, "could not confirm a notification with the bank ({error}); the bank will send it again");
+                if !payment.state.is_final() {
+                    self.store
+                        .job_due_now(&JobTarget::Payment(payment.id.clone()), self.clock.now())
+                        .await?;
+                }
+                Ok(CallbackOutcome::Unconfirmed(error.to_string()))
+            }
+        }
     }
 
     /// Runs one claimed job: finishes an interrupted create, polls, expires or closes.
@@ -789,14 +1070,7 @@ impl Payments {
                 if now < deadline {
                     return self.store.reschedule_job(&target, deadline, None).await;
                 }
-                let details = EventDetails {
-                    failure: Some(("creation_interrupted".into(), "qrpayd stopped while the bank was issuing the QR; no QR was shown, so nothing can be paid".into())),
-                    source: "recovery",
-                    ..EventDetails::default()
-                };
-                self.apply(id, PaymentEvent::CreationFailed, details, now)
-                    .await
-                    .map(drop)
+                self.recover_creation(&payment, attempts).await.map(drop)
             }
             PaymentState::Pending if now >= payment.expires_at => {
                 let details = EventDetails {
@@ -892,6 +1166,19 @@ impl Payments {
             Ok(BankPaymentStatus::NotPaid | BankPaymentStatus::InProgress) => {
                 self.store
                     .reschedule_job(&JobTarget::Payment(payment.id.clone()), next_poll, None)
+                    .await
+            }
+            Ok(BankPaymentStatus::Unrecognised(status)) => {
+                let retry = (now + chrono(backoff(provider.poll_interval, attempts)))
+                    .min(payment.expires_at)
+                    .max(now + chrono(RETRY_BASE));
+                tracing::warn!(payment = %payment.id, status, "the bank reports a status its documentation does not list; asking again later");
+                self.store
+                    .reschedule_job(
+                        &JobTarget::Payment(payment.id.clone()),
+                        retry,
+                        Some(&format!("undocumented status {status:?}")),
+                    )
                     .await
             }
             Err(error) => {

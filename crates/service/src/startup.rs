@@ -109,6 +109,7 @@ fn build_providers(config: &Config) -> Result<HashMap<ProviderName, Provider>, S
                 .secret_key
                 .clone()
                 .unwrap_or_else(|| qrpayd_domain::secret::Secret::new("")),
+            public_id: p.public_id.clone().filter(|id| !id.is_empty()),
             timeout: Duration::from_secs(config.bank_timeout_seconds),
         };
         let adapter: Arc<dyn BankAdapter> = match p.kind.as_str() {

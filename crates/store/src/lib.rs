@@ -31,7 +31,7 @@ use sqlx::{Any, AnyConnection, AnyPool, Row, Transaction};
 pub use events::Event;
 pub use links::CashLink;
 pub use record::{NewPayment, NewRefund, Payment, PaymentFilter, Refund};
-pub use refunds::{RefundApplied, RefundInserted};
+pub use refunds::{RefundApplied, RefundInserted, SendClaim};
 pub use sql::Backend;
 
 /// Storage failures. None of them is the client's fault.
@@ -68,6 +68,9 @@ pub struct EventDetails {
     /// What to do if this event turns out to be a *late* payment (paid after we closed or
     /// failed it): written in the same transaction, so a crash cannot lose the follow-up.
     pub on_late: Option<LateHandling>,
+    /// A refund the bank already made of this payment (a cancel it turned into a refund),
+    /// recorded in the same transaction as the change, so the two are never seen apart.
+    pub bank_made_refund: Option<NewRefund>,
 }
 
 /// The late-payment policy's action, prepared by the caller.
@@ -487,6 +490,9 @@ impl Store {
         .bind(detail)
         .execute(&mut *tx)
         .await?;
+        if let Some(refund) = &details.bank_made_refund {
+            refunds::insert_in(self.backend, &mut tx, refund, now).await?;
+        }
         if late {
             let action = match &details.on_late {
                 Some(LateHandling::Refund(refund)) => {

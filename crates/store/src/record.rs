@@ -124,7 +124,7 @@ pub(crate) fn from_row(row: &AnyRow) -> Result<Payment, StoreError> {
         },
         idempotency_key: {
             let k = text("idempotency_key")?;
-            IdempotencyKey::parse(&k).map_err(|_| corrupt("idempotency_key", &k))?
+            IdempotencyKey::parse_stored(&k).map_err(|_| corrupt("idempotency_key", &k))?
         },
         request_hash: text("request_hash")?,
         amount: Kopecks::new(row.try_get("amount")?)
@@ -190,8 +190,11 @@ pub struct NewRefund {
     pub amount: Kopecks,
     /// Why (shown to people, sent to the bank as statement text).
     pub reason: Option<String>,
-    /// Made by the late-payment policy, not by a register.
+    /// Made by qrpayd (the late-payment policy, or a cancel the bank turned into a refund),
+    /// not by a register.
     pub automatic: bool,
+    /// Set when the bank already has this refund (it made it itself): it is never sent.
+    pub sent_at: Option<DateTime<Utc>>,
     /// Now.
     pub created_at: DateTime<Utc>,
 }
@@ -227,6 +230,8 @@ pub struct Refund {
     pub updated_at: DateTime<Utc>,
     /// When it became final.
     pub finished_at: Option<DateTime<Utc>>,
+    /// When it was first sent to the bank (or the bank made it on its own); `None`: never.
+    pub sent_at: Option<DateTime<Utc>>,
 }
 
 pub(crate) fn refund_from_row(row: &AnyRow) -> Result<Refund, StoreError> {
@@ -242,6 +247,7 @@ pub(crate) fn refund_from_row(row: &AnyRow) -> Result<Refund, StoreError> {
     };
     let automatic: i64 = row.try_get("automatic")?;
     let finished_at: Option<i64> = row.try_get("finished_at")?;
+    let sent_at: Option<i64> = row.try_get("sent_at")?;
     Ok(Refund {
         id: RefundId::parse(&id).map_err(|_| corrupt("refund id", &id))?,
         payment_id: {
@@ -254,7 +260,7 @@ pub(crate) fn refund_from_row(row: &AnyRow) -> Result<Refund, StoreError> {
         },
         idempotency_key: {
             let k = text("idempotency_key")?;
-            IdempotencyKey::parse(&k).map_err(|_| corrupt("idempotency_key", &k))?
+            IdempotencyKey::parse_stored(&k).map_err(|_| corrupt("idempotency_key", &k))?
         },
         request_hash: text("request_hash")?,
         amount: Kopecks::new(row.try_get("amount")?)
@@ -268,5 +274,6 @@ pub(crate) fn refund_from_row(row: &AnyRow) -> Result<Refund, StoreError> {
         created_at: from_ms(row.try_get("created_at")?)?,
         updated_at: from_ms(row.try_get("updated_at")?)?,
         finished_at: finished_at.map(from_ms).transpose()?,
+        sent_at: sent_at.map(from_ms).transpose()?,
     })
 }

@@ -91,7 +91,8 @@ pub(crate) async fn insert_in(
     let now = to_ms(new.created_at);
     backend.q(
         "INSERT INTO refunds (id, payment_id, register_id, idempotency_key, request_hash, amount, \
-         reason, status, automatic, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+         reason, status, automatic, sent_at, created_at, updated_at) \
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     )
     .bind(new.id.as_str())
     .bind(new.payment_id.as_str())
@@ -102,6 +103,7 @@ pub(crate) async fn insert_in(
     .bind(new.reason.as_deref())
     .bind(RefundState::Requested.as_db_str())
     .bind(i64::from(new.automatic))
+    .bind(new.sent_at.map(to_ms))
     .bind(now)
     .bind(now)
     .execute(&mut **tx)
@@ -113,10 +115,7 @@ pub(crate) async fn insert_in(
     .bind(new.id.as_str())
     .bind(now)
     .bind(RefundState::Requested.as_db_str())
-    .bind(
-        new.automatic
-            .then_some("automatic refund of a late payment"),
-    )
+    .bind(new.automatic.then(|| new.reason.clone()).flatten())
     .execute(&mut **tx)
     .await?;
     backend
@@ -176,18 +175,19 @@ impl Store {
                 remaining,
             });
         }
-        if let Err(StoreError::Database(e)) =
-            insert_in(self.backend, &mut tx, new, job_due_at).await
-        {
-            if is_unique_violation(&e) {
+        match insert_in(self.backend, &mut tx, new, job_due_at).await {
+            Ok(()) => {}
+            Err(StoreError::Database(e)) if is_unique_violation(&e) => {
                 // The same key raced us on another connection; its refund is the answer.
                 drop(tx);
                 let mut conn = self.pool.acquire().await?;
                 if let Some(refund) = refund_by_key(self.backend, &mut conn, new).await? {
                     return Ok(RefundInserted::Existing(refund));
                 }
+                return Err(StoreError::Database(e));
             }
-            return Err(StoreError::Database(e));
+            // Anything else rolls the whole insert back (the transaction is dropped).
+            Err(e) => return Err(e),
         }
         let refund = select_refund(self.backend, &mut tx, &new.id)
             .await?
@@ -330,6 +330,78 @@ impl Store {
         }
         tx.commit().await?;
         Ok(RefundApplied::Changed(refund))
+    }
+}
+
+/// What [`Store::claim_refund_send`] decided.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SendClaim {
+    /// Marked sent now: call the bank.
+    Claimed,
+    /// It was sent before (at this time): its first attempt may have reached the bank.
+    AlreadySent(DateTime<Utc>),
+    /// Another refund of the same payment is in flight (sent, not final): wait for it.
+    Blocked(RefundId),
+    /// The refund is final, or gone.
+    Final,
+}
+
+impl Store {
+    /// Marks refund `id` as sent at `now` before the bank is called ("save before you call"),
+    /// unless it was sent before, or `exclusive` (a bank that identifies refunds by amounts)
+    /// and another refund of the same payment is in flight. Runs under the payment's row lock,
+    /// so two refunds of one payment cannot both be claimed.
+    pub async fn claim_refund_send(
+        &self,
+        id: &RefundId,
+        exclusive: bool,
+        now: DateTime<Utc>,
+    ) -> Result<SendClaim, StoreError> {
+        let mut tx = self.begin().await?;
+        let Some(refund) = select_refund(self.backend, &mut tx, id).await? else {
+            return Ok(SendClaim::Final);
+        };
+        self.backend
+            .q_locked("SELECT id FROM payments WHERE id = ?")
+            .bind(refund.payment_id.as_str())
+            .fetch_optional(&mut *tx)
+            .await?;
+        // Read again under the lock: a concurrent claim may have just committed.
+        let Some(refund) = select_refund(self.backend, &mut tx, id).await? else {
+            return Ok(SendClaim::Final);
+        };
+        if refund.state.is_final() {
+            return Ok(SendClaim::Final);
+        }
+        if let Some(sent) = refund.sent_at {
+            return Ok(SendClaim::AlreadySent(sent));
+        }
+        if exclusive {
+            let rows = self
+                .backend
+                .q_locked(
+                    "SELECT id FROM refunds WHERE payment_id = ? AND id <> ? \
+                     AND sent_at IS NOT NULL AND status IN ('requested', 'pending')",
+                )
+                .bind(refund.payment_id.as_str())
+                .bind(id.as_str())
+                .fetch_all(&mut *tx)
+                .await?;
+            if let Some(row) = rows.first() {
+                let other: String = row.try_get("id")?;
+                let other = RefundId::parse(&other)
+                    .map_err(|e| StoreError::Corrupt(format!("refund id {other:?}: {e}")))?;
+                return Ok(SendClaim::Blocked(other));
+            }
+        }
+        self.backend
+            .q("UPDATE refunds SET sent_at = ? WHERE id = ?")
+            .bind(to_ms(now))
+            .bind(id.as_str())
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(SendClaim::Claimed)
     }
 }
 

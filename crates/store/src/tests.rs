@@ -268,6 +268,7 @@ fn new_refund(n: u128, key: &str, amount: i64) -> NewRefund {
         amount: Kopecks::new(amount).unwrap(),
         reason: None,
         automatic: false,
+        sent_at: None,
         created_at: t0(),
     }
 }
@@ -554,5 +555,148 @@ async fn a_lease_has_one_holder_until_it_runs_out() {
             .try_lease("outbox", "a", t0() + Chrono::seconds(27), ttl)
             .await
             .unwrap()
+    );
+}
+
+/// A paid payment 1 of 12345 kopecks.
+async fn paid_payment(store: &Store) {
+    store
+        .insert_payment(&new_payment(1, "k"), t0())
+        .await
+        .unwrap();
+    let id = PaymentId::from_u128(1);
+    store
+        .apply_event(&id, PaymentEvent::QrIssued, &issued(), t0(), t0())
+        .await
+        .unwrap();
+    let d = EventDetails {
+        source: "test",
+        ..EventDetails::default()
+    };
+    store
+        .apply_event(&id, PaymentEvent::BankPaid, &d, t0(), t0())
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn only_one_refund_of_a_payment_is_in_flight_for_a_bank_without_refund_ids() {
+    let (store, _dir) = store().await;
+    paid_payment(&store).await;
+    let mut ids = Vec::new();
+    for n in 0..3u128 {
+        match store
+            .insert_refund(&new_refund(10 + n, &format!("f{n}"), 100), t0())
+            .await
+            .unwrap()
+        {
+            RefundInserted::New(r) => ids.push(r.id),
+            other => panic!("{other:?}"),
+        }
+    }
+    let (a, b, c) = (&ids[0], &ids[1], &ids[2]);
+    assert_eq!(
+        store.claim_refund_send(a, true, t0()).await.unwrap(),
+        SendClaim::Claimed
+    );
+    assert_eq!(
+        store.claim_refund_send(b, true, t0()).await.unwrap(),
+        SendClaim::Blocked(a.clone())
+    );
+    // Sent once: never claimed again (its first attempt may have reached the bank).
+    assert_eq!(
+        store.claim_refund_send(a, true, t0()).await.unwrap(),
+        SendClaim::AlreadySent(t0())
+    );
+    assert_eq!(store.refund(a).await.unwrap().unwrap().sent_at, Some(t0()));
+    // A bank that keys refunds by id needs no exclusivity.
+    assert_eq!(
+        store.claim_refund_send(b, false, t0()).await.unwrap(),
+        SendClaim::Claimed
+    );
+    // Once the others are final, the next may go.
+    for done in [a, b] {
+        store
+            .apply_refund_event(
+                done,
+                qrpayd_domain::refund::RefundEvent::BankCompleted,
+                None,
+                t0(),
+                t0(),
+            )
+            .await
+            .unwrap();
+    }
+    assert_eq!(
+        store.claim_refund_send(c, true, t0()).await.unwrap(),
+        SendClaim::Claimed
+    );
+    assert_eq!(
+        store.claim_refund_send(a, true, t0()).await.unwrap(),
+        SendClaim::Final
+    );
+}
+
+#[tokio::test]
+async fn racing_exclusive_claims_let_exactly_one_refund_through() {
+    let (store, _dir) = store().await;
+    paid_payment(&store).await;
+    let mut ids = Vec::new();
+    for n in 0..8u128 {
+        if let RefundInserted::New(r) = store
+            .insert_refund(&new_refund(50 + n, &format!("x{n}"), 100), t0())
+            .await
+            .unwrap()
+        {
+            ids.push(r.id);
+        }
+    }
+    let tasks: Vec<_> = ids
+        .into_iter()
+        .map(|id| {
+            let store = store.clone();
+            tokio::spawn(async move { store.claim_refund_send(&id, true, t0()).await.unwrap() })
+        })
+        .collect();
+    let mut claimed = 0;
+    for t in tasks {
+        match t.await.unwrap() {
+            SendClaim::Claimed => claimed += 1,
+            SendClaim::Blocked(_) => {}
+            other => panic!("{other:?}"),
+        }
+    }
+    assert_eq!(claimed, 1);
+}
+
+#[tokio::test]
+async fn automatic_refund_keys_live_apart_from_register_keys() {
+    let (store, _dir) = store().await;
+    paid_payment(&store).await;
+    let payment = PaymentId::from_u128(1);
+    // A register uses the key the automatic refund had before.
+    let theirs = new_refund(70, &format!("late-payment-refund:{payment}"), 100);
+    assert!(matches!(
+        store.insert_refund(&theirs, t0()).await.unwrap(),
+        RefundInserted::New(_)
+    ));
+    let ours = NewRefund {
+        idempotency_key: IdempotencyKey::automatic("late-payment-refund", &payment),
+        automatic: true,
+        ..new_refund(71, "unused", 100)
+    };
+    let inserted = store.insert_refund(&ours, t0()).await.unwrap();
+    let RefundInserted::New(refund) = inserted else {
+        panic!("{inserted:?}")
+    };
+    // And it reads back from the journal.
+    assert_eq!(
+        store
+            .refund(&refund.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .idempotency_key,
+        IdempotencyKey::automatic("late-payment-refund", &payment)
     );
 }

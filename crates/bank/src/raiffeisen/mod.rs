@@ -6,9 +6,21 @@
 //! Cash-register links (`orders` module, §1.6): `POST /api/sbp/v2/qrs` `QRVariable` once, then
 //! one order per payment (`/api/payment/v1/orders`, refunds under `/api/payments/v1/orders`).
 //! `POST /api/settings/v1/callback` sets where notifications go; both kinds (SBP payment,
-//! order) are signed with `X-Api-Signature-SHA256`. Success is `code == "SUCCESS"` *and* a
-//! 2xx status: the bank reports business errors with HTTP 200 too (orders answer a bare
-//! object without `code`). Customer-presented QRs are not offered by this API.
+//! order) are signed with `X-Api-Signature-SHA256`. Customer-presented QRs are not offered.
+//!
+//! **Success is decided per endpoint, as the bank's spec (`sbp.yaml`) defines each answer**
+//! ([`Success`]): registration, payment-info and refunds answer schemas with a required `code`
+//! (`qrStatus`, `paymentInfo`, `responeRefund`), which must be `SUCCESS`; the v2 QR status
+//! (`qrInfov2`), the callback setting (`callbackSettings`) and the orders API answer bare
+//! objects without `code`, and only an object that does carry a `code` other than `SUCCESS`
+//! there is the bank's error envelope. Always with a 2xx status: the bank also reports business
+//! errors with HTTP 200.
+//!
+//! **Notifications are hints.** Of an SBP notice the bank signs only
+//! `amount|sbpMerchantId|order|paymentStatus|transactionDate`: `qrId` and `transactionId` are
+//! not signed, so they are never used; the notice names its payment by the signed `order`, and
+//! the service asks the bank before it changes anything. `transactionId` is taken only from
+//! `payment-info`, an authenticated answer.
 
 mod orders;
 pub mod registry;
@@ -27,7 +39,8 @@ use serde::de::DeserializeOwned;
 
 use crate::{
     BankAdapter, BankError, BankPaymentStatus, BankRefundStatus, CallbackError, CallbackNotice,
-    Capabilities, CreateQr, IssuedQr, PaymentQuery, QrKind, QrType, RefundRequest, unsupported,
+    Capabilities, CreateQr, Deactivation, IssuedQr, PaymentQuery, QrKind, QrType, RefundIdentity,
+    RefundRequest, unsupported,
 };
 
 pub use signature::{
@@ -35,14 +48,63 @@ pub use signature::{
     verify_order_notification_signature,
 };
 
-/// What the Raiffeisen API offers.
+/// What the Raiffeisen API offers. Its spec documents no amount range or minimum lifetime
+/// (only that `qrExpirationDate` must be in the future).
 pub const CAPABILITIES: Capabilities = Capabilities {
     dynamic_qr: true,
     cash_register_link: true,
     customer_qr: false,
     partial_refund: true,
     callbacks: true,
+    min_amount: None,
+    max_amount: None,
+    min_lifetime_seconds: None,
+    refund_identity: RefundIdentity::ById,
 };
+
+/// How an endpoint's answer says "done" (see the module doc).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Success {
+    /// The schema requires `code`; it must be `SUCCESS`.
+    Code,
+    /// The schema has no `code`: any 2xx object is the answer, unless it carries an error
+    /// `code` (the error envelope).
+    Bare,
+}
+
+/// Decodes an answer by its endpoint's [`Success`] rule: the bank's error envelope becomes
+/// [`BankError::Rejected`], an unreadable body [`BankError::Protocol`].
+pub(crate) fn decode<T: DeserializeOwned>(
+    what: &str,
+    status: StatusCode,
+    bytes: &[u8],
+    rule: Success,
+) -> Result<T, BankError> {
+    let envelope: Option<wire::Envelope> = serde_json::from_slice(bytes).ok();
+    let code = envelope.as_ref().and_then(|e| e.code.as_deref());
+    let succeeded = status.is_success()
+        && match rule {
+            Success::Code => code == Some(SUCCESS),
+            Success::Bare => code.is_none_or(|c| c == SUCCESS),
+        };
+    if !succeeded {
+        if envelope.is_none() && status.is_success() {
+            return Err(BankError::Protocol(format!(
+                "{what}: HTTP {} with an unreadable body",
+                status.as_u16()
+            )));
+        }
+        return Err(BankError::Rejected {
+            code: code.map_or_else(|| format!("HTTP_{}", status.as_u16()), str::to_owned),
+            message: envelope.and_then(|e| e.message).unwrap_or_default(),
+        });
+    }
+    serde_json::from_slice(bytes)
+        .map_err(|e| BankError::Protocol(format!("{what}: unexpected answer shape: {e}")))
+}
+
+/// The `code` of a successful answer.
+const SUCCESS: &str = "SUCCESS";
 
 /// Settings of one Raiffeisen merchant.
 #[derive(Debug, Clone)]
@@ -54,6 +116,10 @@ pub struct RaiffeisenConfig {
     pub sbp_merchant_id: String,
     /// The secret key: Bearer token for the API and HMAC key of notifications.
     pub secret_key: Secret,
+    /// The store's `publicId`, which order (cash-register link) notifications sign in place of
+    /// the merchant id (BANKS.md §1.7b). `None`: the `sbp_merchant_id` (our assumption for an
+    /// SBP-only merchant until the bank says otherwise).
+    pub public_id: Option<String>,
     /// Per-request timeout.
     pub timeout: Duration,
 }
@@ -139,33 +205,28 @@ impl Raiffeisen {
         Ok((status, bytes))
     }
 
-    /// Sends a request whose answer carries `code`, and decodes it when `code == SUCCESS`.
+    /// The `publicId` order notifications are signed with.
+    pub(crate) fn public_id(&self) -> &str {
+        self.config
+            .public_id
+            .as_deref()
+            .unwrap_or(&self.config.sbp_merchant_id)
+    }
+
+    /// Sends a request and decodes the answer by the endpoint's [`Success`] rule.
     pub(crate) async fn call<T: DeserializeOwned>(
         &self,
         method: Method,
         path: &str,
         auth: bool,
         body: Option<Vec<u8>>,
+        rule: Success,
     ) -> Result<T, BankError> {
         let (status, bytes) = self.send(method, path, auth, body).await?;
-        let envelope: wire::Envelope = serde_json::from_slice(&bytes).map_err(|e| {
-            BankError::Protocol(format!(
-                "HTTP {} with unreadable body: {e}",
-                status.as_u16()
-            ))
-        })?;
-        if envelope.code.as_deref() != Some("SUCCESS") || !status.is_success() {
-            return Err(BankError::Rejected {
-                code: envelope
-                    .code
-                    .unwrap_or_else(|| format!("HTTP_{}", status.as_u16())),
-                message: envelope.message.unwrap_or_default(),
-            });
-        }
-        serde_json::from_slice(&bytes)
-            .map_err(|e| BankError::Protocol(format!("unexpected answer shape: {e}")))
+        decode(path, status, &bytes, rule)
     }
 
+    /// `GET /api/sbp/v2/qrs/{qrId}` (`qrInfov2`, no `code`): the QR's own status.
     async fn qr_status(&self, qr_id: &QrId) -> Result<String, BankError> {
         let info: wire::QrInfo = self
             .call(
@@ -173,8 +234,15 @@ impl Raiffeisen {
                 &format!("/api/sbp/v2/qrs/{}", qr_id.as_str()),
                 true,
                 None,
+                Success::Bare,
             )
             .await?;
+        if !info.qr_id.eq_ignore_ascii_case(qr_id.as_str()) {
+            return Err(BankError::Protocol(format!(
+                "QR status of {}, we asked about {qr_id}",
+                info.qr_id
+            )));
+        }
         Ok(info.qr_status)
     }
 }
@@ -220,18 +288,14 @@ fn check_amount(
     Ok(())
 }
 
-fn payment_status(
-    text: &str,
-    transaction_id: Option<String>,
-) -> Result<BankPaymentStatus, BankError> {
+/// A `paymentStatus` (spec enum `SUCCESS`, `DECLINED`, `NO_INFO`, `IN_PROGRESS`).
+fn payment_status(text: &str, transaction_id: Option<String>) -> BankPaymentStatus {
     match text {
-        "NO_INFO" => Ok(BankPaymentStatus::NotPaid),
-        "IN_PROGRESS" => Ok(BankPaymentStatus::InProgress),
-        "SUCCESS" => Ok(BankPaymentStatus::Paid { transaction_id }),
-        "DECLINED" => Ok(BankPaymentStatus::Declined),
-        other => Err(BankError::Protocol(format!(
-            "unknown paymentStatus {other:?}"
-        ))),
+        "NO_INFO" => BankPaymentStatus::NotPaid,
+        "IN_PROGRESS" => BankPaymentStatus::InProgress,
+        "SUCCESS" => BankPaymentStatus::Paid { transaction_id },
+        "DECLINED" => BankPaymentStatus::Declined,
+        other => BankPaymentStatus::Unrecognised(other.to_owned()),
     }
 }
 
@@ -279,6 +343,7 @@ impl Raiffeisen {
                 "/api/sbp/v2/qrs",
                 false,
                 Some(to_json(&body)?),
+                Success::Code,
             )
             .await?;
         let qr_id = bank_qr_id(&answer.qr_id)?;
@@ -312,6 +377,7 @@ impl Raiffeisen {
                 &format!("/api/sbp/v1/qr/{}/payment-info", query.qr_id.as_str()),
                 true,
                 None,
+                Success::Code,
             )
             .await?;
         if let Some(qr_id) = &info.qr_id
@@ -341,29 +407,39 @@ impl Raiffeisen {
             .payment_status
             .as_deref()
             .ok_or_else(|| BankError::Protocol("payment-info without paymentStatus".into()))?;
-        payment_status(status, info.transaction_id.map(|id| id.to_string()))
+        Ok(payment_status(
+            status,
+            info.transaction_id.map(|id| id.to_string()),
+        ))
     }
 
-    /// `DELETE /api/sbp/v2/qrs/{qrId}`; when refused, the QR's own status decides.
-    async fn deactivate_dynamic(&self, qr_id: &QrId) -> Result<(), BankError> {
+    /// `DELETE /api/sbp/v2/qrs/{qrId}` (HTTP 200, empty body). When the bank refuses, the QR's
+    /// own status (`qrInfov2`) says whether it can still be paid.
+    async fn deactivate_dynamic(&self, qr_id: &QrId) -> Result<Deactivation, BankError> {
         let path = format!("/api/sbp/v2/qrs/{}", qr_id.as_str());
         let (status, bytes) = self.send(Method::DELETE, &path, true, None).await?;
-        // Success is HTTP 200 with an empty body (or a SUCCESS envelope).
-        let envelope: Option<wire::Envelope> = serde_json::from_slice(&bytes).ok();
-        let code = envelope.as_ref().and_then(|e| e.code.clone());
-        if status.is_success() && matches!(code.as_deref(), None | Some("SUCCESS")) {
-            return Ok(());
-        }
-        let refused = BankError::Rejected {
-            code: code.unwrap_or_else(|| format!("HTTP_{}", status.as_u16())),
-            message: envelope.and_then(|e| e.message).unwrap_or_default(),
+        let refusal = if bytes.iter().all(u8::is_ascii_whitespace) {
+            status
+                .is_success()
+                .then_some(())
+                .ok_or_else(|| format!("HTTP_{}", status.as_u16()))
+        } else {
+            decode::<serde_json::Value>(&path, status, &bytes, Success::Bare)
+                .map(drop)
+                .map_err(|e| e.to_string())
         };
-        // The bank would not deactivate it. Ask the QR's own status instead of guessing why:
-        // already paid, cancelled or expired all mean "nobody can pay it any more".
-        match self.qr_status(qr_id).await?.as_str() {
-            "PAID" | "CANCELLED" | "EXPIRED" => Ok(()),
-            _ => Err(refused),
-        }
+        let Err(refusal) = refusal else {
+            return Ok(Deactivation::Closed);
+        };
+        // Already paid, cancelled or expired all mean "nobody can pay it any more"; the payment
+        // status the caller asks next tells which.
+        let qr_status = self.qr_status(qr_id).await?;
+        Ok(match qr_status.as_str() {
+            "PAID" | "CANCELLED" | "EXPIRED" => Deactivation::Closed,
+            _ => Deactivation::StillOpen(format!(
+                "the bank refused to deactivate QR {qr_id} ({refusal}); its status is {qr_status}"
+            )),
+        })
     }
 
     /// `POST /api/sbp/v1/refund`.
@@ -385,6 +461,7 @@ impl Raiffeisen {
                 "/api/sbp/v1/refund",
                 true,
                 Some(to_json(&body)?),
+                Success::Code,
             )
             .await?;
         refund_answer("refund", &answer, request.amount)
@@ -397,7 +474,7 @@ impl Raiffeisen {
     ) -> Result<Option<BankRefundStatus>, BankError> {
         let path = format!("/api/sbp/v1/refund/{}", request.refund_id.as_str());
         refund_lookup(
-            self.call::<wire::RefundAnswer>(Method::GET, &path, true, None)
+            self.call::<wire::RefundAnswer>(Method::GET, &path, true, None, Success::Code)
                 .await,
             request.amount,
         )
@@ -432,22 +509,26 @@ impl Raiffeisen {
             return Err(CallbackError::BadSignature);
         }
         if notice.sbp_merchant_id != self.config.sbp_merchant_id {
-            return Err(CallbackError::Malformed(format!(
-                "notification for merchant {}, we are {}",
-                notice.sbp_merchant_id, self.config.sbp_merchant_id
-            )));
+            // Signed with our key but for another merchant id: nothing of ours. Acknowledged
+            // (the bank stops re-sending it) and it changes nothing.
+            tracing::warn!(
+                merchant = %notice.sbp_merchant_id,
+                "notification for another merchant id; acknowledged and ignored"
+            );
+            return Ok(CallbackNotice {
+                order: None,
+                amount: Some(amount),
+                currency: None,
+                status: None,
+            });
         }
-        let status = payment_status(
-            &notice.payment_status,
-            notice.transaction_id.map(|id| id.to_string()),
-        )
-        .map_err(|e| CallbackError::Malformed(e.to_string()))?;
+        // Only signed fields: `order`, the amount and the status. `qrId`, `transactionId` and
+        // `currency` are not signed and are ignored.
         Ok(CallbackNotice {
-            qr_id: notice.qr_id.as_deref().and_then(|q| QrId::parse(q).ok()),
-            order: notice.order,
-            amount,
-            currency: notice.currency.as_deref().and_then(Currency::parse),
-            status,
+            order: notice.order.filter(|o| !o.is_empty()),
+            amount: Some(amount),
+            currency: None,
+            status: Some(payment_status(&notice.payment_status, None)),
         })
     }
 }
@@ -508,6 +589,7 @@ impl BankAdapter for Raiffeisen {
                 "/api/sbp/v2/qrs",
                 false,
                 Some(to_json(&body)?),
+                Success::Code,
             )
             .await?;
         let qr_id = bank_qr_id(&answer.qr_id)?;
@@ -526,7 +608,7 @@ impl BankAdapter for Raiffeisen {
         }
     }
 
-    async fn deactivate_qr(&self, query: &PaymentQuery) -> Result<(), BankError> {
+    async fn deactivate_qr(&self, query: &PaymentQuery) -> Result<Deactivation, BankError> {
         match query.qr_type {
             QrType::Dynamic => self.deactivate_dynamic(&query.qr_id).await,
             QrType::CashRegister => self.cancel_order(&query.payment_id).await,
@@ -555,20 +637,22 @@ impl BankAdapter for Raiffeisen {
 
     async fn register_callback_url(&self, url: &str) -> Result<(), BankError> {
         let body = to_json(&wire::CallbackSettings { callback_url: url })?;
-        let (status, bytes) = self
-            .send(Method::POST, "/api/settings/v1/callback", true, Some(body))
+        let answer: wire::CallbackSettingsAnswer = self
+            .call(
+                Method::POST,
+                "/api/settings/v1/callback",
+                true,
+                Some(body),
+                Success::Bare,
+            )
             .await?;
-        if status.is_success() {
-            return Ok(());
+        if answer.callback_url != url {
+            return Err(BankError::Protocol(format!(
+                "the bank set the callback URL {:?}, we asked for {url:?}",
+                answer.callback_url
+            )));
         }
-        let envelope: Option<wire::Envelope> = serde_json::from_slice(&bytes).ok();
-        Err(BankError::Rejected {
-            code: envelope
-                .as_ref()
-                .and_then(|e| e.code.clone())
-                .unwrap_or_else(|| format!("HTTP_{}", status.as_u16())),
-            message: envelope.and_then(|e| e.message).unwrap_or_default(),
-        })
+        Ok(())
     }
 
     fn parse_callback(

@@ -6,17 +6,20 @@
 //! * status: `GET /api/payment/v1/orders/{id}`, `status.value` `NEW` → not paid, `PAID` →
 //!   paid, `CANCELLED`/`EXPIRED` → not paid (after a deactivation that means closed);
 //! * deactivate: `DELETE /api/payment/v1/orders/{id}`; `ORDER_HAS_FINAL_STATUS` (paid,
-//!   cancelled or expired) and `ORDER_NOT_FOUND` mean nobody can pay it any more: `Ok`, and the
-//!   status decides;
+//!   cancelled or expired) and "not found" (`ORDER_NOT_FOUND`, and the bare `NOT_FOUND` /
+//!   `ERROR.NOT_FOUND` the bank's other APIs use) mean nobody can pay it any more:
+//!   [`Deactivation::Closed`], and the status decides (an unknown order is not paid);
 //! * refunds: `POST`/`GET /api/payments/v1/orders/{id}/refunds/{refundId}` (note *payments*);
 //! * notifications (§1.7b): `{"event":"payment","transaction":{…}}`, signed with the same HMAC
-//!   over `amount|publicId|orderId|status.value|status.date`.
+//!   over `amount|publicId|orderId|status.value|status.date`; `transaction.id` and
+//!   `paymentParams` are not signed and are not read.
 //!
-//! Uncertain (BANKS.md §6): which identifier plays `publicId` for an SBP-only merchant. We use
-//! the `sbpMerchantId` (what the SBP notice signs in the same position); confirm against the
-//! bank's test environment before production. Also unknown: whether the bank refuses a second
-//! order on a link with a live one; qrpayd's sandbox does (`ERROR.ORDER_ALREADY_ACTIVE`), and
-//! any code naming `ORDER_ALREADY_ACTIVE` becomes [`BankError::LinkBusy`].
+//! Uncertain (BANKS.md §6): which identifier plays `publicId` for an SBP-only merchant: the
+//! provider setting `public_id`, by default the `sbpMerchantId` (what the SBP notice signs in
+//! the same position); confirm against the bank's test environment before production. Also
+//! unknown: whether the bank refuses a second order on a link with a live one; qrpayd's
+//! sandbox does (`ERROR.ORDER_ALREADY_ACTIVE`), and any code naming `ORDER_ALREADY_ACTIVE`
+//! becomes [`BankError::LinkBusy`].
 //!
 //! Order answers are bare objects (no `code`); errors are the usual envelope with HTTP 4xx.
 
@@ -26,29 +29,31 @@ use reqwest::Method;
 use serde::de::DeserializeOwned;
 
 use super::{
-    Raiffeisen, check_amount, expiry_text, refund_answer, refund_lookup, to_json,
+    Raiffeisen, Success, check_amount, decode, expiry_text, refund_answer, refund_lookup, to_json,
     verify_order_notification_signature, wire,
 };
 use crate::{
     BankError, BankPaymentStatus, BankRefundStatus, CallbackError, CallbackNotice, CreateQr,
-    IssuedQr, PaymentQuery, RefundRequest,
+    Deactivation, IssuedQr, PaymentQuery, RefundRequest,
 };
 
 /// The error code of a cancel on a paid, cancelled or expired order.
 const ORDER_HAS_FINAL_STATUS: &str = "ORDER_HAS_FINAL_STATUS";
-/// The error code of an unknown order.
-const ORDER_NOT_FOUND: &str = "ORDER_NOT_FOUND";
+
+/// Does an error code say the bank has no such order? The orders API answers
+/// `ORDER_NOT_FOUND`; the bank's other APIs use `NOT_FOUND` and `ERROR.NOT_FOUND`.
+fn is_not_found(code: &str) -> bool {
+    matches!(code, "ORDER_NOT_FOUND" | "NOT_FOUND" | "ERROR.NOT_FOUND")
+}
 
 /// An order's `status.value` as a payment status.
-fn order_payment_status(value: &str) -> Result<BankPaymentStatus, BankError> {
+fn order_payment_status(value: &str) -> BankPaymentStatus {
     match value {
-        "NEW" | "CANCELLED" | "EXPIRED" => Ok(BankPaymentStatus::NotPaid),
-        "PAID" => Ok(BankPaymentStatus::Paid {
+        "NEW" | "CANCELLED" | "EXPIRED" => BankPaymentStatus::NotPaid,
+        "PAID" => BankPaymentStatus::Paid {
             transaction_id: None,
-        }),
-        other => Err(BankError::Protocol(format!(
-            "unknown order status {other:?}"
-        ))),
+        },
+        other => BankPaymentStatus::Unrecognised(other.to_owned()),
     }
 }
 
@@ -58,25 +63,14 @@ fn is_link_busy(code: &str) -> bool {
 }
 
 impl Raiffeisen {
-    /// Sends an order-API request: success is a 2xx answer whose `code`, if any, is
-    /// `SUCCESS`; anything else is the bank's refusal.
+    /// Sends an order-API request; its answers are bare objects ([`Success::Bare`]).
     async fn call_order<T: DeserializeOwned>(
         &self,
         method: Method,
         path: &str,
         body: Option<Vec<u8>>,
     ) -> Result<T, BankError> {
-        let (status, bytes) = self.send(method, path, true, body).await?;
-        let envelope: Option<wire::Envelope> = serde_json::from_slice(&bytes).ok();
-        let code = envelope.as_ref().and_then(|e| e.code.clone());
-        if !status.is_success() || code.as_deref().is_some_and(|c| c != "SUCCESS") {
-            return Err(BankError::Rejected {
-                code: code.unwrap_or_else(|| format!("HTTP_{}", status.as_u16())),
-                message: envelope.and_then(|e| e.message).unwrap_or_default(),
-            });
-        }
-        serde_json::from_slice(&bytes)
-            .map_err(|e| BankError::Protocol(format!("unexpected order answer: {e}")))
+        self.call(method, path, true, body, Success::Bare).await
     }
 
     /// Checks an order answer against the payment: its id, amount and link.
@@ -147,37 +141,47 @@ impl Raiffeisen {
         })
     }
 
-    /// `GET /api/payment/v1/orders/{id}`.
+    /// `GET /api/payment/v1/orders/{id}`. An order the bank does not have was never created
+    /// (an activation whose answer was lost before it reached the bank): not paid.
     pub(super) async fn order_status(
         &self,
         query: &PaymentQuery,
     ) -> Result<BankPaymentStatus, BankError> {
         let path = format!("/api/payment/v1/orders/{}", query.payment_id.as_str());
-        let order: wire::Order = self.call_order(Method::GET, &path, None).await?;
+        let order: wire::Order = match self.call_order(Method::GET, &path, None).await {
+            Err(BankError::Rejected { code, .. }) if is_not_found(&code) => {
+                return Ok(BankPaymentStatus::NotPaid);
+            }
+            other => other?,
+        };
         Self::check_order(&order, &query.payment_id, query.amount, &query.qr_id)?;
-        order_payment_status(&order.status.value)
+        Ok(order_payment_status(&order.status.value))
     }
 
     /// `DELETE /api/payment/v1/orders/{id}`: HTTP 200 with an empty body. A final order
-    /// (paid, cancelled, expired) or an unknown one cannot be paid any more: `Ok`, and the
+    /// (paid, cancelled, expired) or an unknown one cannot be paid any more: closed, and the
     /// status the caller asks next decides.
-    pub(super) async fn cancel_order(&self, payment_id: &PaymentId) -> Result<(), BankError> {
+    pub(super) async fn cancel_order(
+        &self,
+        payment_id: &PaymentId,
+    ) -> Result<Deactivation, BankError> {
         let path = format!("/api/payment/v1/orders/{}", payment_id.as_str());
         let (status, bytes) = self.send(Method::DELETE, &path, true, None).await?;
-        let envelope: Option<wire::Envelope> = serde_json::from_slice(&bytes).ok();
-        let code = envelope.as_ref().and_then(|e| e.code.clone());
-        if status.is_success() && matches!(code.as_deref(), None | Some("SUCCESS")) {
-            return Ok(());
+        if status.is_success() && bytes.iter().all(u8::is_ascii_whitespace) {
+            return Ok(Deactivation::Closed);
         }
-        match code.as_deref() {
-            Some(ORDER_HAS_FINAL_STATUS | ORDER_NOT_FOUND) => {
-                tracing::debug!(order = %payment_id, code = ?code, "order already final; the status decides");
-                Ok(())
+        match decode::<serde_json::Value>(&path, status, &bytes, Success::Bare) {
+            Ok(_) => Ok(Deactivation::Closed),
+            Err(BankError::Rejected { code, .. })
+                if code == ORDER_HAS_FINAL_STATUS || is_not_found(&code) =>
+            {
+                tracing::debug!(order = %payment_id, code, "order final or unknown; the status decides");
+                Ok(Deactivation::Closed)
             }
-            _ => Err(BankError::Rejected {
-                code: code.unwrap_or_else(|| format!("HTTP_{}", status.as_u16())),
-                message: envelope.and_then(|e| e.message).unwrap_or_default(),
-            }),
+            Err(BankError::Rejected { code, message }) => Ok(Deactivation::StillOpen(format!(
+                "the bank refused to cancel order {payment_id}: {code}: {message}"
+            ))),
+            Err(e) => Err(e),
         }
     }
 
@@ -204,6 +208,7 @@ impl Raiffeisen {
                 &Self::order_refund_path(request),
                 true,
                 Some(to_json(&body)?),
+                Success::Code,
             )
             .await?;
         refund_answer("order refund", &answer, request.amount)
@@ -216,13 +221,13 @@ impl Raiffeisen {
     ) -> Result<Option<BankRefundStatus>, BankError> {
         let path = Self::order_refund_path(request);
         refund_lookup(
-            self.call::<wire::RefundAnswer>(Method::GET, &path, true, None)
+            self.call::<wire::RefundAnswer>(Method::GET, &path, true, None, Success::Code)
                 .await,
             request.amount,
         )
     }
 
-    /// An order notification (§1.7b). `publicId` is taken to be the `sbpMerchantId`.
+    /// An order notification (§1.7b), verified with the configured `publicId`.
     pub(super) fn parse_order_notification(
         &self,
         given: &str,
@@ -242,7 +247,7 @@ impl Raiffeisen {
             verify_order_notification_signature(
                 &self.config.secret_key,
                 amount,
-                self.sbp_merchant_id(),
+                self.public_id(),
                 &transaction.order_id,
                 &transaction.status.value,
                 date,
@@ -253,31 +258,22 @@ impl Raiffeisen {
         if !(signed(amount_text) || signed(&amount.to_rubles_text())) {
             return Err(CallbackError::BadSignature);
         }
+        // Transaction statuses (`SUCCESS`, `NOT_FOUND` in the e-com spec) and order statuses.
         let status = match transaction.status.value.as_str() {
             "SUCCESS" | "PAID" => BankPaymentStatus::Paid {
-                transaction_id: transaction.id.map(|id| id.to_string()),
+                transaction_id: None,
             },
             "DECLINED" => BankPaymentStatus::Declined,
             "IN_PROGRESS" => BankPaymentStatus::InProgress,
             "NEW" | "NOT_FOUND" | "CANCELLED" | "EXPIRED" => BankPaymentStatus::NotPaid,
-            other => {
-                return Err(CallbackError::Malformed(format!(
-                    "unknown transaction status {other:?}"
-                )));
-            }
+            other => BankPaymentStatus::Unrecognised(other.to_owned()),
         };
-        tracing::debug!(
-            order = %transaction.order_id,
-            link = ?transaction.payment_params.and_then(|p| p.qr_id),
-            "order notification verified"
-        );
+        tracing::debug!(order = %transaction.order_id, "order notification verified");
         Ok(CallbackNotice {
-            // Every activation of a link shares its QR id: the order names the payment.
-            qr_id: None,
-            order: Some(transaction.order_id),
-            amount,
+            order: Some(transaction.order_id).filter(|o| !o.is_empty()),
+            amount: Some(amount),
             currency: None,
-            status,
+            status: Some(status),
         })
     }
 }
@@ -288,26 +284,27 @@ mod tests {
 
     #[test]
     fn order_statuses() {
-        assert_eq!(order_payment_status("NEW"), Ok(BankPaymentStatus::NotPaid));
+        assert_eq!(order_payment_status("NEW"), BankPaymentStatus::NotPaid);
         assert_eq!(
             order_payment_status("PAID"),
-            Ok(BankPaymentStatus::Paid {
+            BankPaymentStatus::Paid {
                 transaction_id: None
-            })
+            }
         );
         assert_eq!(
             order_payment_status("CANCELLED"),
-            Ok(BankPaymentStatus::NotPaid)
+            BankPaymentStatus::NotPaid
         );
+        assert_eq!(order_payment_status("EXPIRED"), BankPaymentStatus::NotPaid);
         assert_eq!(
-            order_payment_status("EXPIRED"),
-            Ok(BankPaymentStatus::NotPaid)
-        );
-        assert!(matches!(
             order_payment_status("WHATEVER"),
-            Err(BankError::Protocol(_))
-        ));
+            BankPaymentStatus::Unrecognised("WHATEVER".into())
+        );
         assert!(is_link_busy("ERROR.ORDER_ALREADY_ACTIVE"));
         assert!(!is_link_busy("ORDER_NOT_FOUND"));
+        for code in ["ORDER_NOT_FOUND", "NOT_FOUND", "ERROR.NOT_FOUND"] {
+            assert!(is_not_found(code), "{code}");
+        }
+        assert!(!is_not_found("ORDER_HAS_FINAL_STATUS"));
     }
 }

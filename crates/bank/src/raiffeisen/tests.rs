@@ -54,6 +54,7 @@ async fn fake_bank(script: Vec<(u16, &str, u64)>) -> (Raiffeisen, Arc<Mutex<Vec<
         base_url: format!("http://{addr}"),
         sbp_merchant_id: "MA0000000552".into(),
         secret_key: Secret::new("test-secret-key"),
+        public_id: None,
         timeout: Duration::from_millis(300),
     })
     .unwrap();
@@ -185,6 +186,13 @@ async fn payment_info_statuses_and_amount_check() {
     ));
 }
 
+/// `qrInfov2` as the spec defines it: no `code`.
+fn qr_info(status: &str) -> String {
+    format!(
+        r#"{{"qrId":"AD100004BAL7227F9BNP6KNE007J9B3K","qrStatus":"{status}","qrExpirationDate":"2023-07-22T09:14:38+03:00","payload":"https://qr.nspk.ru/AD100004BAL7227F9BNP6KNE007J9B3K?type=02&bank=100000000007&sum=1&cur=RUB&crc=AB75","qrUrl":"x"}}"#
+    )
+}
+
 #[tokio::test]
 async fn deactivate_asks_the_qr_status_when_refused() {
     let (bank, seen) = fake_bank(vec![
@@ -194,27 +202,54 @@ async fn deactivate_asks_the_qr_status_when_refused() {
             r#"{"code":"ERROR.QR_ALREADY_PAID","message":"paid"}"#,
             0,
         ),
-        (
-            200,
-            r#"{"code":"SUCCESS","qrId":"AD100004BAL7227F9BNP6KNE007J9B3K","qrStatus":"PAID"}"#,
-            0,
-        ),
+        (200, &qr_info("PAID"), 0),
         (200, r#"{"code":"ERROR.INTERNAL","message":"try later"}"#, 0),
+        (200, &qr_info("NEW"), 0),
+        (400, r#"{"code":"ERROR.BUSY","message":"busy"}"#, 0),
         (
-            200,
-            r#"{"code":"SUCCESS","qrId":"AD100004BAL7227F9BNP6KNE007J9B3K","qrStatus":"NEW"}"#,
+            404,
+            r#"{"code":"ERROR.NOT_FOUND","message":"QR-код не найден у данного партнера"}"#,
             0,
         ),
     ])
     .await;
     let qr = query();
-    assert_eq!(bank.deactivate_qr(&qr).await, Ok(()));
-    assert_eq!(bank.deactivate_qr(&qr).await, Ok(()));
+    assert_eq!(bank.deactivate_qr(&qr).await, Ok(Deactivation::Closed));
+    // Refused because it was just paid: the v2 status (no `code`, as the bank sends it) says
+    // nobody can pay it any more.
+    assert_eq!(bank.deactivate_qr(&qr).await, Ok(Deactivation::Closed));
+    // Refused and still NEW: it may still be paid; the caller's status check decides.
     assert!(matches!(
         bank.deactivate_qr(&qr).await,
-        Err(BankError::Rejected { .. })
+        Ok(Deactivation::StillOpen(why)) if why.contains("ERROR.INTERNAL") && why.contains("NEW")
     ));
-    assert_eq!(seen.lock().unwrap().len(), 5);
+    // The status query itself refused: an error, nothing decided.
+    assert!(matches!(
+        bank.deactivate_qr(&qr).await,
+        Err(BankError::Rejected { code, .. }) if code == "ERROR.NOT_FOUND"
+    ));
+    assert_eq!(seen.lock().unwrap().len(), 7);
+    assert_eq!(
+        seen.lock().unwrap()[2],
+        "GET /api/sbp/v2/qrs/AD100004BAL7227F9BNP6KNE007J9B3K"
+    );
+}
+
+#[tokio::test]
+async fn a_v2_status_about_another_qr_is_refused() {
+    let other = qr_info("PAID").replace(
+        "AD100004BAL7227F9BNP6KNE007J9B3K",
+        "AD1000000000000000000000000OTHER",
+    );
+    let (bank, _) = fake_bank(vec![
+        (400, r#"{"code":"ERROR.X","message":""}"#, 0),
+        (200, &other, 0),
+    ])
+    .await;
+    assert!(matches!(
+        bank.deactivate_qr(&query()).await,
+        Err(BankError::Protocol(_))
+    ));
 }
 
 fn notification(amount: &str, status: &str) -> String {
@@ -236,12 +271,30 @@ async fn callback_signature_uses_raw_then_canonical_amount() {
     let notice = bank
         .parse_callback(&headers(sig), notification("101.01", "SUCCESS").as_bytes())
         .unwrap();
-    assert_eq!(notice.amount, Kopecks::new(10101).unwrap());
+    // Only what the bank signed: the order, the amount, the status. The unsigned
+    // `transactionId` and `qrId` are not carried.
     assert_eq!(
-        notice.status,
-        BankPaymentStatus::Paid {
-            transaction_id: Some("17998".into())
+        notice,
+        CallbackNotice {
+            order: Some("dfe0ff08-4796-46bb-a9fb-93fcd99ce748".into()),
+            amount: Some(Kopecks::new(10101).unwrap()),
+            currency: None,
+            status: Some(BankPaymentStatus::Paid {
+                transaction_id: None
+            }),
         }
+    );
+    // Another qrId or transactionId changes nothing in the notice (they are not signed).
+    let reaimed = notification("101.01", "SUCCESS")
+        .replace(
+            "AS1000408BSPMRDI8IHBGO4DFQAISU9O",
+            "AD100004BAL7227F9BNP6KNE007J9B3K",
+        )
+        .replace("17998", "1");
+    assert_eq!(
+        bank.parse_callback(&headers(sig), reaimed.as_bytes())
+            .unwrap(),
+        notice
     );
     // The same notice with the amount printed as `101.010` is signed over the canonical text.
     assert!(
@@ -275,6 +328,8 @@ fn refund_request(amount: i64) -> RefundRequest {
         details: None,
         qr_type: QrType::Dynamic,
         qr_id: None,
+        paid_amount: Kopecks::new(10_000).unwrap(),
+        refunded_before: Kopecks::ZERO,
     }
 }
 
@@ -469,12 +524,12 @@ async fn order_statuses_cancel_and_refunds() {
         bank.payment_status(&q).await,
         Err(BankError::Protocol(_))
     ));
-    assert_eq!(bank.deactivate_qr(&q).await, Ok(()));
+    assert_eq!(bank.deactivate_qr(&q).await, Ok(Deactivation::Closed));
     // Final (maybe paid): the status decides.
-    assert_eq!(bank.deactivate_qr(&q).await, Ok(()));
+    assert_eq!(bank.deactivate_qr(&q).await, Ok(Deactivation::Closed));
     assert!(matches!(
         bank.deactivate_qr(&q).await,
-        Err(BankError::Rejected { .. })
+        Ok(Deactivation::StillOpen(why)) if why.contains("ERROR.INTERNAL")
     ));
     let refund = RefundRequest {
         qr_type: QrType::CashRegister,
@@ -549,13 +604,12 @@ async fn order_notifications_are_verified() {
     assert_eq!(
         notice,
         CallbackNotice {
-            qr_id: None,
             order: Some("pay_1".into()),
-            amount: Kopecks::new(1_250_050).unwrap(),
+            amount: Some(Kopecks::new(1_250_050).unwrap()),
             currency: None,
-            status: BankPaymentStatus::Paid {
-                transaction_id: Some("120059".into())
-            },
+            status: Some(BankPaymentStatus::Paid {
+                transaction_id: None
+            }),
         }
     );
     // `12500.50` on the wire: signed over the canonical text.
@@ -578,4 +632,251 @@ async fn order_notifications_are_verified() {
         bank.parse_callback(&headers(&sig), br#"{"transaction":{"orderId":"x"}}"#),
         Err(CallbackError::Malformed(_))
     ));
+}
+
+// --- the bank's own published examples ---------------------------------------------------
+
+/// The bank's OpenAPI document (`sbp.yaml`, as JSON; see `crates/bank/tests/data/README.md`).
+fn spec() -> serde_json::Value {
+    serde_json::from_str(include_str!("../../tests/data/raiffeisen-sbp.json")).unwrap()
+}
+
+/// Every `200` response example of `method path` in the spec, as (name, JSON text).
+fn examples(method: &str, path: &str) -> Vec<(String, String)> {
+    let spec = spec();
+    let examples =
+        &spec["paths"][path][method]["responses"]["200"]["content"]["application/json"]["examples"];
+    examples
+        .as_object()
+        .unwrap_or_else(|| panic!("no examples for {method} {path}"))
+        .iter()
+        .map(|(name, e)| (name.clone(), e["value"].to_string()))
+        .collect()
+}
+
+/// The NSPK `sum` (kopecks) of a payload.
+fn sum_of(payload: &str) -> i64 {
+    query_param(payload, "sum").unwrap().parse().unwrap()
+}
+
+/// Every response example of the spec for the endpoints the adapter uses goes through the
+/// adapter and comes out as what the example says. Success is decided per endpoint: the v2 QR
+/// status (`qrInfov2`) and the callback setting have no `code` at all.
+#[tokio::test]
+async fn every_spec_example_the_adapter_uses_parses_to_its_outcome() {
+    let mut walked = 0;
+
+    // Registration (`qrStatus`, `code` required). v2 registration answers the same schema.
+    for (name, body) in examples("post", "/sbp/v1/qr/register") {
+        let answer: serde_json::Value = serde_json::from_str(&body).unwrap();
+        let payload = answer["payload"].as_str().unwrap();
+        let (bank, _) = fake_bank(vec![(200, &body, 0)]).await;
+        let issued = bank.create_qr(&create(sum_of(payload))).await;
+        assert_eq!(
+            issued,
+            Ok(IssuedQr {
+                qr_id: QrId::parse(answer["qrId"].as_str().unwrap()).unwrap(),
+                payload: payload.to_owned(),
+            }),
+            "{name}"
+        );
+        walked += 1;
+    }
+
+    // The v2 QR status (`qrInfov2`: no `code`), asked when a DELETE is refused.
+    for (name, body) in examples("get", "/sbp/v2/qrs/{qrId}") {
+        let answer: serde_json::Value = serde_json::from_str(&body).unwrap();
+        assert!(
+            answer.get("code").is_none(),
+            "{name}: the spec has no code here"
+        );
+        let status = answer["qrStatus"].as_str().unwrap();
+        let q = PaymentQuery {
+            qr_id: QrId::parse(answer["qrId"].as_str().unwrap()).unwrap(),
+            ..query()
+        };
+        let (bank, _) = fake_bank(vec![
+            (400, r#"{"code":"ERROR.X","message":"refused"}"#, 0),
+            (200, &body, 0),
+        ])
+        .await;
+        let deactivation = bank.deactivate_qr(&q).await;
+        match status {
+            "NEW" | "IN_PROGRESS" => assert!(
+                matches!(deactivation, Ok(Deactivation::StillOpen(_))),
+                "{name}: {deactivation:?}"
+            ),
+            _ => assert_eq!(deactivation, Ok(Deactivation::Closed), "{name}"),
+        }
+        // And every other value of the schema's enum.
+        for other in ["NEW", "IN_PROGRESS", "CANCELLED", "EXPIRED", "PAID"] {
+            let body = body.replace(&format!("\"{status}\""), &format!("\"{other}\""));
+            let (bank, _) = fake_bank(vec![
+                (400, r#"{"code":"ERROR.X","message":"refused"}"#, 0),
+                (200, &body, 0),
+            ])
+            .await;
+            let open = matches!(bank.deactivate_qr(&q).await, Ok(Deactivation::StillOpen(_)));
+            assert_eq!(open, matches!(other, "NEW" | "IN_PROGRESS"), "{other}");
+        }
+        walked += 1;
+    }
+
+    // payment-info (`paymentInfo`, `code` required).
+    for (name, body) in examples("get", "/sbp/v1/qr/{qrId}/payment-info") {
+        let answer: serde_json::Value = serde_json::from_str(&body).unwrap();
+        let amount = Kopecks::parse_rubles(&answer["amount"].to_string()).unwrap();
+        let q = PaymentQuery {
+            payment_id: PaymentId::parse(answer["order"].as_str().unwrap()).unwrap(),
+            qr_id: QrId::parse(answer["qrId"].as_str().unwrap()).unwrap(),
+            amount,
+            ..query()
+        };
+        let (bank, _) = fake_bank(vec![(200, &body, 0)]).await;
+        let want = match answer["paymentStatus"].as_str().unwrap() {
+            "SUCCESS" => BankPaymentStatus::Paid {
+                transaction_id: answer["transactionId"].as_i64().map(|t| t.to_string()),
+            },
+            other => payment_status(other, None),
+        };
+        assert_eq!(bank.payment_status(&q).await, Ok(want), "{name}");
+        walked += 1;
+    }
+
+    // Refunds (`responeRefund`, `code` required).
+    for (method, path) in [
+        ("post", "/sbp/v1/refund"),
+        ("get", "/sbp/v1/refund/{refundId}"),
+    ] {
+        for (name, body) in examples(method, path) {
+            let answer: serde_json::Value = serde_json::from_str(&body).unwrap();
+            let amount = Kopecks::parse_rubles(&answer["amount"].to_string()).unwrap();
+            let want = refund_status(answer["refundStatus"].as_str().unwrap()).unwrap();
+            let (bank, _) = fake_bank(vec![(200, &body, 0)]).await;
+            let asked = refund_request(amount.get());
+            let got = if method == "post" {
+                bank.refund(&asked).await
+            } else {
+                bank.refund_status(&asked).await.map(Option::unwrap)
+            };
+            assert_eq!(got, Ok(want), "{method} {path} {name}");
+            walked += 1;
+        }
+    }
+
+    // The callback setting (`callbackSettings`: no `code`).
+    for (name, body) in examples("post", "/settings/v1/callback") {
+        let answer: serde_json::Value = serde_json::from_str(&body).unwrap();
+        let url = answer["callbackUrl"].as_str().unwrap();
+        let (bank, _) = fake_bank(vec![(200, &body, 0)]).await;
+        assert_eq!(bank.register_callback_url(url).await, Ok(()), "{name}");
+        walked += 1;
+    }
+
+    // 2 registration examples, 1 QR status, 1 payment-info, 2 refunds, 1 callback setting.
+    assert_eq!(walked, 7);
+}
+
+/// The official SDK's notification fixture (`sbp-sdk-java` `TestData.NOTIFICATION`, signature
+/// `TestData.API_SIGNATURE` under `NOTIFICATION_TEST_SECRET_KEY`) verifies, and yields only its
+/// signed fields.
+#[tokio::test]
+async fn the_official_sdk_notification_fixture_verifies() {
+    let key = "eyJ0eXAiOiJKV1QiLCJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJNQTAwMDAwMDA1NTIiLCJqdGkiOiIwZTRhODI2ZC0zMTk3LTQ5YWUtYjRlYS0zZDllOGRkODIyOGEifQ.Q-AVaDBzvfkz6I8ZCVgvGIWpWTUgotRDmTcs4ysR0Qc";
+    let bank = Raiffeisen::new(RaiffeisenConfig {
+        base_url: "http://127.0.0.1:9".into(),
+        sbp_merchant_id: "MA0000000552".into(),
+        secret_key: Secret::new(key),
+        public_id: None,
+        timeout: Duration::from_millis(300),
+    })
+    .unwrap();
+    let signature = "1eca6a084ff8a5b4f5740e0eeab2a72d8ff981bce5b5dea75a53bf44944a8c8d";
+    let notice = bank
+        .parse_callback(
+            &headers(signature),
+            notification("101.01", "SUCCESS").as_bytes(),
+        )
+        .unwrap();
+    assert_eq!(
+        notice.order.as_deref(),
+        Some("dfe0ff08-4796-46bb-a9fb-93fcd99ce748")
+    );
+    assert_eq!(notice.amount, Some(Kopecks::new(10_101).unwrap()));
+}
+
+/// Order notifications are signed with the store's `publicId`, which may differ from the SBP
+/// merchant id: the configured one is used.
+#[tokio::test]
+async fn order_notifications_use_the_configured_public_id() {
+    let bank = Raiffeisen::new(RaiffeisenConfig {
+        base_url: "http://127.0.0.1:9".into(),
+        sbp_merchant_id: "MA0000000552".into(),
+        secret_key: Secret::new("test-secret-key"),
+        public_id: Some("store-public-42".into()),
+        timeout: Duration::from_millis(300),
+    })
+    .unwrap();
+    let date = "2019-07-11T17:45:13+03:00";
+    let signed_with = |public_id: &str| {
+        order_notification_signature(
+            &Secret::new("test-secret-key"),
+            "1",
+            public_id,
+            "pay_1",
+            "SUCCESS",
+            date,
+        )
+    };
+    let body = order_notification("1", "SUCCESS", date);
+    assert!(
+        bank.parse_callback(&headers(&signed_with("store-public-42")), body.as_bytes())
+            .is_ok()
+    );
+    assert_eq!(
+        bank.parse_callback(&headers(&signed_with("MA0000000552")), body.as_bytes()),
+        Err(CallbackError::BadSignature)
+    );
+}
+
+/// A notification with a null or empty `order` names no payment; one for another merchant id
+/// is acknowledged with nothing to act on.
+#[tokio::test]
+async fn notifications_without_a_signed_order_name_nothing() {
+    let (bank, _) = fake_bank(vec![]).await;
+    let key = Secret::new("test-secret-key");
+    let date = "2020-07-24T17:20:00.999232+03:00";
+    let body = |order: &str, merchant: &str| {
+        notification("101.01", "SUCCESS")
+            .replace(
+                r#""order":"dfe0ff08-4796-46bb-a9fb-93fcd99ce748""#,
+                &format!(r#""order":{order}"#),
+            )
+            .replace(
+                r#""sbpMerchantId":"MA0000000552""#,
+                &format!(r#""sbpMerchantId":"{merchant}""#),
+            )
+    };
+    for order in ["null", r#""""#] {
+        let sig = notification_signature(&key, "101.01", "MA0000000552", "", "SUCCESS", date);
+        let notice = bank
+            .parse_callback(&headers(&sig), body(order, "MA0000000552").as_bytes())
+            .unwrap();
+        assert_eq!(notice.order, None, "{order}");
+    }
+    let sig = notification_signature(
+        &key,
+        "101.01",
+        "MA0000000999",
+        "dfe0ff08-4796-46bb-a9fb-93fcd99ce748",
+        "SUCCESS",
+        date,
+    );
+    let other_merchant = bank
+        .parse_callback(
+            &headers(&sig),
+            body(r#""dfe0ff08-4796-46bb-a9fb-93fcd99ce748""#, "MA0000000999").as_bytes(),
+        )
+        .unwrap();
+    assert_eq!((other_merchant.order, other_merchant.status), (None, None));
 }

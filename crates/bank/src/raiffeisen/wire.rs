@@ -55,10 +55,12 @@ pub(super) struct RegisteredQr {
     pub(super) payload: String,
 }
 
-/// `GET /api/sbp/v2/qrs/{qrId}` answer.
+/// `GET /api/sbp/v2/qrs/{qrId}` answer (spec schema `qrInfov2`: no `code`).
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub(super) struct QrInfo {
+    /// The QR asked about.
+    pub(super) qr_id: String,
     /// `NEW`, `IN_PROGRESS`, `PAID`, `CANCELLED`, `EXPIRED` (`INACTIVE` for drafts).
     pub(super) qr_status: String,
 }
@@ -89,20 +91,23 @@ pub(super) struct CallbackSettings<'a> {
     pub(super) callback_url: &'a str,
 }
 
-/// A payment notification (spec `paymentNotification`).
+/// `POST /api/settings/v1/callback` answer (spec schema `callbackSettings`: no `code`).
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(super) struct CallbackSettingsAnswer {
+    /// The URL the bank will notify.
+    pub(super) callback_url: String,
+}
+
+/// A payment notification (spec `paymentNotification`): only the signed fields. `qrId`,
+/// `transactionId`, `currency` and the rest are not signed and are not read.
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub(super) struct PaymentNotification {
-    /// The bank's operation id.
-    pub(super) transaction_id: Option<i64>,
-    /// The QR that was paid.
-    pub(super) qr_id: Option<String>,
     /// Our merchant id; part of the signed text.
     pub(super) sbp_merchant_id: String,
     /// Rubles, as the bank wrote them; the signed text uses this.
     pub(super) amount: Box<RawValue>,
-    /// `RUB`.
-    pub(super) currency: Option<String>,
     /// Used verbatim in the signed text (microseconds and offset as sent).
     pub(super) transaction_date: String,
     /// `SUCCESS` or `DECLINED`.
@@ -233,26 +238,15 @@ pub(super) struct OrderNotification {
     pub(super) transaction: OrderTransaction,
 }
 
-/// `transaction` of an [`OrderNotification`].
+/// `transaction` of an [`OrderNotification`]: only the signed fields (`id` and
+/// `paymentParams` are not signed and are not read).
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub(super) struct OrderTransaction {
-    /// The bank's operation id.
-    pub(super) id: Option<i64>,
     /// The order id (our payment id); signed.
     pub(super) order_id: String,
     /// `{value, date}`; both signed, the date verbatim.
     pub(super) status: OrderStatus,
     /// Rubles as the bank wrote them; signed.
     pub(super) amount: Box<RawValue>,
-    /// `{qrId}`: the link that was paid.
-    pub(super) payment_params: Option<PaymentParams>,
-}
-
-/// `paymentParams` of an [`OrderTransaction`].
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub(super) struct PaymentParams {
-    /// The paid link's QR id.
-    pub(super) qr_id: Option<String>,
 }

@@ -1,4 +1,5 @@
-//! T-Bank (Т-Банк, formerly Tinkoff) internet acquiring with SBP (BANKS.md §3.3).
+//! T-Bank (Т-Банк, formerly Tinkoff) internet acquiring with SBP (BANKS.md §3.3), as its
+//! published OpenAPI (v1.80, `shared/specs/tbank/openapi.json`) describes it.
 //!
 //! Every call is `POST <base_url>/v2/<Method>` with a JSON body signed by `Token` (see
 //! `token`); `base_url` is `https://securepay.tinkoff.ru` in production (test terminals, whose
@@ -7,33 +8,35 @@
 //! business errors with HTTP 200. Amounts are kopecks and are checked against ours.
 //!
 //! * create: `Init` (Amount, `OrderId` = our payment id, Description, `RedirectDueDate` =
-//!   the payment's expiry, `DATA: {"QR": "true"}`, `NotificationURL`) → `PaymentId`; then
-//!   `GetQr` (`DataType: PAYLOAD`) → `Data`, the NSPK link to show. The payment's QR id in
-//!   qrpayd is T-Bank's `PaymentId`.
-//! * status: `GetState` — `NEW`/`FORM_SHOWED` not paid; `AUTHORIZING`/`AUTHORIZED`/
-//!   `CONFIRMING` in progress; `CONFIRMED` paid; `REJECTED` declined;
-//!   `DEADLINE_EXPIRED`/`CANCELED`/`REVERSED` not paid; refund statuses (`ASYNC_REFUNDING`,
-//!   `PARTIAL_REFUNDED`, `REFUNDED`, …) paid (the payment was paid before it was refunded).
-//! * deactivate: `GetState` first, then `Cancel` only while `NEW`/`FORM_SHOWED` (a `Cancel`
-//!   of a paid payment would refund it). If the customer pays between the two calls, T-Bank
-//!   turns the `Cancel` into a full refund; we log it as an error and the status (refunded,
-//!   i.e. paid) decides: a person must look at such a payment (reconciliation shows the
-//!   bank's refund). The window is the time between two calls.
-//! * refund: `Cancel` with `Amount` and `ExternalRequestId` = our refund id, so a repeat is
-//!   answered with the same operation instead of a second refund. T-Bank documents that
-//!   idempotency for card operations; for SBP it is our assumption (qrpayd's sandbox honours
-//!   it) — verify on the bank's test terminal.
-//! * refund status: `GetQrState` ("status of an SBP refund of a payment") with the payment's
-//!   `PaymentId` and, as our extension, `ExternalRequestId` to name the refund. The sandbox
-//!   answers per refund; if the real bank ignores the extra field it answers about the
-//!   payment's latest refund, and the amount check below refuses an answer about another
-//!   amount (so a different refund is never taken for ours; two refunds of the same amount
-//!   could still be confused). ErrorCode [`REFUND_NOT_FOUND`] (the sandbox's) means the
-//!   bank never got the refund: safe to send again under the same id.
-//! * notifications: POSTed to the `NotificationURL` given at `Init` (the URL
-//!   [`BankAdapter::register_callback_url`] was told; T-Bank has no API to set it globally)
-//!   or the one set in the terminal's settings; verified with the same `Token` rule
-//!   (excluding `Token`), answered with plain `OK`.
+//!   the payment's expiry, `NotificationURL`) → `PaymentId`; then `GetQr` (`DataType:
+//!   PAYLOAD`) → `Data`, the NSPK link to show. No `DATA.QR`: the spec documents it for binding
+//!   an account, not for a one-payment QR. The payment's QR id in qrpayd is T-Bank's
+//!   `PaymentId`. SBP limits ([`CAPABILITIES`]): 10 … 1 000 000 RUB (error 3016 otherwise),
+//!   `RedirectDueDate` at least a minute ahead (3017): the service refuses outside them before
+//!   calling.
+//! * status: `GetState`; every status of the spec's status model maps ([`payment_status`]);
+//!   one the spec does not list is [`BankPaymentStatus::Unrecognised`] (logged, polled again).
+//! * deactivate: `GetState` first, then `Cancel` only while `NEW`/`FORM_SHOWED`. If the
+//!   customer pays between the two calls, T-Bank turns the `Cancel` into a refund of the whole
+//!   payment: the answer (`REFUNDED`, `ASYNC_REFUNDING`, …) is reported as
+//!   [`Deactivation::Refunded`], so the service records the payment as paid *and* that refund.
+//!   A `GetState` that already shows a refund status on a payment being closed (a crash after
+//!   such a `Cancel`) is reported the same way.
+//! * refunds: `Cancel` with `Amount`. T-Bank SBP refunds carry no id of ours
+//!   (`ExternalRequestId` "does not work for SBP operations"), and `GetQrState` answers the
+//!   payment's status with the latest refund's amount and SBP error, naming no refund. So
+//!   refunds are identified by amounts ([`RefundIdentity::ByAmounts`]): the service keeps at
+//!   most one refund per payment in flight and gives each request the amount refunded before
+//!   it; `Cancel` is sent only when the payment's remaining amount at the bank equals the
+//!   journal's, and the outcome of a refund is derived from `GetState` (remaining amount and
+//!   status) and `GetQrState` (a failed refund's SBP error). Our reading of the spec, not
+//!   confirmed on a test terminal: `GetState.Amount` is what is left after completed refunds;
+//!   an SBP refund in progress shows `REFUNDING`/`ASYNC_REFUNDING`; a failed one leaves the
+//!   payment's status as it was and is reported by `GetQrState`'s `QrCancelCode`.
+//! * notifications: POSTed to the `NotificationURL` given at `Init`, verified with the same
+//!   `Token` rule (every root-level scalar is signed), answered with plain `OK`. The service
+//!   confirms them with `GetState` before changing anything. Fiscal-receipt notices
+//!   (`Status: RECEIPT`) say nothing about the payment: acknowledged, nothing else.
 //!
 //! Not offered by this API: cash-register links (T-Bank's are in its separate QR-terminal API,
 //! TACAP, whose signature is not public — BANKS.md §2.4) and customer-presented QRs.
@@ -58,23 +61,25 @@ use serde_json::value::RawValue;
 
 use crate::{
     BankAdapter, BankError, BankPaymentStatus, BankRefundStatus, CallbackError, CallbackNotice,
-    Capabilities, CreateQr, IssuedQr, PaymentQuery, QrKind, QrType, RefundRequest, unsupported,
+    Capabilities, CreateQr, Deactivation, IssuedQr, PaymentQuery, QrKind, QrType, RefundIdentity,
+    RefundRequest, unsupported,
 };
 
 pub use token::{raw_token, request_token, same_token};
 
-/// What the T-Bank acquiring API offers.
+/// What the T-Bank acquiring API offers, with the SBP limits of its spec: amounts from 10 to
+/// 1 000 000 rubles (error 3016 outside), `RedirectDueDate` at least one minute ahead (3017).
 pub const CAPABILITIES: Capabilities = Capabilities {
     dynamic_qr: true,
     cash_register_link: false,
     customer_qr: false,
     partial_refund: true,
     callbacks: true,
+    min_amount: Some(Kopecks::from_rubles(10)),
+    max_amount: Some(Kopecks::from_rubles(1_000_000)),
+    min_lifetime_seconds: Some(60),
+    refund_identity: RefundIdentity::ByAmounts,
 };
-
-/// `ErrorCode` of `GetQrState` for a refund the bank does not know (qrpayd's sandbox; the
-/// real bank's code for this case is not documented).
-pub const REFUND_NOT_FOUND: &str = "404";
 
 /// Longest `Description` T-Bank takes.
 const MAX_DESCRIPTION: usize = 140;
@@ -112,41 +117,53 @@ fn due_date(at: DateTime<Utc>) -> Result<String, BankError> {
         .ok_or_else(|| BankError::Protocol("no Moscow offset".into()))
 }
 
-/// A payment `Status` as a payment status.
-fn payment_status(status: &str, payment_id: &str) -> Result<BankPaymentStatus, BankError> {
+/// A payment `Status` of the spec's status model ("Статусная модель платежа") as a payment
+/// status. Every documented status is listed; anything else is
+/// [`BankPaymentStatus::Unrecognised`].
+pub(crate) fn payment_status(status: &str, payment_id: &str) -> BankPaymentStatus {
+    let paid = || BankPaymentStatus::Paid {
+        transaction_id: Some(payment_id.to_owned()),
+    };
     match status {
-        "NEW" | "FORM_SHOWED" | "DEADLINE_EXPIRED" | "CANCELED" | "REVERSED" => {
-            Ok(BankPaymentStatus::NotPaid)
+        // Created; the payment form (here: the QR) was shown.
+        "NEW" | "FORM_SHOWED" => BankPaymentStatus::NotPaid,
+        // Being processed. `PARTIAL_REVERSED` only follows a two-stage card authorisation
+        // (part of a hold released, the rest still held and not confirmed): qrpayd never
+        // confirms holds, so it is not an outcome it can decide on; it keeps asking.
+        "AUTHORIZING" | "3DS_CHECKING" | "3DS_CHECKED" | "AUTHORIZED" | "PAY_CHECKING"
+        | "CONFIRMING" | "REVERSING" | "PARTIAL_REVERSED" => BankPaymentStatus::InProgress,
+        // Paid; the refund statuses say the payment was paid before (part of) it went back.
+        "CONFIRMED" | "REFUNDING" | "ASYNC_REFUNDING" | "PARTIAL_REFUNDED" | "REFUNDED" => paid(),
+        // Ended unpaid: cancelled by us, out of time, too many attempts, hold released.
+        "CANCELED" | "DEADLINE_EXPIRED" | "ATTEMPTS_EXPIRED" | "REVERSED" => {
+            BankPaymentStatus::NotPaid
         }
-        "AUTHORIZING" | "AUTHORIZED" | "CONFIRMING" | "REVERSING" | "3DS_CHECKING"
-        | "3DS_CHECKED" => Ok(BankPaymentStatus::InProgress),
-        "CONFIRMED" | "REFUNDING" | "ASYNC_REFUNDING" | "QR_REFUNDING" | "PARTIAL_REFUNDED"
-        | "REFUNDED" => Ok(BankPaymentStatus::Paid {
-            transaction_id: Some(payment_id.to_owned()),
-        }),
-        "REJECTED" | "AUTH_FAIL" => Ok(BankPaymentStatus::Declined),
-        other => Err(BankError::Protocol(format!(
-            "unknown payment Status {other:?}"
-        ))),
+        "REJECTED" | "AUTH_FAIL" => BankPaymentStatus::Declined,
+        other => BankPaymentStatus::Unrecognised(other.to_owned()),
     }
 }
 
-/// Is this payment status a (partly) refunded one? Its `Amount` may then be what is left.
+/// Statuses of a payment that is being, or has been, (partly) refunded. Its `Amount` is then
+/// what is left.
 fn is_refund_status(status: &str) -> bool {
     matches!(
         status,
-        "REFUNDING" | "ASYNC_REFUNDING" | "QR_REFUNDING" | "PARTIAL_REFUNDED" | "REFUNDED"
+        "REFUNDING" | "ASYNC_REFUNDING" | "PARTIAL_REFUNDED" | "REFUNDED"
     )
 }
 
-/// A refund operation's `Status` as a refund status.
-fn refund_status(status: &str) -> Result<BankRefundStatus, BankError> {
+/// A refund still being processed (SBP refunds are asynchronous).
+fn is_refund_in_progress(status: &str) -> bool {
+    matches!(status, "REFUNDING" | "ASYNC_REFUNDING")
+}
+
+/// The status a refund's `Cancel` answer reports, as a refund status.
+fn cancel_refund_status(status: &str) -> Result<BankRefundStatus, BankError> {
     match status {
-        "REFUNDING" | "ASYNC_REFUNDING" | "QR_REFUNDING" => Ok(BankRefundStatus::InProgress),
+        "REFUNDING" | "ASYNC_REFUNDING" => Ok(BankRefundStatus::InProgress),
         "REFUNDED" | "PARTIAL_REFUNDED" => Ok(BankRefundStatus::Completed),
-        "REJECTED" | "REFUND_REJECTED" => Ok(BankRefundStatus::Declined),
         other => Err(BankError::Protocol(format!(
-            "unknown refund Status {other:?}"
+            "Cancel of a paid payment answered Status {other:?}"
         ))),
     }
 }
@@ -298,8 +315,9 @@ impl TBank {
         }
     }
 
-    /// `GetState`, checked against the payment.
-    async fn state(&self, query: &PaymentQuery) -> Result<String, BankError> {
+    /// `GetState`, checked against the payment: its status and amount (what is left after
+    /// refunds, for a refund status).
+    async fn state(&self, query: &PaymentQuery) -> Result<(String, Kopecks), BankError> {
         let payment_id = query.qr_id.as_str();
         let answer: wire::PaymentAnswer = self
             .call(
@@ -322,13 +340,63 @@ impl TBank {
         let status = answer
             .status
             .ok_or_else(|| BankError::Protocol("GetState without Status".into()))?;
-        // After a partial refund the bank may report what is left.
-        match answer.amount {
-            Some(got) if is_refund_status(&status) && got <= kopecks(query.amount) => {}
-            got => check_amount("GetState", got, query.amount)?,
-        }
-        Ok(status)
+        let amount = match answer.amount {
+            // After refunds the bank reports what is left.
+            Some(got) if is_refund_status(&status) && got <= kopecks(query.amount) => {
+                Kopecks::new(got)
+                    .map_err(|e| BankError::Protocol(format!("GetState Amount {got}: {e}")))?
+            }
+            got => {
+                check_amount("GetState", got, query.amount)?;
+                query.amount
+            }
+        };
+        Ok((status, amount))
     }
+
+    /// The payment a refund is about, as a status query.
+    fn refund_query(request: &RefundRequest) -> Result<PaymentQuery, BankError> {
+        Ok(PaymentQuery {
+            payment_id: request.payment_id.clone(),
+            qr_id: Self::refund_payment_id(request)?.clone(),
+            amount: request.paid_amount,
+            currency: qrpayd_domain::money::Currency::Rub,
+            qr_type: request.qr_type,
+        })
+    }
+
+    /// `GetQrState`: the latest SBP refund's amount and, if it failed, its SBP error.
+    async fn latest_refund(
+        &self,
+        payment_id: &QrId,
+    ) -> Result<(Option<i64>, Option<String>), BankError> {
+        let answer: wire::PaymentAnswer = self
+            .call(
+                "GetQrState",
+                &wire::GetQrState {
+                    terminal_key: &self.config.terminal_key,
+                    payment_id: payment_id.as_str(),
+                },
+            )
+            .await?;
+        let failure = answer
+            .qr_cancel_code
+            .filter(|c| !c.is_empty())
+            .map(|code| format!("{code}: {}", answer.qr_cancel_message.unwrap_or_default()));
+        Ok((answer.amount, failure))
+    }
+}
+
+/// What is left of a payment at the bank before and after refund `request`, by the journal.
+fn expected_remaining(request: &RefundRequest) -> Result<(Kopecks, Kopecks), BankError> {
+    let before = request
+        .paid_amount
+        .checked_sub(request.refunded_before)
+        .ok_or_else(|| BankError::Protocol("refunded more than was paid".into()))?;
+    let after = before
+        .checked_sub(request.amount)
+        .ok_or_else(|| BankError::Protocol("refund larger than what is left".into()))?;
+    Ok((before, after))
 }
 
 #[async_trait]
@@ -360,7 +428,6 @@ impl BankAdapter for TBank {
                 .map(|d| d.chars().take(MAX_DESCRIPTION).collect()),
             redirect_due_date: due_date(request.expires_at)?,
             notification_url,
-            data: wire::InitData { qr: "true" },
         };
         let answer: wire::PaymentAnswer = self.call("Init", &init).await?;
         check_amount("Init", answer.amount, request.amount)?;
@@ -413,16 +480,43 @@ impl BankAdapter for TBank {
 
     async fn payment_status(&self, query: &PaymentQuery) -> Result<BankPaymentStatus, BankError> {
         Self::dynamic_only(query.qr_type)?;
-        let status = self.state(query).await?;
-        payment_status(&status, query.qr_id.as_str())
+        let (status, _) = self.state(query).await?;
+        Ok(payment_status(&status, query.qr_id.as_str()))
     }
 
-    async fn deactivate_qr(&self, query: &PaymentQuery) -> Result<(), BankError> {
+    async fn deactivate_qr(&self, query: &PaymentQuery) -> Result<Deactivation, BankError> {
         Self::dynamic_only(query.qr_type)?;
-        let status = self.state(query).await?;
-        if !matches!(status.as_str(), "NEW" | "FORM_SHOWED") {
-            // Paying, paid, or already closed: nothing to cancel; the status decides.
-            return Ok(());
+        let (status, left) = self.state(query).await?;
+        if is_refund_status(&status) {
+            // A payment being closed has no refunds of ours: this is an earlier `Cancel` that
+            // the bank turned into a refund (we crashed before recording it).
+            let amount = if left < query.amount {
+                query.amount.checked_sub(left).unwrap_or(query.amount)
+            } else {
+                query.amount
+            };
+            let refund = if is_refund_in_progress(&status) {
+                BankRefundStatus::InProgress
+            } else {
+                BankRefundStatus::Completed
+            };
+            return Ok(Deactivation::Refunded {
+                amount,
+                status: refund,
+            });
+        }
+        match payment_status(&status, query.qr_id.as_str()) {
+            BankPaymentStatus::NotPaid if matches!(status.as_str(), "NEW" | "FORM_SHOWED") => {}
+            // Ended unpaid, paid, or declined: nothing to cancel; the status decides.
+            BankPaymentStatus::NotPaid
+            | BankPaymentStatus::Paid { .. }
+            | BankPaymentStatus::Declined => return Ok(Deactivation::Closed),
+            BankPaymentStatus::InProgress | BankPaymentStatus::Unrecognised(_) => {
+                return Ok(Deactivation::StillOpen(format!(
+                    "T-Bank payment {} is {status}",
+                    query.qr_id
+                )));
+            }
         }
         let answer: wire::PaymentAnswer = self
             .call(
@@ -431,27 +525,56 @@ impl BankAdapter for TBank {
                     terminal_key: &self.config.terminal_key,
                     payment_id: query.qr_id.as_str(),
                     amount: None,
-                    external_request_id: None,
                 },
             )
             .await?;
         check_payment_id("Cancel", answer.payment_id.as_deref(), query.qr_id.as_str())?;
-        match answer.status.as_deref() {
-            Some("CANCELED" | "DEADLINE_EXPIRED") | None => Ok(()),
-            Some(other) => {
-                tracing::error!(
+        let status = answer.status.unwrap_or_default();
+        match status.as_str() {
+            "CANCELED" | "DEADLINE_EXPIRED" | "ATTEMPTS_EXPIRED" | "REVERSED" => {
+                Ok(Deactivation::Closed)
+            }
+            refunded if is_refund_status(refunded) => {
+                // The customer paid between `GetState` and `Cancel`: the bank refunded it.
+                let amount = match (answer.original_amount, answer.new_amount) {
+                    (Some(before), Some(after)) => Kopecks::new(before.saturating_sub(after))
+                        .map_err(|e| BankError::Protocol(format!("Cancel amounts: {e}")))?,
+                    _ => query.amount,
+                };
+                tracing::warn!(
                     payment = %query.payment_id,
                     t_bank_payment = %query.qr_id,
-                    status = other,
-                    "T-Bank answered a cancel of an unpaid payment with {other}: the customer paid a moment before, and the cancel may have refunded it; check this payment at the bank"
+                    status = refunded,
+                    refunded = %amount,
+                    "T-Bank turned the cancel of a payment the customer had just paid into a refund"
                 );
-                Ok(())
+                Ok(Deactivation::Refunded {
+                    amount,
+                    status: cancel_refund_status(refunded)?,
+                })
             }
+            other => Ok(Deactivation::StillOpen(format!(
+                "T-Bank answered the cancel with Status {other:?}"
+            ))),
         }
     }
 
     async fn refund(&self, request: &RefundRequest) -> Result<BankRefundStatus, BankError> {
         let payment_id = Self::refund_payment_id(request)?;
+        let (before, after) = expected_remaining(request)?;
+        // The bank's amounts must be the journal's before a refund is sent: otherwise an
+        // earlier refund is unaccounted for, and a new one could not be told apart from it.
+        let (status, left) = self.state(&Self::refund_query(request)?).await?;
+        if is_refund_in_progress(&status) {
+            return Err(BankError::Protocol(format!(
+                "T-Bank payment {payment_id} already has a refund in progress; not sending another"
+            )));
+        }
+        if left != before {
+            return Err(BankError::Protocol(format!(
+                "T-Bank payment {payment_id} has {left} left, the journal expects {before}; not sending the refund"
+            )));
+        }
         let answer: wire::PaymentAnswer = self
             .call(
                 "Cancel",
@@ -459,23 +582,21 @@ impl BankAdapter for TBank {
                     terminal_key: &self.config.terminal_key,
                     payment_id: payment_id.as_str(),
                     amount: Some(kopecks(request.amount)),
-                    external_request_id: Some(request.refund_id.as_str()),
                 },
             )
             .await?;
         check_payment_id("Cancel", answer.payment_id.as_deref(), payment_id.as_str())?;
-        if let (Some(before), Some(after)) = (answer.original_amount, answer.new_amount)
-            && before.checked_sub(after) != Some(kopecks(request.amount))
+        if let (Some(original), Some(new)) = (answer.original_amount, answer.new_amount)
+            && (original != kopecks(before) || new != kopecks(after))
         {
             return Err(BankError::Protocol(format!(
-                "Cancel: {before} → {after} kopecks, we refunded {}",
-                request.amount.get()
+                "Cancel: {original} → {new} kopecks, we expected {before} → {after}"
             )));
         }
         let status = answer
             .status
             .ok_or_else(|| BankError::Protocol("Cancel without Status".into()))?;
-        refund_status(&status)
+        cancel_refund_status(&status)
     }
 
     async fn refund_status(
@@ -483,39 +604,29 @@ impl BankAdapter for TBank {
         request: &RefundRequest,
     ) -> Result<Option<BankRefundStatus>, BankError> {
         let payment_id = Self::refund_payment_id(request)?;
-        let answer = self
-            .call::<wire::PaymentAnswer>(
-                "GetQrState",
-                &wire::GetQrState {
-                    terminal_key: &self.config.terminal_key,
-                    payment_id: payment_id.as_str(),
-                    external_request_id: request.refund_id.as_str(),
-                },
-            )
-            .await;
-        let answer = match answer {
-            Ok(answer) => answer,
-            Err(BankError::Rejected { code, .. }) if code == REFUND_NOT_FOUND => return Ok(None),
-            Err(e) => return Err(e),
-        };
-        check_payment_id(
-            "GetQrState",
-            answer.payment_id.as_deref(),
-            payment_id.as_str(),
-        )?;
-        if let Some(id) = &answer.external_request_id
-            && id != request.refund_id.as_str()
-        {
+        let (before, after) = expected_remaining(request)?;
+        let (status, left) = self.state(&Self::refund_query(request)?).await?;
+        if is_refund_in_progress(&status) && (left == before || left == after) {
+            // One refund in flight per payment: the one in progress is this one.
+            return Ok(Some(BankRefundStatus::InProgress));
+        }
+        if left == after && is_refund_status(&status) {
+            return Ok(Some(BankRefundStatus::Completed));
+        }
+        if left != before {
             return Err(BankError::Protocol(format!(
-                "GetQrState: answer about refund {id}, we asked about {}",
-                request.refund_id
+                "T-Bank payment {payment_id} ({status}) has {left} left; the journal expects {before} before this refund or {after} after it"
             )));
         }
-        check_amount("GetQrState", answer.amount, request.amount)?;
-        let status = answer
-            .status
-            .ok_or_else(|| BankError::Protocol("GetQrState without Status".into()))?;
-        refund_status(&status).map(Some)
+        // Nothing went back. A failed SBP refund leaves its error with the latest refund.
+        let (latest, failure) = self.latest_refund(payment_id).await?;
+        match failure {
+            Some(failure) if latest == Some(kopecks(request.amount)) => {
+                tracing::warn!(refund = %request.refund_id, "T-Bank reports the SBP refund failed: {failure}");
+                Ok(Some(BankRefundStatus::Declined))
+            }
+            _ => Ok(None),
+        }
     }
 
     async fn register_callback_url(&self, url: &str) -> Result<(), BankError> {
@@ -551,21 +662,32 @@ impl BankAdapter for TBank {
                 notice.terminal_key, self.config.terminal_key
             )));
         }
-        let payment_id = notice
-            .payment_id
-            .ok_or_else(|| CallbackError::Malformed("no PaymentId".into()))?;
-        let qr_id = QrId::parse(&payment_id)
-            .map_err(|e| CallbackError::Malformed(format!("PaymentId: {e}")))?;
-        let amount = Kopecks::new(notice.amount)
-            .map_err(|e| CallbackError::Malformed(format!("Amount: {e}")))?;
-        let status = payment_status(&notice.status, &payment_id)
-            .map_err(|e| CallbackError::Malformed(e.to_string()))?;
+        if notice.status == "RECEIPT" {
+            // A fiscal receipt was registered: nothing about the payment's outcome.
+            tracing::debug!(order = %notice.order_id, "T-Bank fiscal receipt notice acknowledged");
+            return Ok(CallbackNotice {
+                order: Some(notice.order_id),
+                amount: None,
+                currency: None,
+                status: None,
+            });
+        }
+        let payment_id = notice.payment_id.unwrap_or_default();
+        // During and after refunds `Amount` is not the payment's: only compare it otherwise.
+        let amount = if is_refund_status(&notice.status) {
+            None
+        } else {
+            notice
+                .amount
+                .map(Kopecks::new)
+                .transpose()
+                .map_err(|e| CallbackError::Malformed(format!("Amount: {e}")))?
+        };
         Ok(CallbackNotice {
-            qr_id: Some(qr_id),
-            order: Some(notice.order_id),
+            order: Some(notice.order_id).filter(|o| !o.is_empty()),
             amount,
             currency: None,
-            status,
+            status: Some(payment_status(&notice.status, &payment_id)),
         })
     }
 

@@ -97,6 +97,8 @@ fn refund(amount: i64) -> RefundRequest {
         details: None,
         qr_type: QrType::Dynamic,
         qr_id: Some(QrId::parse("3093639567").unwrap()),
+        paid_amount: Kopecks::new(12345).unwrap(),
+        refunded_before: Kopecks::ZERO,
     }
 }
 
@@ -148,7 +150,8 @@ async fn init_then_get_qr_signed_and_checked() {
         init["NotificationURL"],
         "https://store.example/v1/callbacks/tbank"
     );
-    assert_eq!(init["DATA"]["QR"], "true");
+    // No `DATA.QR`: the spec documents it for binding an account, not for a one-payment QR.
+    assert!(init.get("DATA").is_none(), "{init}");
     assert_eq!(init["Token"], expected_token(init));
     let (path, get_qr) = &seen[1];
     assert_eq!(path, "/tbank/v2/GetQr");
@@ -218,60 +221,96 @@ async fn answers_for_another_amount_payment_or_terminal_are_refused() {
     }
 }
 
+/// Every status of the spec's status model ("Статусная модель платежа", openapi.json), and
+/// what it means for qrpayd.
+const DOCUMENTED_STATUSES: [(&str, &str); 21] = [
+    ("NEW", "not paid"),
+    ("FORM_SHOWED", "not paid"),
+    ("AUTHORIZING", "in progress"),
+    ("3DS_CHECKING", "in progress"),
+    ("3DS_CHECKED", "in progress"),
+    ("AUTHORIZED", "in progress"),
+    ("PAY_CHECKING", "in progress"),
+    ("CONFIRMING", "in progress"),
+    ("CONFIRMED", "paid"),
+    ("REVERSING", "in progress"),
+    ("PARTIAL_REVERSED", "in progress"),
+    ("REVERSED", "not paid"),
+    ("REFUNDING", "paid"),
+    ("ASYNC_REFUNDING", "paid"),
+    ("PARTIAL_REFUNDED", "paid"),
+    ("REFUNDED", "paid"),
+    ("CANCELED", "not paid"),
+    ("DEADLINE_EXPIRED", "not paid"),
+    ("ATTEMPTS_EXPIRED", "not paid"),
+    ("REJECTED", "declined"),
+    ("AUTH_FAIL", "declined"),
+];
+
+#[test]
+fn every_documented_status_maps_and_the_spec_lists_no_other() {
+    for (status, meaning) in DOCUMENTED_STATUSES {
+        let got = match payment_status(status, "1") {
+            BankPaymentStatus::NotPaid => "not paid",
+            BankPaymentStatus::InProgress => "in progress",
+            BankPaymentStatus::Paid { .. } => "paid",
+            BankPaymentStatus::Declined => "declined",
+            BankPaymentStatus::Unrecognised(_) => "unrecognised",
+        };
+        assert_eq!(got, meaning, "{status}");
+    }
+    assert_eq!(
+        payment_status("SOMETHING_NEW", "1"),
+        BankPaymentStatus::Unrecognised("SOMETHING_NEW".into())
+    );
+    // The published spec's status table (with `AsyncRefunding` spelled in its refund flows):
+    // every status named there is in the list above.
+    let spec = include_str!("../../tests/data/tbank-status-model.txt");
+    let mut listed = 0;
+    for line in spec.lines().filter(|l| l.starts_with("|`")) {
+        let status = line.trim_start_matches("|`").split('`').next().unwrap();
+        listed += 1;
+        assert!(
+            DOCUMENTED_STATUSES.iter().any(|(s, _)| *s == status),
+            "{status} is documented but not mapped"
+        );
+    }
+    assert!(listed >= 19, "the status table was not read ({listed})");
+}
+
 #[tokio::test]
-async fn get_state_mapping() {
+async fn get_state_mapping_and_amounts() {
     let state = |status: &str, amount: i64| {
         ok(&format!(
             r#""PaymentId":"3093639567","OrderId":"pay_1","Status":"{status}","Amount":{amount}"#
         ))
     };
-    let cases = [
-        ("NEW", BankPaymentStatus::NotPaid),
-        ("FORM_SHOWED", BankPaymentStatus::NotPaid),
-        ("AUTHORIZING", BankPaymentStatus::InProgress),
-        ("AUTHORIZED", BankPaymentStatus::InProgress),
-        ("CONFIRMING", BankPaymentStatus::InProgress),
-        (
-            "CONFIRMED",
-            BankPaymentStatus::Paid {
-                transaction_id: Some("3093639567".into()),
-            },
-        ),
-        ("REJECTED", BankPaymentStatus::Declined),
-        ("DEADLINE_EXPIRED", BankPaymentStatus::NotPaid),
-        ("CANCELED", BankPaymentStatus::NotPaid),
-        ("REVERSED", BankPaymentStatus::NotPaid),
-        (
-            "REFUNDED",
-            BankPaymentStatus::Paid {
-                transaction_id: Some("3093639567".into()),
-            },
-        ),
-        (
-            "PARTIAL_REFUNDED",
-            BankPaymentStatus::Paid {
-                transaction_id: Some("3093639567".into()),
-            },
-        ),
-    ];
-    let mut script: Vec<(u16, String)> = cases.iter().map(|(s, _)| state(s, 12345)).collect();
-    // After a partial refund the amount left may be reported; a paid amount must be exact.
+    let mut script: Vec<(u16, String)> = DOCUMENTED_STATUSES
+        .iter()
+        .map(|(s, _)| state(s, 12345))
+        .collect();
+    // After a partial refund the amount left is reported; a paid amount must be exact.
     script.push(state("PARTIAL_REFUNDED", 345));
     script.push(state("CONFIRMED", 345));
     script.push(state("SOMETHING_NEW", 12345));
     let (bank, seen) = fake_bank(script).await;
-    for (status, want) in cases {
-        assert_eq!(bank.payment_status(&query()).await, Ok(want), "{status}");
+    for (status, _) in DOCUMENTED_STATUSES {
+        assert_eq!(
+            bank.payment_status(&query()).await,
+            Ok(payment_status(status, "3093639567")),
+            "{status}"
+        );
     }
     assert!(bank.payment_status(&query()).await.is_ok());
     assert!(matches!(
         bank.payment_status(&query()).await,
         Err(BankError::Protocol(_))
     ));
-    assert!(matches!(
+    // An undocumented status is reported, not an error: the service keeps asking.
+    assert_eq!(
         bank.payment_status(&query()).await,
-        Err(BankError::Protocol(_))
-    ));
+        Ok(BankPaymentStatus::Unrecognised("SOMETHING_NEW".into()))
+    );
     let seen = seen.lock().unwrap();
     assert!(seen.iter().all(|(path, _)| path == "/tbank/v2/GetState"));
     assert_eq!(seen[0].1["PaymentId"], "3093639567");
@@ -291,13 +330,20 @@ async fn deactivation_cancels_only_an_unpaid_payment() {
         state("CONFIRMED"),
         state("AUTHORIZING"),
         state("DEADLINE_EXPIRED"),
+        state("ATTEMPTS_EXPIRED"),
         state("NEW"),
         (200, r#"{"Success":false,"ErrorCode":"4","Message":"Изменение статуса не разрешено"}"#.into()),
     ])
     .await;
-    for _ in 0..4 {
-        assert_eq!(bank.deactivate_qr(&query()).await, Ok(()));
-    }
+    assert_eq!(bank.deactivate_qr(&query()).await, Ok(Deactivation::Closed));
+    // Paid: nothing to cancel (a Cancel would refund it); the status decides.
+    assert_eq!(bank.deactivate_qr(&query()).await, Ok(Deactivation::Closed));
+    assert!(matches!(
+        bank.deactivate_qr(&query()).await,
+        Ok(Deactivation::StillOpen(_))
+    ));
+    assert_eq!(bank.deactivate_qr(&query()).await, Ok(Deactivation::Closed));
+    assert_eq!(bank.deactivate_qr(&query()).await, Ok(Deactivation::Closed));
     assert!(matches!(
         bank.deactivate_qr(&query()).await,
         Err(BankError::Rejected { code, .. }) if code == "4"
@@ -317,6 +363,7 @@ async fn deactivation_cancels_only_an_unpaid_payment() {
             "/tbank/v2/GetState",
             "/tbank/v2/GetState",
             "/tbank/v2/GetState",
+            "/tbank/v2/GetState",
             "/tbank/v2/Cancel",
         ]
     );
@@ -325,15 +372,74 @@ async fn deactivation_cancels_only_an_unpaid_payment() {
 }
 
 #[tokio::test]
-async fn refunds_carry_the_amount_and_our_id() {
+async fn a_cancel_the_bank_turned_into_a_refund_is_reported_as_that_refund() {
+    let state = |status: &str, amount: i64| {
+        ok(&format!(
+            r#""PaymentId":"3093639567","OrderId":"pay_1","Status":"{status}","Amount":{amount}"#
+        ))
+    };
+    let (bank, _) = fake_bank(vec![
+        // The customer pays between GetState and Cancel: the bank refunds the payment.
+        state("NEW", 12345),
+        ok(r#""PaymentId":"3093639567","OrderId":"pay_1","Status":"ASYNC_REFUNDING","OriginalAmount":12345,"NewAmount":0"#),
+        state("FORM_SHOWED", 12345),
+        ok(r#""PaymentId":"3093639567","OrderId":"pay_1","Status":"REFUNDED","OriginalAmount":12345,"NewAmount":0"#),
+        // After a crash: the payment being closed already shows the refund.
+        state("REFUNDED", 0),
+        state("ASYNC_REFUNDING", 12345),
+    ])
+    .await;
+    let full = Kopecks::new(12345).unwrap();
+    assert_eq!(
+        bank.deactivate_qr(&query()).await,
+        Ok(Deactivation::Refunded {
+            amount: full,
+            status: BankRefundStatus::InProgress
+        })
+    );
+    assert_eq!(
+        bank.deactivate_qr(&query()).await,
+        Ok(Deactivation::Refunded {
+            amount: full,
+            status: BankRefundStatus::Completed
+        })
+    );
+    assert_eq!(
+        bank.deactivate_qr(&query()).await,
+        Ok(Deactivation::Refunded {
+            amount: full,
+            status: BankRefundStatus::Completed
+        })
+    );
+    assert_eq!(
+        bank.deactivate_qr(&query()).await,
+        Ok(Deactivation::Refunded {
+            amount: full,
+            status: BankRefundStatus::InProgress
+        })
+    );
+}
+
+#[tokio::test]
+async fn a_refund_is_sent_only_when_the_banks_amounts_match_the_journal() {
+    let state = |status: &str, left: i64| {
+        ok(&format!(
+            r#""PaymentId":"3093639567","OrderId":"pay_1","Status":"{status}","Amount":{left}"#
+        ))
+    };
     let (bank, seen) = fake_bank(vec![
-        ok(r#""PaymentId":"3093639567","OrderId":"pay_1","Status":"ASYNC_REFUNDING","OriginalAmount":12345,"NewAmount":7295,"ExternalRequestId":"rf_1""#),
-        ok(r#""PaymentId":"3093639567","Status":"ASYNC_REFUNDING","Amount":5050,"ExternalRequestId":"rf_1""#),
-        ok(r#""PaymentId":"3093639567","Status":"PARTIAL_REFUNDED","Amount":5050,"ExternalRequestId":"rf_1""#),
-        (200, format!(r#"{{"Success":false,"ErrorCode":"{REFUND_NOT_FOUND}","Message":"Возврат не найден"}}"#)),
-        ok(r#""PaymentId":"3093639567","Status":"REFUNDED","Amount":5051,"ExternalRequestId":"rf_1""#),
-        ok(r#""PaymentId":"3093639567","Status":"REFUNDED","Amount":5050,"ExternalRequestId":"rf_2""#),
-        ok(r#""PaymentId":"3093639567","Status":"ASYNC_REFUNDING","OriginalAmount":12345,"NewAmount":7000"#),
+        // 1: baseline CONFIRMED, full amount left → Cancel.
+        state("CONFIRMED", 12345),
+        ok(r#""PaymentId":"3093639567","OrderId":"pay_1","Status":"ASYNC_REFUNDING","OriginalAmount":12345,"NewAmount":7295"#),
+        // 2: another refund is in progress at the bank → not sent.
+        state("ASYNC_REFUNDING", 12345),
+        // 3: the bank has refunded more than the journal knows → not sent.
+        state("PARTIAL_REFUNDED", 7295),
+        // 4: the Cancel answer's amounts do not add up.
+        state("CONFIRMED", 12345),
+        ok(r#""PaymentId":"3093639567","OrderId":"pay_1","Status":"ASYNC_REFUNDING","OriginalAmount":12345,"NewAmount":7000"#),
+        // 5: refused.
+        state("CONFIRMED", 12345),
         (200, r#"{"Success":false,"ErrorCode":"14","Message":"Сумма возврата больше остатка"}"#.into()),
     ])
     .await;
@@ -341,6 +447,53 @@ async fn refunds_carry_the_amount_and_our_id() {
         bank.refund(&refund(5050)).await,
         Ok(BankRefundStatus::InProgress)
     );
+    for _ in 0..3 {
+        assert!(matches!(
+            bank.refund(&refund(5050)).await,
+            Err(BankError::Protocol(_))
+        ));
+    }
+    assert!(matches!(
+        bank.refund(&refund(5050)).await,
+        Err(BankError::Rejected { code, .. }) if code == "14"
+    ));
+    let seen = seen.lock().unwrap();
+    let (path, cancel) = &seen[1];
+    assert_eq!(path, "/tbank/v2/Cancel");
+    assert_eq!(cancel["Amount"], 5050);
+    assert_eq!(cancel["PaymentId"], "3093639567");
+    // No ExternalRequestId: "the parameter does not work for SBP operations".
+    assert!(cancel.get("ExternalRequestId").is_none(), "{cancel}");
+    assert_eq!(cancel["Token"], expected_token(cancel));
+    let cancels = seen.iter().filter(|(p, _)| p == "/tbank/v2/Cancel").count();
+    assert_eq!(cancels, 3, "no Cancel unless the amounts matched");
+}
+
+#[tokio::test]
+async fn a_refunds_outcome_is_derived_from_the_payments_amounts() {
+    let state = |status: &str, left: i64| {
+        ok(&format!(
+            r#""PaymentId":"3093639567","OrderId":"pay_1","Status":"{status}","Amount":{left}"#
+        ))
+    };
+    let qr_state = |fields: &str| {
+        ok(&format!(
+            r#""OrderId":"pay_1","Status":"CONFIRMED"{fields}"#
+        ))
+    };
+    let (bank, seen) = fake_bank(vec![
+        state("ASYNC_REFUNDING", 12345),
+        state("PARTIAL_REFUNDED", 7295),
+        // No trace: GetQrState has no failed refund of our amount.
+        state("CONFIRMED", 12345),
+        qr_state(""),
+        // A failed SBP refund of our amount.
+        state("CONFIRMED", 12345),
+        qr_state(r#","Amount":5050,"QrCancelCode":"I05043","QrCancelMessage":"нет счёта""#),
+        // Amounts that fit neither before nor after this refund.
+        state("PARTIAL_REFUNDED", 1000),
+    ])
+    .await;
     assert_eq!(
         bank.refund_status(&refund(5050)).await,
         Ok(Some(BankRefundStatus::InProgress))
@@ -350,34 +503,64 @@ async fn refunds_carry_the_amount_and_our_id() {
         Ok(Some(BankRefundStatus::Completed))
     );
     assert_eq!(bank.refund_status(&refund(5050)).await, Ok(None));
-    // An answer about another amount or another refund is not taken for ours.
+    assert_eq!(
+        bank.refund_status(&refund(5050)).await,
+        Ok(Some(BankRefundStatus::Declined))
+    );
     assert!(matches!(
         bank.refund_status(&refund(5050)).await,
         Err(BankError::Protocol(_))
     ));
-    assert!(matches!(
-        bank.refund_status(&refund(5050)).await,
-        Err(BankError::Protocol(_))
-    ));
-    assert!(matches!(
-        bank.refund(&refund(5050)).await,
-        Err(BankError::Protocol(_))
-    ));
-    assert!(matches!(
-        bank.refund(&refund(5050)).await,
-        Err(BankError::Rejected { code, .. }) if code == "14"
-    ));
+    // A second partial refund counts what the journal says was refunded before.
+    let second = RefundRequest {
+        refunded_before: Kopecks::new(5050).unwrap(),
+        ..refund(7295)
+    };
+    let (bank, _) = fake_bank(vec![state("REFUNDED", 0)]).await;
+    assert_eq!(
+        bank.refund_status(&second).await,
+        Ok(Some(BankRefundStatus::Completed))
+    );
     let seen = seen.lock().unwrap();
-    let (path, cancel) = &seen[0];
-    assert_eq!(path, "/tbank/v2/Cancel");
-    assert_eq!(cancel["Amount"], 5050);
-    assert_eq!(cancel["ExternalRequestId"], "rf_1");
-    assert_eq!(cancel["PaymentId"], "3093639567");
-    assert_eq!(cancel["Token"], expected_token(cancel));
-    let (path, state) = &seen[1];
+    let (path, asked) = &seen[3];
     assert_eq!(path, "/tbank/v2/GetQrState");
-    assert_eq!(state["ExternalRequestId"], "rf_1");
-    assert_eq!(state["Token"], expected_token(state));
+    assert!(asked.get("ExternalRequestId").is_none(), "{asked}");
+    assert_eq!(asked["Token"], expected_token(asked));
+}
+
+#[test]
+fn limits_are_the_documented_sbp_range() {
+    assert_eq!(CAPABILITIES.min_amount, Some(Kopecks::new(1_000).unwrap()));
+    assert_eq!(
+        CAPABILITIES.max_amount,
+        Some(Kopecks::new(100_000_000).unwrap())
+    );
+    assert!(CAPABILITIES.accepts_amount(Kopecks::new(1_000).unwrap()));
+    assert!(!CAPABILITIES.accepts_amount(Kopecks::new(999).unwrap()));
+    assert!(!CAPABILITIES.accepts_amount(Kopecks::new(100_000_001).unwrap()));
+    assert_eq!(CAPABILITIES.min_lifetime_seconds, Some(60));
+    assert_eq!(CAPABILITIES.refund_identity, RefundIdentity::ByAmounts);
+}
+
+/// T-Bank's documented Token example (openapi.json, "Токен"): `Init` with nested `DATA` and
+/// `Receipt` left out, password `usaf8fw8fsw21g`.
+#[test]
+fn the_documented_token_example() {
+    let body = serde_json::json!({
+        "TerminalKey": "MerchantTerminalKey",
+        "Amount": 19200,
+        "OrderId": "21090",
+        "Description": "Подарочная карта на 1000 рублей",
+        "DATA": {"Phone": "+71234567890", "Email": "a@test.com"},
+        "Receipt": {"Email": "a@test.ru", "Items": []},
+    });
+    let serde_json::Value::Object(params) = body else {
+        unreachable!()
+    };
+    assert_eq!(
+        request_token(&params, &Secret::new("usaf8fw8fsw21g")),
+        "0024a00af7c350a3a67ca168ce06502aa72772456662e38696d48b56ee9c97d9"
+    );
 }
 
 #[tokio::test]
@@ -445,13 +628,12 @@ async fn notifications_are_verified_with_the_token() {
     assert_eq!(
         notice,
         CallbackNotice {
-            qr_id: Some(QrId::parse("3093639567").unwrap()),
             order: Some("pay_1".into()),
-            amount: Kopecks::new(12345).unwrap(),
+            amount: Some(Kopecks::new(12345).unwrap()),
             currency: None,
-            status: BankPaymentStatus::Paid {
+            status: Some(BankPaymentStatus::Paid {
                 transaction_id: Some("3093639567".into())
-            },
+            }),
         }
     );
     assert_eq!(
@@ -461,7 +643,17 @@ async fn notifications_are_verified_with_the_token() {
         )
         .unwrap()
         .status,
-        BankPaymentStatus::Declined
+        Some(BankPaymentStatus::Declined)
+    );
+    // A fiscal receipt notice says nothing about the payment: no status to act on.
+    assert_eq!(
+        bank.parse_callback(
+            &headers,
+            notification("RECEIPT", 12345, PASSWORD).as_bytes()
+        )
+        .unwrap()
+        .status,
+        None
     );
     // Wrong password, tampered amount, no token, garbage.
     assert_eq!(

@@ -6,14 +6,6 @@
 
 use serde::{Deserialize, Deserializer, Serialize};
 
-/// `DATA` of `Init`: `{"QR": "true"}` asks for an SBP (QR) payment.
-#[derive(Debug, Serialize)]
-pub(super) struct InitData {
-    /// `"true"`.
-    #[serde(rename = "QR")]
-    pub(super) qr: &'static str,
-}
-
 /// `POST /v2/Init`.
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "PascalCase")]
@@ -32,9 +24,6 @@ pub(super) struct Init<'a> {
     /// Where notifications about this payment go.
     #[serde(rename = "NotificationURL", skip_serializing_if = "Option::is_none")]
     pub(super) notification_url: Option<String>,
-    /// `{"QR": "true"}`.
-    #[serde(rename = "DATA")]
-    pub(super) data: InitData,
 }
 
 /// `POST /v2/GetQr`.
@@ -67,16 +56,14 @@ pub(super) struct Cancel<'a> {
     pub(super) terminal_key: &'a str,
     /// T-Bank's payment id.
     pub(super) payment_id: &'a str,
-    /// Kopecks to refund; absent = all (and ignored for an unpaid payment).
+    /// Kopecks to refund; absent = all (and ignored for an unpaid payment). No
+    /// `ExternalRequestId`: the spec says it does not work for SBP operations.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(super) amount: Option<i64>,
-    /// Our refund id: the operation's idempotency key.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub(super) external_request_id: Option<&'a str>,
 }
 
-/// `POST /v2/GetQrState`: the state of an SBP refund of a payment; `ExternalRequestId` names
-/// which refund (see the module docs of `tbank` on why).
+/// `POST /v2/GetQrState`: the payment's status and its latest SBP refund (amount and the SBP
+/// error code, if it failed). It names no refund.
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub(super) struct GetQrState<'a> {
@@ -84,8 +71,6 @@ pub(super) struct GetQrState<'a> {
     pub(super) terminal_key: &'a str,
     /// T-Bank's payment id.
     pub(super) payment_id: &'a str,
-    /// Our refund id.
-    pub(super) external_request_id: &'a str,
 }
 
 /// `PaymentId` comes as a string in answers and as a number in notifications.
@@ -148,12 +133,15 @@ pub(super) struct PaymentAnswer {
     /// `Cancel`: kopecks after the operation.
     #[serde(default)]
     pub(super) new_amount: Option<i64>,
-    /// `Cancel` / `GetQrState`: the refund's id, as we sent it.
+    /// `GetQrState`: the SBP error code of a refund that failed (e.g. `I05043`).
     #[serde(default)]
-    pub(super) external_request_id: Option<String>,
+    pub(super) qr_cancel_code: Option<String>,
+    /// `GetQrState`: its text.
+    #[serde(default)]
+    pub(super) qr_cancel_message: Option<String>,
 }
 
-/// A notification, after its `Token` was verified.
+/// A notification, after its `Token` was verified (every root-level scalar is signed).
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub(super) struct Notification {
@@ -164,8 +152,9 @@ pub(super) struct Notification {
     /// T-Bank's payment id (a number here).
     #[serde(deserialize_with = "flexible_id")]
     pub(super) payment_id: Option<String>,
-    /// The payment's status.
+    /// The payment's status (`RECEIPT` for a fiscal receipt notice).
     pub(super) status: String,
     /// Kopecks.
-    pub(super) amount: i64,
+    #[serde(default)]
+    pub(super) amount: Option<i64>,
 }

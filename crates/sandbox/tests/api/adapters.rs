@@ -9,8 +9,8 @@ use qrpayd_bank::raiffeisen::{Raiffeisen, RaiffeisenConfig};
 use qrpayd_bank::sandbox::SandboxBank;
 use qrpayd_bank::tbank::{TBank, TBankConfig};
 use qrpayd_bank::{
-    BankAdapter, BankError, BankPaymentStatus, BankRefundStatus, CreateQr, IssuedQr, PaymentQuery,
-    QrKind, QrType, RefundRequest,
+    BankAdapter, BankError, BankPaymentStatus, BankRefundStatus, CreateQr, Deactivation, IssuedQr,
+    PaymentQuery, QrKind, QrType, RefundRequest,
 };
 use qrpayd_domain::ids::{PaymentId, RefundId};
 use qrpayd_domain::money::{Currency, Kopecks};
@@ -29,6 +29,7 @@ fn raiffeisen_config(bank: &Bank) -> RaiffeisenConfig {
         base_url: bank.base.clone(),
         sbp_merchant_id: MERCHANT.into(),
         secret_key: Secret::new(SECRET),
+        public_id: None,
         timeout: Duration::from_secs(5),
     }
 }
@@ -55,6 +56,11 @@ fn query(id: &str, qr: &IssuedQr, amount: i64, qr_type: QrType) -> PaymentQuery 
 }
 
 fn refund(id: &str, q: &PaymentQuery, amount: i64) -> RefundRequest {
+    refund_after(id, q, amount, 0)
+}
+
+/// A refund of `q`'s payment after `before` kopecks were refunded.
+fn refund_after(id: &str, q: &PaymentQuery, amount: i64, before: i64) -> RefundRequest {
     RefundRequest {
         refund_id: RefundId::parse(id).unwrap(),
         payment_id: q.payment_id.clone(),
@@ -63,6 +69,8 @@ fn refund(id: &str, q: &PaymentQuery, amount: i64) -> RefundRequest {
         details: None,
         qr_type: q.qr_type,
         qr_id: Some(q.qr_id.clone()),
+        paid_amount: q.amount,
+        refunded_before: k(before),
     }
 }
 
@@ -117,15 +125,17 @@ async fn raiffeisen_cash_link_life() {
         .parse_callback(&notice.headers, notice.json.body.as_bytes())
         .unwrap();
     assert_eq!(notice.order.as_deref(), Some("pay_link_1"));
-    assert_eq!(notice.qr_id, None);
-    assert_eq!(notice.amount, k(12_345));
-    assert!(matches!(notice.status, BankPaymentStatus::Paid { .. }));
+    assert_eq!(notice.amount, Some(k(12_345)));
+    assert!(matches!(
+        notice.status,
+        Some(BankPaymentStatus::Paid { .. })
+    ));
     assert!(matches!(
         adapter.payment_status(&q1).await,
         Ok(BankPaymentStatus::Paid { .. })
     ));
-    // Deactivating a paid activation is "final status": Ok, and the status says paid.
-    assert_eq!(adapter.deactivate_qr(&q1).await, Ok(()));
+    // Deactivating a paid activation is "final status": closed, and the status says paid.
+    assert_eq!(adapter.deactivate_qr(&q1).await, Ok(Deactivation::Closed));
     // Partial refund.
     let r1 = refund("rf_link_1", &q1, 5_000);
     assert_eq!(adapter.refund(&r1).await, Ok(BankRefundStatus::InProgress));
@@ -142,8 +152,8 @@ async fn raiffeisen_cash_link_life() {
         .await
         .unwrap();
     let q2 = query("pay_link_2", &issued, 100, QrType::CashRegister);
-    assert_eq!(adapter.deactivate_qr(&q2).await, Ok(()));
-    assert_eq!(adapter.deactivate_qr(&q2).await, Ok(()));
+    assert_eq!(adapter.deactivate_qr(&q2).await, Ok(Deactivation::Closed));
+    assert_eq!(adapter.deactivate_qr(&q2).await, Ok(Deactivation::Closed));
     assert_eq!(
         adapter.payment_status(&q2).await,
         Ok(BankPaymentStatus::NotPaid)
@@ -156,8 +166,11 @@ async fn raiffeisen_cash_link_life() {
         .await
         .unwrap();
     let q3 = query("pay_link_3", &issued, 200, QrType::CashRegister);
-    bank.sandbox.pay(link.qr_id.as_str(), k(200)).await.unwrap();
-    assert_eq!(adapter.deactivate_qr(&q3).await, Ok(()));
+    bank.sandbox.set_faults(qrpayd_sandbox::Faults {
+        customer_pays_before_cancel: 1,
+        ..qrpayd_sandbox::Faults::default()
+    });
+    assert_eq!(adapter.deactivate_qr(&q3).await, Ok(Deactivation::Closed));
     assert!(matches!(
         adapter.payment_status(&q3).await,
         Ok(BankPaymentStatus::Paid { .. })
@@ -180,7 +193,42 @@ async fn raiffeisen_cash_link_life() {
         adapter.payment_status(&q4).await,
         Ok(BankPaymentStatus::NotPaid)
     );
-    assert_eq!(adapter.deactivate_qr(&q4).await, Ok(()));
+    assert_eq!(adapter.deactivate_qr(&q4).await, Ok(Deactivation::Closed));
+
+    // An activation the bank never got (its answer lost before it arrived): cancelling it is
+    // "not found" — closed — and it is not paid.
+    let never = query("pay_link_9", &link, 500, QrType::CashRegister);
+    assert_eq!(
+        adapter.deactivate_qr(&never).await,
+        Ok(Deactivation::Closed)
+    );
+    assert_eq!(
+        adapter.payment_status(&never).await,
+        Ok(BankPaymentStatus::NotPaid)
+    );
+}
+
+#[tokio::test]
+async fn raiffeisen_dynamic_qr_cancel_race_against_a_v2_status_without_code() {
+    let bank = start().await;
+    let adapter = Raiffeisen::new(raiffeisen_config(&bank)).unwrap();
+    let issued = adapter
+        .create_qr(&create(&bank, "pay_race_1", 4_200, QrKind::Dynamic))
+        .await
+        .unwrap();
+    let q = query("pay_race_1", &issued, 4_200, QrType::Dynamic);
+    bank.sandbox.set_faults(qrpayd_sandbox::Faults {
+        customer_pays_before_cancel: 1,
+        ..qrpayd_sandbox::Faults::default()
+    });
+    // The DELETE is refused (just paid); the v2 status, which has no `code`, says PAID.
+    assert_eq!(adapter.deactivate_qr(&q).await, Ok(Deactivation::Closed));
+    assert!(matches!(
+        adapter.payment_status(&q).await,
+        Ok(BankPaymentStatus::Paid {
+            transaction_id: Some(_)
+        })
+    ));
 }
 
 #[tokio::test]
@@ -212,13 +260,15 @@ async fn t_bank_life() {
     let notice = adapter
         .parse_callback(&received.headers, received.json.body.as_bytes())
         .unwrap();
-    assert_eq!(notice.qr_id.as_ref(), Some(&issued.qr_id));
     assert_eq!(notice.order.as_deref(), Some("pay_tb_1"));
-    assert_eq!(notice.amount, k(12_345));
-    assert!(matches!(notice.status, BankPaymentStatus::Paid { .. }));
+    assert_eq!(notice.amount, Some(k(12_345)));
+    assert!(matches!(
+        notice.status,
+        Some(BankPaymentStatus::Paid { .. })
+    ));
     assert_eq!(adapter.callback_ack_body(), Some("OK"));
     // Deactivating a paid payment must not refund it.
-    assert_eq!(adapter.deactivate_qr(&q1).await, Ok(()));
+    assert_eq!(adapter.deactivate_qr(&q1).await, Ok(Deactivation::Closed));
     assert!(matches!(
         adapter.payment_status(&q1).await,
         Ok(BankPaymentStatus::Paid { .. })
@@ -228,32 +278,91 @@ async fn t_bank_life() {
         "CONFIRMED"
     );
 
-    // Partial refunds, idempotent by our refund id.
+    // Partial refunds, one at a time, their outcome read from the payment's amounts.
     let r1 = refund("rf_tb_1", &q1, 2_345);
     assert_eq!(adapter.refund_status(&r1).await, Ok(None));
     assert_eq!(adapter.refund(&r1).await, Ok(BankRefundStatus::InProgress));
-    assert_eq!(adapter.refund(&r1).await, Ok(BankRefundStatus::InProgress));
+    // Sending it again while it is in progress is refused by the adapter, never sent twice.
+    assert!(matches!(
+        adapter.refund(&r1).await,
+        Err(BankError::Protocol(_))
+    ));
     assert_eq!(settled(&adapter, &r1).await, BankRefundStatus::Completed);
-    let r2 = refund("rf_tb_2", &q1, 10_000);
+    // Against the journal's amounts, a second send of the completed refund is refused too.
+    assert!(matches!(
+        adapter.refund(&r1).await,
+        Err(BankError::Protocol(_))
+    ));
+    let r2 = refund_after("rf_tb_2", &q1, 10_000, 2_345);
     assert_eq!(adapter.refund(&r2).await, Ok(BankRefundStatus::InProgress));
     assert_eq!(settled(&adapter, &r2).await, BankRefundStatus::Completed);
     assert!(matches!(
-        adapter.refund(&refund("rf_tb_3", &q1, 1)).await,
-        Err(BankError::Rejected { code, .. }) if code == "14"
+        adapter
+            .refund(&refund_after("rf_tb_3", &q1, 1, 12_345))
+            .await,
+        Err(BankError::Protocol(_))
     ));
     assert!(matches!(
         adapter.payment_status(&q1).await,
         Ok(BankPaymentStatus::Paid { .. })
     ));
+    assert_eq!(
+        bank.sandbox.tbank_status(issued.qr_id.as_str()).unwrap(),
+        "REFUNDED"
+    );
+
+    // A declined refund: the SBP refused it; the payment is as it was.
+    let issued = adapter
+        .create_qr(&create(&bank, "pay_tb_5", 3_000, QrKind::Dynamic))
+        .await
+        .unwrap();
+    bank.sandbox.tbank_pay(issued.qr_id.as_str()).unwrap();
+    let q5 = query("pay_tb_5", &issued, 3_000, QrType::Dynamic);
+    let r5 = refund("rf_tb_5", &q5, 1_000);
+    assert_eq!(adapter.refund(&r5).await, Ok(BankRefundStatus::InProgress));
+    bank.sandbox
+        .tbank_decline_refund(issued.qr_id.as_str())
+        .unwrap();
+    assert_eq!(
+        adapter.refund_status(&r5).await,
+        Ok(Some(BankRefundStatus::Declined))
+    );
+
+    // Cancel racing the payment: the bank turns the Cancel into a refund.
+    let issued = adapter
+        .create_qr(&create(&bank, "pay_tb_6", 4_000, QrKind::Dynamic))
+        .await
+        .unwrap();
+    let q6 = query("pay_tb_6", &issued, 4_000, QrType::Dynamic);
+    bank.sandbox.set_faults(qrpayd_sandbox::Faults {
+        customer_pays_before_cancel: 1,
+        ..qrpayd_sandbox::Faults::default()
+    });
+    assert_eq!(
+        adapter.deactivate_qr(&q6).await,
+        Ok(Deactivation::Refunded {
+            amount: k(4_000),
+            status: BankRefundStatus::InProgress
+        })
+    );
+    assert!(matches!(
+        adapter.payment_status(&q6).await,
+        Ok(BankPaymentStatus::Paid { .. })
+    ));
+    // That refund, recorded by the service as its own, settles like any other.
+    assert_eq!(
+        settled(&adapter, &refund("rf_tb_6", &q6, 4_000)).await,
+        BankRefundStatus::Completed
+    );
 
     // Cancel: an unpaid payment is cancelled and stays unpaid.
     let issued = adapter
-        .create_qr(&create(&bank, "pay_tb_2", 100, QrKind::Dynamic))
+        .create_qr(&create(&bank, "pay_tb_2", 1_000, QrKind::Dynamic))
         .await
         .unwrap();
-    let q2 = query("pay_tb_2", &issued, 100, QrType::Dynamic);
-    assert_eq!(adapter.deactivate_qr(&q2).await, Ok(()));
-    assert_eq!(adapter.deactivate_qr(&q2).await, Ok(()));
+    let q2 = query("pay_tb_2", &issued, 1_000, QrType::Dynamic);
+    assert_eq!(adapter.deactivate_qr(&q2).await, Ok(Deactivation::Closed));
+    assert_eq!(adapter.deactivate_qr(&q2).await, Ok(Deactivation::Closed));
     assert_eq!(
         adapter.payment_status(&q2).await,
         Ok(BankPaymentStatus::NotPaid)
@@ -265,26 +374,26 @@ async fn t_bank_life() {
 
     // Rejected, expired.
     let issued = adapter
-        .create_qr(&create(&bank, "pay_tb_3", 100, QrKind::Dynamic))
+        .create_qr(&create(&bank, "pay_tb_3", 1_000, QrKind::Dynamic))
         .await
         .unwrap();
     bank.sandbox.tbank_reject(issued.qr_id.as_str()).unwrap();
-    let q3 = query("pay_tb_3", &issued, 100, QrType::Dynamic);
+    let q3 = query("pay_tb_3", &issued, 1_000, QrType::Dynamic);
     assert_eq!(
         adapter.payment_status(&q3).await,
         Ok(BankPaymentStatus::Declined)
     );
     let issued = adapter
-        .create_qr(&create(&bank, "pay_tb_4", 100, QrKind::Dynamic))
+        .create_qr(&create(&bank, "pay_tb_4", 1_000, QrKind::Dynamic))
         .await
         .unwrap();
     bank.sandbox.tbank_expire(issued.qr_id.as_str()).unwrap();
-    let q4 = query("pay_tb_4", &issued, 100, QrType::Dynamic);
+    let q4 = query("pay_tb_4", &issued, 1_000, QrType::Dynamic);
     assert_eq!(
         adapter.payment_status(&q4).await,
         Ok(BankPaymentStatus::NotPaid)
     );
-    assert_eq!(adapter.deactivate_qr(&q4).await, Ok(()));
+    assert_eq!(adapter.deactivate_qr(&q4).await, Ok(Deactivation::Closed));
 
     // Faults arrive in T-Bank's shape and are errors.
     bank.sandbox.set_faults(qrpayd_sandbox::Faults {
@@ -338,7 +447,7 @@ async fn sandbox_customer_qr_life() {
     let notice = adapter
         .parse_callback(&received.headers, received.json.body.as_bytes())
         .unwrap();
-    assert_eq!(notice.qr_id.as_ref(), Some(&issued.qr_id));
+    assert_eq!(notice.order.as_deref(), Some("pay_cust_1"));
     let r1 = refund("rf_cust_1", &q1, 1_000);
     assert_eq!(adapter.refund(&r1).await, Ok(BankRefundStatus::InProgress));
     assert_eq!(settled(&adapter, &r1).await, BankRefundStatus::Completed);
@@ -359,7 +468,7 @@ async fn sandbox_customer_qr_life() {
         adapter.payment_status(&q2).await,
         Ok(BankPaymentStatus::NotPaid)
     );
-    assert_eq!(adapter.deactivate_qr(&q2).await, Ok(()));
+    assert_eq!(adapter.deactivate_qr(&q2).await, Ok(Deactivation::Closed));
     assert!(
         bank.sandbox
             .pay(issued.qr_id.as_str(), k(700))

@@ -21,5 +21,6 @@ mod links;
 mod qrs;
 mod refunds;
 mod registry;
+mod spec;
 mod support;
 mod tbank;

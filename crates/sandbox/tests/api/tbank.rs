@@ -1,6 +1,7 @@
 //! The T-Bank terminal under `/tbank/v2/`: Init, GetQr, GetState, SbpPayTest, Cancel (cancel
-//! and refunds, idempotent by ExternalRequestId), GetQrState, Token checks, notifications
-//! (Token-signed, retried until `OK`), faults.
+//! and refunds; `ExternalRequestId` ignored as the spec says it is for SBP), GetQrState (no
+//! refund id), the SBP limits (3016, 3017), Token checks, notifications (Token-signed, retried
+//! until `OK`, fiscal receipts), faults (a customer paying just before a cancel).
 
 use std::time::Duration;
 
@@ -23,7 +24,6 @@ async fn new_payment(bank: &Bank, order: &str, amount: i64, notify: Option<&str>
         "OrderId": order,
         "Description": "Чек 1",
         "RedirectDueDate": due,
-        "DATA": {"QR": "true"},
     });
     if let Some(url) = notify {
         init.as_object_mut()
@@ -132,7 +132,7 @@ async fn tokens_terminals_and_unknown_payments_are_checked() {
 }
 
 #[tokio::test]
-async fn refunds_are_async_and_idempotent() {
+async fn refunds_are_async_one_at_a_time_and_never_deduplicated() {
     let bank = start().await;
     let mut merchant = receiver_replying(0, "OK").await;
     let id = new_payment(&bank, "tb-3", 10_000, Some(&merchant.url)).await;
@@ -141,6 +141,7 @@ async fn refunds_are_async_and_idempotent() {
         assert_notification_signed(&merchant.next().await.json.body)["Status"],
         "CONFIRMED"
     );
+    // `ExternalRequestId` is ignored for SBP, as the spec says: no answer carries it.
     let refund = json!({"PaymentId": id, "Amount": 4_000, "ExternalRequestId": "rf-1"});
     let first = bank.tbank("Cancel", refund.clone()).await;
     assert_eq!(first["Status"], "ASYNC_REFUNDING", "{first}");
@@ -148,66 +149,126 @@ async fn refunds_are_async_and_idempotent() {
         (first["OriginalAmount"].clone(), first["NewAmount"].clone()),
         (json!(10_000), json!(6_000))
     );
-    assert_eq!(first["ExternalRequestId"], "rf-1");
-    let repeat = bank.tbank("Cancel", refund).await;
-    assert_eq!(repeat["NewAmount"], 6_000);
+    assert!(first.get("ExternalRequestId").is_none(), "{first}");
+    // One refund at a time: a repeat while the first is in progress is refused (not
+    // recognised as the same refund).
+    let repeat = bank.tbank("Cancel", refund.clone()).await;
+    assert_eq!(repeat["ErrorCode"], "4", "{repeat}");
+    // In progress: the payment shows it; what is left does not change until it completes.
+    let state = bank.tbank("GetState", json!({"PaymentId": id})).await;
     assert_eq!(
-        bank.tbank("GetState", json!({"PaymentId": id})).await["Status"],
-        "ASYNC_REFUNDING"
+        (state["Status"].clone(), state["Amount"].clone()),
+        (json!("ASYNC_REFUNDING"), json!(10_000))
     );
-    let state = json!({"PaymentId": id, "ExternalRequestId": "rf-1"});
-    let read = bank.tbank("GetQrState", state.clone()).await;
+    // The second status read completes it.
+    let read = bank.tbank("GetQrState", json!({"PaymentId": id})).await;
     assert_eq!(
         (read["Status"].clone(), read["Amount"].clone()),
-        (json!("ASYNC_REFUNDING"), json!(4_000))
+        (json!("PARTIAL_REFUNDED"), json!(4_000))
     );
-    let done = bank.tbank("GetQrState", state).await;
-    assert_eq!(done["Status"], "PARTIAL_REFUNDED");
+    assert!(read.get("ExternalRequestId").is_none() && read.get("QrCancelCode").is_none());
     assert_eq!(
         assert_notification_signed(&merchant.next().await.json.body)["Status"],
         "PARTIAL_REFUNDED"
     );
+    let state = bank.tbank("GetState", json!({"PaymentId": id})).await;
     assert_eq!(
-        bank.tbank("GetState", json!({"PaymentId": id})).await["Status"],
-        "PARTIAL_REFUNDED"
+        (state["Status"].clone(), state["Amount"].clone()),
+        (json!("PARTIAL_REFUNDED"), json!(6_000))
+    );
+    // The same request again is a second refund: T-Bank has no refund id to recognise it by.
+    let second = bank.tbank("Cancel", refund).await;
+    assert_eq!(
+        (
+            second["OriginalAmount"].clone(),
+            second["NewAmount"].clone()
+        ),
+        (json!(6_000), json!(2_000))
     );
     let too_much = bank
-        .tbank(
-            "Cancel",
-            json!({"PaymentId": id, "Amount": 6_001, "ExternalRequestId": "rf-2"}),
-        )
+        .tbank("Cancel", json!({"PaymentId": id, "Amount": 2_001}))
+        .await;
+    assert_eq!(too_much["ErrorCode"], "4", "one in progress: {too_much}");
+    // A declined refund (SBP refused it) leaves the payment as it was; GetQrState reports it.
+    bank.sandbox.tbank_decline_refund(&id).unwrap();
+    let declined = bank.tbank("GetQrState", json!({"PaymentId": id})).await;
+    assert_eq!(
+        (declined["Status"].clone(), declined["Amount"].clone()),
+        (json!("PARTIAL_REFUNDED"), json!(4_000))
+    );
+    assert_eq!(declined["QrCancelCode"], "I05043");
+    let state = bank.tbank("GetState", json!({"PaymentId": id})).await;
+    assert_eq!(state["Amount"], 6_000);
+    let too_much = bank
+        .tbank("Cancel", json!({"PaymentId": id, "Amount": 6_001}))
         .await;
     assert_eq!(too_much["ErrorCode"], "14");
-    let unknown = bank
-        .tbank(
-            "GetQrState",
-            json!({"PaymentId": id, "ExternalRequestId": "nope"}),
-        )
-        .await;
-    assert_eq!(unknown["ErrorCode"], qrpayd_bank::tbank::REFUND_NOT_FOUND);
-    // A declined refund frees its amount.
-    bank.tbank(
-        "Cancel",
-        json!({"PaymentId": id, "Amount": 6_000, "ExternalRequestId": "rf-3"}),
-    )
-    .await;
-    bank.sandbox.tbank_decline_refund(&id, "rf-3").unwrap();
-    let declined = bank
-        .tbank(
-            "GetQrState",
-            json!({"PaymentId": id, "ExternalRequestId": "rf-3"}),
-        )
-        .await;
-    assert_eq!(declined["Status"], "REJECTED");
-    let rest = bank
-        .tbank(
-            "Cancel",
-            json!({"PaymentId": id, "ExternalRequestId": "rf-4"}),
-        )
-        .await;
+    let rest = bank.tbank("Cancel", json!({"PaymentId": id})).await;
     assert_eq!(
         (rest["OriginalAmount"].clone(), rest["NewAmount"].clone()),
         (json!(6_000), json!(0))
+    );
+}
+
+#[tokio::test]
+async fn the_sbp_limits_are_enforced() {
+    let bank = start().await;
+    for amount in [999, 100_000_001] {
+        let id = new_payment(&bank, &format!("lim-{amount}"), amount, None).await;
+        let qr = bank.tbank("GetQr", json!({"PaymentId": id})).await;
+        assert_eq!(qr["ErrorCode"], "3016", "{amount}: {qr}");
+    }
+    for amount in [1_000, 100_000_000] {
+        let id = new_payment(&bank, &format!("ok-{amount}"), amount, None).await;
+        let qr = bank.tbank("GetQr", json!({"PaymentId": id})).await;
+        assert_eq!(qr["Success"], true, "{amount}: {qr}");
+    }
+    let init = |due: String| json!({"Amount": 1_000, "OrderId": "due", "RedirectDueDate": due});
+    let msk = chrono::FixedOffset::east_opt(3 * 3600).unwrap();
+    let at = |seconds: i64| {
+        (bank.now() + chrono::TimeDelta::seconds(seconds))
+            .with_timezone(&msk)
+            .to_rfc3339_opts(chrono::SecondsFormat::Secs, false)
+    };
+    for too_close_or_far in [at(59), at(91 * 86_400)] {
+        let answer = bank.tbank("Init", init(too_close_or_far.clone())).await;
+        assert_eq!(answer["ErrorCode"], "3017", "{too_close_or_far}: {answer}");
+    }
+    assert_eq!(bank.tbank("Init", init(at(60))).await["Success"], true);
+}
+
+#[tokio::test]
+async fn a_customer_paying_just_before_the_cancel_gets_refunded_and_receipts_are_sent() {
+    let bank = start().await;
+    let mut merchant = receiver_replying(0, "OK").await;
+    bank.sandbox.set_faults(Faults {
+        customer_pays_before_cancel: 1,
+        tbank_receipts: true,
+        ..Faults::default()
+    });
+    let id = new_payment(&bank, "race-1", 5_000, Some(&merchant.url)).await;
+    let cancel = bank.tbank("Cancel", json!({"PaymentId": id})).await;
+    assert_eq!(
+        (
+            cancel["Status"].clone(),
+            cancel["OriginalAmount"].clone(),
+            cancel["NewAmount"].clone()
+        ),
+        (json!("ASYNC_REFUNDING"), json!(5_000), json!(0)),
+        "{cancel}"
+    );
+    let paid = assert_notification_signed(&merchant.next().await.json.body);
+    assert_eq!(paid["Status"], "CONFIRMED");
+    let receipt = assert_notification_signed(&merchant.next().await.json.body);
+    assert_eq!(
+        (receipt["Status"].clone(), receipt["OrderId"].clone()),
+        (json!("RECEIPT"), json!("race-1"))
+    );
+    // The fault is used up: the next cancel of an open payment just cancels it.
+    let other = new_payment(&bank, "race-2", 5_000, None).await;
+    assert_eq!(
+        bank.tbank("Cancel", json!({"PaymentId": other})).await["Status"],
+        "CANCELED"
     );
 }
 

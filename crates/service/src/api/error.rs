@@ -150,6 +150,14 @@ impl From<PaymentError> for ApiError {
                 bank_error(&error, "issuing the QR").with_payment(p)
             }
             PaymentError::Unsupported(m) => ApiError::unprocessable("not_supported_by_provider", m),
+            PaymentError::AmountOutOfRange(m) => ApiError::unprocessable("amount_out_of_range", m),
+            PaymentError::CreationUnknown(p, error) => {
+                let mut e = bank_error(&error, "activating the cash-register link");
+                e.message.push_str(
+                    "; the activation may exist at the bank, so qrpayd is cancelling it there: the payment stays pending until then (poll it)",
+                );
+                e.with_payment(p)
+            }
             PaymentError::NoCashLink => ApiError::new(
                 StatusCode::CONFLICT,
                 "no_cash_link",

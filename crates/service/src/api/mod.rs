@@ -162,7 +162,9 @@ async fn openapi() -> Response {
 }
 
 /// `POST /v1/callbacks/{provider}`: the bank's notification. No register key: the bank's
-/// signature authenticates it. Answers 200 for anything verified, so the bank stops retrying.
+/// signature authenticates it. Answers 200 for anything verified and settled (applied after
+/// the bank confirmed it, or not ours), so the bank stops retrying; 503 when the bank could not
+/// be asked to confirm it, so the bank sends it again.
 async fn callback(
     State(state): State<AppState>,
     Path(provider): Path<String>,
@@ -176,14 +178,25 @@ async fn callback(
         .provider(&provider)
         .and_then(|p| p.adapter.callback_ack_body());
     let outcome = state.payments.on_callback(&provider, &headers, &body).await;
-    if let (Ok(_), Some(body)) = (&outcome, ack) {
+    if let (Ok(CallbackOutcome::Accepted | CallbackOutcome::Deferred(_)), Some(body)) =
+        (&outcome, ack)
+    {
         return Ok(body.into_response());
     }
     match outcome {
         Ok(CallbackOutcome::Accepted) => Ok(Json(json!({ "status": "accepted" })).into_response()),
         Ok(CallbackOutcome::Deferred(why)) => {
-            Ok(Json(json!({ "status": "deferred", "reason": why })).into_response())
+            Ok(Json(json!({ "status": "ignored", "reason": why })).into_response())
         }
+        // Not acknowledged on purpose: the bank sends it again, and the payment's job keeps
+        // asking the bank meanwhile.
+        Ok(CallbackOutcome::Unconfirmed(why)) => Err(ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "bank_unavailable",
+            format!(
+                "the notification could not be confirmed with the bank yet ({why}); send it again"
+            ),
+        )),
         Err(CallbackProblem::UnknownProvider) => Err(ApiError::new(
             StatusCode::NOT_FOUND,
             "unknown_provider",

@@ -1,24 +1,38 @@
 //! Refunds: asked by a register against a paid payment, or made automatically for a late
 //! payment by the late-payment policy.
 //!
-//! The refund row (with the over-refund check) is committed before the bank is called, and our
-//! refund id is the bank's `refundId`. A refund whose bank call timed out stays `requested`; its
-//! job asks the bank about that id and re-sends *the same id* only if the bank never got it, so a
-//! refund can never happen twice.
+//! The refund row (with the over-refund check) is committed before the bank is called, and is
+//! marked *sent* (`sent_at`) in its own commit right before the call. What happens to a refund
+//! whose answer was lost depends on how the bank identifies refunds
+//! ([`RefundIdentity`]):
+//! * by our id (Raiffeisen's `refundId`): its job asks the bank about that id and re-sends
+//!   *the same id* only if the bank never got it, so it can never happen twice;
+//! * by amounts (T-Bank SBP, which has no refund id): it is **never** sent again. At most one
+//!   refund per payment is in flight (a later one waits), so the payment's amounts at the bank
+//!   say what became of it; if the bank shows no trace of it [`REFUND_SETTLE`] after it was
+//!   sent, it is recorded failed (`refund_not_received`), and a person or the register may make
+//!   a new one.
 
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use qrpayd_bank::{BankError, BankRefundStatus, RefundRequest};
+use qrpayd_bank::{BankError, BankRefundStatus, RefundIdentity, RefundRequest};
 use qrpayd_domain::ids::{IdempotencyKey, PaymentId, RefundId, RegisterId};
 use qrpayd_domain::money::Kopecks;
 use qrpayd_domain::refund::{RefundEvent, RefundState};
 use qrpayd_store::{
-    JobTarget, LateHandling, NewRefund, Payment, Refund, RefundApplied, RefundInserted, StoreError,
+    JobTarget, LateHandling, NewRefund, Payment, Refund, RefundApplied, RefundInserted, SendClaim,
+    StoreError,
 };
 use sha2::{Digest, Sha256};
 
-use super::{LatePolicy, MAX_BACKOFF, Payments, RETRY_BASE, backoff, chrono};
+use super::{LatePolicy, MAX_BACKOFF, Payments, Provider, RETRY_BASE, backoff, chrono};
+
+/// How long after a refund was sent to a bank without refund ids the bank must show it (its
+/// amounts, or a refund in progress) before qrpayd concludes the bank never got it. T-Bank
+/// answers `Cancel` synchronously, so a request that reached it changes the payment at once;
+/// ten minutes is a wide margin over any answer lost in transit.
+pub(crate) const REFUND_SETTLE: chrono::TimeDelta = chrono::TimeDelta::minutes(10);
 
 /// A validated refund request.
 #[derive(Debug, Clone)]
@@ -62,7 +76,7 @@ fn request_hash(payment: &PaymentId, request: &CreateRefund) -> String {
     hex::encode(Sha256::digest(canonical.to_string().as_bytes()))
 }
 
-fn fresh_refund_id() -> RefundId {
+pub(super) fn fresh_refund_id() -> RefundId {
     RefundId::from_u128(uuid::Uuid::now_v7().as_u128())
 }
 
@@ -79,8 +93,8 @@ impl Payments {
                 let Some(payment) = self.store.payment(id).await? else {
                     return Ok(None);
                 };
-                let key = IdempotencyKey::parse(&format!("late-payment-refund:{id}"))
-                    .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+                // A key no register can send: automatic refunds cannot collide with theirs.
+                let key = IdempotencyKey::automatic("late-payment-refund", id);
                 let request = CreateRefund {
                     amount: payment.amount,
                     reason: Some(
@@ -96,6 +110,7 @@ impl Payments {
                     amount: request.amount,
                     reason: request.reason,
                     automatic: true,
+                    sent_at: None,
                     created_at: now,
                 }))
             }
@@ -125,6 +140,7 @@ impl Payments {
             amount: request.amount,
             reason: request.reason,
             automatic: false,
+            sent_at: None,
             created_at: now,
         };
         // The job is due only after the bank call had its chance (it covers a crash mid-call).
@@ -191,7 +207,7 @@ impl Payments {
         self.store.refunds_of(payment).await
     }
 
-    async fn apply_refund(
+    pub(super) async fn apply_refund(
         &self,
         refund: &Refund,
         event: RefundEvent,
@@ -223,9 +239,10 @@ impl Payments {
         }
     }
 
-    /// Sends a `requested` refund to the bank (or, when `ask_first`, asks whether the bank
-    /// already has it) and records the answer. A transient failure leaves it `requested`
-    /// with its job due after a backoff.
+    /// Sends a `requested` refund to the bank and records the answer. It is first marked
+    /// sent; a refund that was sent before is sent again only to a bank that keys refunds by
+    /// our id. For a bank without refund ids it waits while another refund of the payment is
+    /// in flight. A transient failure leaves it `requested` with its job due after a backoff.
     async fn submit_refund(&self, refund: &Refund, attempts: i64) -> Result<Refund, StoreError> {
         let target = JobTarget::Refund(refund.id.clone());
         let Some(payment) = self.store.payment(&refund.payment_id).await? else {
@@ -241,8 +258,41 @@ impl Payments {
                 .await?;
             return Ok(refund.clone());
         };
-        let request = bank_refund_request(refund, &payment);
-        let poll_at = self.clock.now() + chrono(provider.poll_interval);
+        let identity = provider.adapter.capabilities().refund_identity;
+        let now = self.clock.now();
+        let poll_at = now + chrono(provider.poll_interval);
+        match self
+            .store
+            .claim_refund_send(&refund.id, identity == RefundIdentity::ByAmounts, now)
+            .await?
+        {
+            SendClaim::Claimed => {}
+            SendClaim::AlreadySent(_) if identity == RefundIdentity::ById => {}
+            SendClaim::AlreadySent(_) => {
+                // Its first attempt may have reached the bank: only ever asked about again.
+                self.store.reschedule_job(&target, poll_at, None).await?;
+                return Ok(refund.clone());
+            }
+            SendClaim::Blocked(other) => {
+                tracing::info!(refund = %refund.id, waiting_for = %other, "another refund of this payment is in flight; this one waits (the bank identifies refunds by amounts)");
+                self.store
+                    .reschedule_job(
+                        &target,
+                        poll_at,
+                        Some(&format!("waiting for refund {other}")),
+                    )
+                    .await?;
+                return Ok(refund.clone());
+            }
+            SendClaim::Final => {
+                return Ok(self
+                    .store
+                    .refund(&refund.id)
+                    .await?
+                    .unwrap_or_else(|| refund.clone()));
+            }
+        }
+        let request = self.bank_refund_request(refund, &payment).await?;
         match provider.adapter.refund(&request).await {
             Ok(status) => {
                 self.apply_refund(
@@ -260,7 +310,7 @@ impl Payments {
                     .await
             }
             Err(error) => {
-                // Unknown outcome: the job will ask the bank about this very refund id.
+                // Unknown outcome: the job asks the bank what became of this very refund.
                 let delay = backoff(RETRY_BASE, attempts);
                 tracing::warn!(refund = %refund.id, "refund outcome unknown ({error}); asking the bank again in {delay:?}");
                 self.store
@@ -275,7 +325,8 @@ impl Payments {
         }
     }
 
-    /// A refund job: find out what the bank did with the refund and record it.
+    /// A refund job: send a refund that was never sent, or find out what the bank did with
+    /// one that was, and record it.
     pub(super) async fn run_refund_job(
         &self,
         id: &RefundId,
@@ -288,6 +339,10 @@ impl Payments {
         if refund.state.is_final() {
             return self.store.delete_job(&target).await;
         }
+        let Some(sent_at) = refund.sent_at else {
+            // Never sent (it waited for another refund, or qrpayd stopped first).
+            return self.submit_refund(&refund, attempts).await.map(drop);
+        };
         let Some(payment) = self.store.payment(&refund.payment_id).await? else {
             return Err(StoreError::Corrupt(format!(
                 "refund {id} without its payment"
@@ -301,11 +356,8 @@ impl Payments {
                 .await;
         };
         let now = self.clock.now();
-        match provider
-            .adapter
-            .refund_status(&bank_refund_request(&refund, &payment))
-            .await
-        {
+        let request = self.bank_refund_request(&refund, &payment).await?;
+        match provider.adapter.refund_status(&request).await {
             Ok(Some(status)) => {
                 let poll_at = now + chrono(provider.poll_interval);
                 self.apply_refund(
@@ -322,8 +374,8 @@ impl Payments {
                 Ok(())
             }
             Ok(None) if refund.state == RefundState::Requested => {
-                // The bank never got it: send it now, under the same id.
-                self.submit_refund(&refund, attempts).await.map(drop)
+                self.refund_not_seen(provider, &refund, sent_at, attempts)
+                    .await
             }
             Ok(None) => {
                 tracing::error!(refund = %id, "the bank no longer knows a refund it had accepted; asking again later");
@@ -341,18 +393,73 @@ impl Payments {
             }
         }
     }
-}
 
-/// What the bank is told about (or asked about) `refund` of `payment`.
-fn bank_refund_request(refund: &Refund, payment: &Payment) -> RefundRequest {
-    RefundRequest {
-        refund_id: refund.id.clone(),
-        payment_id: payment.id.clone(),
-        amount: refund.amount,
-        transaction_id: payment.bank_transaction_id.clone(),
-        details: refund.reason.clone(),
-        qr_type: payment.qr_type,
-        qr_id: payment.qr.as_ref().map(|(qr_id, _)| qr_id.clone()),
+    /// The bank shows no trace of a refund that was sent.
+    async fn refund_not_seen(
+        &self,
+        provider: &Provider,
+        refund: &Refund,
+        sent_at: DateTime<Utc>,
+        attempts: i64,
+    ) -> Result<(), StoreError> {
+        let target = JobTarget::Refund(refund.id.clone());
+        let now = self.clock.now();
+        match provider.adapter.capabilities().refund_identity {
+            // The bank keys refunds by our id and never got this one: send it again, same id.
+            RefundIdentity::ById => self.submit_refund(refund, attempts).await.map(drop),
+            RefundIdentity::ByAmounts if now < sent_at + REFUND_SETTLE => {
+                let later = (now + chrono(backoff(provider.poll_interval, attempts)))
+                    .min(sent_at + REFUND_SETTLE);
+                self.store
+                    .reschedule_job(
+                        &target,
+                        later,
+                        Some("the bank shows no trace of the refund yet"),
+                    )
+                    .await
+            }
+            RefundIdentity::ByAmounts => {
+                tracing::warn!(refund = %refund.id, payment = %refund.payment_id, "the bank shows no trace of a refund sent {} minutes ago; it is recorded failed and NOT sent again", REFUND_SETTLE.num_minutes());
+                let failure = (
+                    "refund_not_received".to_owned(),
+                    format!(
+                        "the bank shows no trace of this refund {} minutes after it was sent (its answer was lost); it was not sent again, so nothing can be refunded twice: make a new refund if the money is still owed",
+                        REFUND_SETTLE.num_minutes()
+                    ),
+                );
+                self.apply_refund(refund, RefundEvent::BankRefused, Some(failure), now)
+                    .await
+                    .map(drop)
+            }
+        }
+    }
+
+    /// What the bank is told about (or asked about) `refund` of `payment`, with what the
+    /// journal says the bank has given back of the payment before it.
+    async fn bank_refund_request(
+        &self,
+        refund: &Refund,
+        payment: &Payment,
+    ) -> Result<RefundRequest, StoreError> {
+        let mut refunded_before = Kopecks::ZERO;
+        for other in self.store.refunds_of(&payment.id).await? {
+            if other.id != refund.id && other.state == RefundState::Succeeded {
+                refunded_before = refunded_before
+                    .checked_add(other.amount)
+                    .ok_or_else(|| StoreError::Corrupt("refund sum overflows".into()))?;
+            }
+        }
+        Ok(RefundRequest {
+            refund_id: refund.id.clone(),
+            payment_id: payment.id.clone(),
+            amount: refund.amount,
+            transaction_id: payment.bank_transaction_id.clone(),
+            details: refund.reason.clone(),
+            qr_type: payment.qr_type,
+            qr_id: payment.qr.as_ref().map(|(qr_id, _)| qr_id.clone()),
+            paid_amount: payment.amount,
+            refunded_before,
+        })
     }
 }
 
