@@ -1,2 +1,0 @@
--- qrpayd journal, MariaDB flavour: one DDL statement per file (see sqlite/0005_refund_sent_at.sql).
-ALTER TABLE refunds ADD COLUMN IF NOT EXISTS sent_at BIGINT NULL;

@@ -1,2 +1,0 @@
--- Refunds from before `sent_at` existed were sent at creation (see sqlite/0005_refund_sent_at.sql).
-UPDATE refunds SET sent_at = created_at WHERE sent_at IS NULL;
