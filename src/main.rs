@@ -4,6 +4,8 @@
 //! With no arguments qrpayd runs the embedded demo: SQLite + the built-in sandbox bank, with
 //! a configuration written to `qrpayd-demo.toml` on first start.
 
+mod logging;
+
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -71,6 +73,30 @@ enum Command {
         /// Write to this file instead of standard output.
         #[arg(long)]
         output: Option<PathBuf>,
+    },
+    /// Shows or applies the journal's schema migrations (`serve` applies them on start too).
+    ///
+    /// `--check` exits 0 when the schema is current, 2 when migrations are pending, 1 when the
+    /// journal was written by a newer qrpayd (or on errors).
+    Migrate {
+        /// The TOML configuration file (for `database_url`).
+        #[arg(long, short, env = "QRPAYD_CONFIG")]
+        config: PathBuf,
+        /// Only report; change nothing.
+        #[arg(long, conflicts_with = "apply", required_unless_present = "apply")]
+        check: bool,
+        /// Apply the pending migrations.
+        #[arg(long)]
+        apply: bool,
+    },
+    /// Writes a consistent copy of the SQLite journal while qrpayd runs.
+    Backup {
+        /// The TOML configuration file (for `database_url`).
+        #[arg(long, short, env = "QRPAYD_CONFIG")]
+        config: PathBuf,
+        /// The copy to write (must not exist).
+        #[arg(long)]
+        output: PathBuf,
     },
     /// Cash-register links (one printed static QR per register): register, bind, list.
     Links {
@@ -238,6 +264,44 @@ async fn links(action: LinksCommand) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// `qrpayd migrate --check | --apply`.
+async fn migrate(config: &Config, check: bool) -> anyhow::Result<()> {
+    let store = qrpayd_store::Store::open_unmigrated(&config.database_url).await?;
+    let status = store.schema_status().await?;
+    if let Some(refusal) = status.too_new() {
+        anyhow::bail!(refusal);
+    }
+    if check {
+        println!(
+            "journal schema: version {} of {} known to qrpayd {}",
+            status.current(),
+            status.latest_known,
+            env!("CARGO_PKG_VERSION")
+        );
+        if status.is_current() {
+            println!("up to date");
+            return Ok(());
+        }
+        for (version, description) in &status.pending {
+            println!("pending: {version} {description}");
+        }
+        println!("run `qrpayd migrate --apply` (or start `qrpayd serve`) after a backup");
+        std::process::exit(2);
+    }
+    let applied = store.migrate().await?;
+    if applied.is_empty() {
+        println!("journal schema already at version {}", status.latest_known);
+    } else {
+        println!(
+            "journal schema upgraded from version {} to {} ({} migration(s))",
+            status.current(),
+            status.latest_known,
+            applied.len()
+        );
+    }
+    Ok(())
+}
+
 const DEMO_CONFIG: &str = "qrpayd-demo.toml";
 
 /// `YYYY-MM-DD` (start of that day, Moscow time) or an RFC 3339 time.
@@ -248,17 +312,6 @@ fn parse_moment(text: &str) -> anyhow::Result<chrono::DateTime<chrono::Utc>> {
     let date = chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d")
         .with_context(|| format!("{text:?} is neither YYYY-MM-DD nor an RFC 3339 time"))?;
     Ok(reconcile::moscow_day(date).0)
-}
-
-fn init_logging(json: bool) {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn,tower_http=warn"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter);
-    if json {
-        builder.json().init();
-    } else {
-        builder.init();
-    }
 }
 
 fn random_token(prefix: &str) -> String {
@@ -404,12 +457,12 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         None => {
             let (config, first) = demo_config()?;
-            init_logging(config.log_format == "json");
+            logging::init(&config.log_format);
             serve(config, Some(first)).await
         }
         Some(Command::Serve { config }) => {
             let config = Config::load(&config)?;
-            init_logging(config.log_format == "json");
+            logging::init(&config.log_format);
             serve(config, None).await
         }
         Some(Command::CheckConfig { config: path }) => {
@@ -452,6 +505,18 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Some(Command::Links { action }) => links(action).await,
+        Some(Command::Migrate {
+            config,
+            check,
+            apply: _,
+        }) => migrate(&Config::load(&config)?, check).await,
+        Some(Command::Backup { config, output }) => {
+            let config = Config::load(&config)?;
+            let store = qrpayd_store::Store::open_unmigrated(&config.database_url).await?;
+            store.backup(&output).await?;
+            println!("journal copied to {}", output.display());
+            Ok(())
+        }
         Some(Command::Export {
             config,
             from,
@@ -476,7 +541,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             sbp_merchant_id,
             secret_key,
         }) => {
-            init_logging(false);
+            logging::init("text");
             let listener = tokio::net::TcpListener::bind(&listen)
                 .await
                 .with_context(|| format!("cannot listen on {listen}"))?;
