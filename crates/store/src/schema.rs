@@ -160,7 +160,6 @@ impl Store {
 
 #[cfg(test)]
 mod tests {
-    #![expect(clippy::unwrap_used, reason = "tests fail loudly")]
 
     use super::*;
 
