@@ -11,6 +11,8 @@
 
 mod helpers;
 
+mod admin;
+
 mod bad_input;
 mod cancel_and_expiry;
 mod display;

@@ -16,6 +16,7 @@ mod record;
 mod refunds;
 mod schema;
 mod sql;
+mod stats;
 pub mod test_db;
 
 use std::str::FromStr;
@@ -35,6 +36,7 @@ pub use record::{NewPayment, NewRefund, Payment, PaymentFilter, Refund};
 pub use refunds::{RefundApplied, RefundInserted};
 pub use schema::SchemaStatus;
 pub use sql::Backend;
+pub use stats::{HistoryLine, JobCounts, OutboxBacklog, PoolStats, ReconciliationRun, StatusCount};
 
 /// Storage failures. None of them is the client's fault.
 #[derive(Debug, thiserror::Error)]
