@@ -24,3 +24,4 @@ mod reconcile;
 mod refunds;
 mod resilience;
 mod tbank;
+mod upgrade;
