@@ -223,3 +223,40 @@ fn backup_copies_the_journal_while_serving_and_never_overwrites() {
     let check = run(&["migrate", "--check"], &copy);
     assert!(check.status.success(), "{}", text(&check.stdout));
 }
+
+#[test]
+fn metrics_listen_serves_metrics_without_a_key_and_nothing_else() {
+    use std::io::{Read, Write};
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let metrics_port = free_port();
+    let config = config(dir.path(), port);
+    let text = std::fs::read_to_string(&config).unwrap();
+    std::fs::write(
+        &config,
+        format!("metrics_listen = \"127.0.0.1:{metrics_port}\"\n{text}"),
+    )
+    .unwrap();
+    let child = Command::new(BIN)
+        .args(["serve", "--config"])
+        .arg(&config)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    wait_healthy(port);
+    let get = |path: &str| {
+        let mut s = std::net::TcpStream::connect(("127.0.0.1", metrics_port)).unwrap();
+        s.write_all(format!("GET {path} HTTP/1.0\r\n\r\n").as_bytes())
+            .unwrap();
+        let mut answer = String::new();
+        s.read_to_string(&mut answer).unwrap();
+        answer
+    };
+    let metrics = get("/metrics");
+    let other = get("/v1/payments");
+    stop(child);
+    assert!(metrics.starts_with("HTTP/1.0 200"), "{metrics}");
+    assert!(metrics.contains("qrpayd_jobs_due"), "{metrics}");
+    assert!(other.contains(" 404 "), "{other}");
+}

@@ -6,7 +6,7 @@ use std::time::Duration;
 use qrpayd_sandbox::Faults;
 use serde_json::json;
 
-use crate::helpers::{ADMIN_KEY, KEY, msk_day, spawn_app};
+use crate::helpers::{ADMIN_KEY, DISPLAY_KEY, KEY, msk_day, spawn_app};
 
 async fn metrics(app: &crate::helpers::TestApp) -> String {
     let response = app
@@ -271,4 +271,33 @@ async fn the_journal_endpoints_show_the_day_a_payment_s_history_and_what_needs_a
     assert_eq!((bad.status, bad.code()), (400, "invalid_query"));
     let unknown = admin("/v1/admin/payments/pay_nope".into()).await;
     assert_eq!(unknown.status, 404);
+}
+
+#[tokio::test]
+async fn open_display_streams_are_counted_until_they_close() {
+    let app = spawn_app().await;
+    let stream = app
+        .http
+        .get(format!(
+            "{}/display/pos-1/events?key={DISPLAY_KEY}",
+            app.base
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(stream.status(), 200);
+    assert_eq!(
+        sample(&metrics(&app).await, "qrpayd_display_streams_open "),
+        Some(1.0)
+    );
+    drop(stream);
+    let mut closed = false;
+    for _ in 0..100 {
+        if sample(&metrics(&app).await, "qrpayd_display_streams_open ") == Some(0.0) {
+            closed = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(closed, "a closed display stream is still counted");
 }
