@@ -108,6 +108,9 @@ pub(super) async fn count_open(
     if path.starts_with("/display/") && path.ends_with("/events") {
         let guard = state.metrics.display_stream();
         let response = next.run(request).await;
+        if !response.status().is_success() {
+            return response; // a refused display: no stream to count
+        }
         let (parts, body) = response.into_parts();
         let stream = body.into_data_stream().map(move |chunk| {
             let _open = &guard;
