@@ -4,6 +4,8 @@
 //! With no arguments qrpayd runs the embedded demo: SQLite + the built-in sandbox bank, with
 //! a configuration written to `qrpayd-demo.toml` on first start.
 
+mod logging;
+
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -75,6 +77,35 @@ enum Command {
         #[arg(long)]
         output: Option<PathBuf>,
     },
+    /// Shows or applies the journal's schema migrations (`serve` applies them on start too).
+    ///
+    /// `--check` exits 0 when the schema is current, 2 when migrations are pending, 1 when the
+    /// journal was written by a newer qrpayd (or on errors).
+    Migrate {
+        /// The TOML configuration file (for `database_url`).
+        #[arg(long, short, env = "QRPAYD_CONFIG")]
+        config: PathBuf,
+        /// Only report; change nothing.
+        #[arg(long, conflicts_with = "apply", required_unless_present = "apply")]
+        check: bool,
+        /// Apply the pending migrations.
+        #[arg(long)]
+        apply: bool,
+    },
+    /// Writes a consistent copy of the SQLite journal while qrpayd runs.
+    Backup {
+        /// The TOML configuration file (for `database_url`).
+        #[arg(long, short, env = "QRPAYD_CONFIG")]
+        config: PathBuf,
+        /// The copy to write (must not exist).
+        #[arg(long)]
+        output: PathBuf,
+    },
+    /// The journal, read-only: a day's payments, or one payment's full history.
+    Payments {
+        #[command(subcommand)]
+        action: PaymentsCommand,
+    },
     /// Cash-register links (one printed static QR per register): register, bind, list.
     Links {
         #[command(subcommand)]
@@ -91,6 +122,40 @@ enum Command {
         /// The secret key (Bearer token and callback HMAC key).
         #[arg(long, env = "QRPAYD_SANDBOX_SECRET_KEY")]
         secret_key: String,
+    },
+}
+
+/// `qrpayd payments …`.
+#[derive(Subcommand, Debug)]
+enum PaymentsCommand {
+    /// A Moscow day's payments by register and provider, with totals.
+    List {
+        /// The TOML configuration file.
+        #[arg(long, short, env = "QRPAYD_CONFIG")]
+        config: PathBuf,
+        /// The day, YYYY-MM-DD (Moscow); default today.
+        #[arg(long)]
+        date: Option<String>,
+        /// Only this register's.
+        #[arg(long)]
+        register: Option<String>,
+        /// Only payments of this sale receipt (any day when no --date is given).
+        #[arg(long)]
+        order: Option<String>,
+        /// `table` (for people) or `json`.
+        #[arg(long, default_value = "table")]
+        format: String,
+    },
+    /// One payment: every state change, bank answer and refund.
+    Show {
+        /// The TOML configuration file.
+        #[arg(long, short, env = "QRPAYD_CONFIG")]
+        config: PathBuf,
+        /// The payment id (`pay_…`).
+        id: String,
+        /// `table` (for people) or `json`.
+        #[arg(long, default_value = "table")]
+        format: String,
     },
 }
 
@@ -241,6 +306,235 @@ async fn links(action: LinksCommand) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// `qrpayd migrate --check | --apply`.
+async fn migrate(config: &Config, check: bool) -> anyhow::Result<()> {
+    let store = qrpayd_store::Store::open_unmigrated(&config.database_url).await?;
+    let status = store.schema_status().await?;
+    if let Some(refusal) = status.too_new() {
+        anyhow::bail!(refusal);
+    }
+    if check {
+        println!(
+            "journal schema: version {} of {} known to qrpayd {}",
+            status.current(),
+            status.latest_known,
+            env!("CARGO_PKG_VERSION")
+        );
+        if status.is_current() {
+            println!("up to date");
+            return Ok(());
+        }
+        for (version, description) in &status.pending {
+            println!("pending: {version} {description}");
+        }
+        println!("run `qrpayd migrate --apply` (or start `qrpayd serve`) after a backup");
+        std::process::exit(2);
+    }
+    let applied = store.migrate().await?;
+    if applied.is_empty() {
+        println!("journal schema already at version {}", status.latest_known);
+    } else {
+        println!(
+            "journal schema upgraded from version {} to {} ({} migration(s))",
+            status.current(),
+            status.latest_known,
+            applied.len()
+        );
+    }
+    Ok(())
+}
+
+fn json_or_table(format: &str) -> anyhow::Result<bool> {
+    match format {
+        "json" => Ok(true),
+        "table" => Ok(false),
+        other => anyhow::bail!("unknown --format {other:?}: use table or json"),
+    }
+}
+
+fn rubles(kopecks: i64) -> String {
+    qrpayd_domain::money::Kopecks::new(kopecks)
+        .map(qrpayd_domain::money::Kopecks::to_rubles_text)
+        .unwrap_or_else(|_| format!("{kopecks} kop."))
+}
+
+/// `qrpayd payments list | show`.
+async fn payments_cli(action: PaymentsCommand) -> anyhow::Result<()> {
+    use qrpayd_service::journal;
+    match action {
+        PaymentsCommand::List {
+            config,
+            date,
+            register,
+            order,
+            format,
+        } => {
+            let json = json_or_table(&format)?;
+            let config = Config::load(&config)?;
+            let store = qrpayd_store::Store::connect(&config.database_url).await?;
+            let register = register
+                .map(|r| qrpayd_domain::ids::RegisterId::parse(&r))
+                .transpose()?;
+            if let (Some(order), None) = (&order, &date) {
+                let mut found = journal::by_order(&store, order).await?;
+                if let Some(register) = &register {
+                    found.retain(|p| p.register == register.as_str());
+                }
+                if json {
+                    println!("{}", serde_json::to_string_pretty(&found)?);
+                } else {
+                    print_payment_rows(&found);
+                }
+                return Ok(());
+            }
+            let date = match date {
+                Some(d) => chrono::NaiveDate::parse_from_str(&d, "%Y-%m-%d")
+                    .with_context(|| format!("--date {d:?} is not YYYY-MM-DD"))?,
+                // wall-clock: "today" for a person at the command line.
+                None => (chrono::Utc::now() + chrono::Duration::hours(3)).date_naive(),
+            };
+            let day = journal::day(&store, date, register, order).await?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&day)?);
+                return Ok(());
+            }
+            println!("Payments of {} (Moscow)\n", day.date);
+            println!(
+                "{:<16} {:<14} {:>8} {:>8} {:>14} {:>14}",
+                "REGISTER", "PROVIDER", "PAYMENTS", "PAID", "PAID RUB", "REFUNDED RUB"
+            );
+            for g in day.groups.iter().chain(std::iter::once(&day.totals)) {
+                let (register, provider) = if g.register == "*" {
+                    ("total", "")
+                } else {
+                    (g.register.as_str(), g.provider.as_str())
+                };
+                println!(
+                    "{:<16} {:<14} {:>8} {:>8} {:>14} {:>14}",
+                    register,
+                    provider,
+                    g.payments,
+                    g.paid,
+                    rubles(g.paid_amount),
+                    rubles(g.refunded_amount)
+                );
+            }
+            println!();
+            print_payment_rows(&day.payments);
+            Ok(())
+        }
+        PaymentsCommand::Show { config, id, format } => {
+            let json = json_or_table(&format)?;
+            let config = Config::load(&config)?;
+            let store = qrpayd_store::Store::connect(&config.database_url).await?;
+            let id = qrpayd_domain::ids::PaymentId::parse(&id)
+                .with_context(|| format!("{id:?} is not a payment id (pay_…)"))?;
+            let detail = journal::payment(&store, &id)
+                .await?
+                .with_context(|| format!("no payment {id} in the journal"))?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&detail)?);
+                return Ok(());
+            }
+            let p = &detail.row;
+            println!("payment      {}", p.id);
+            println!(
+                "status       {}{}",
+                p.status,
+                if p.late {
+                    format!(" (late; {})", p.late_action.as_deref().unwrap_or("flag"))
+                } else {
+                    String::new()
+                }
+            );
+            println!("amount       {} RUB", p.amount_rubles);
+            println!("register     {}", p.register);
+            println!("provider     {} ({})", p.provider, detail.qr_type);
+            println!("receipt      {}", p.order.as_deref().unwrap_or("-"));
+            println!("created      {}", p.created_at);
+            println!("expires      {}", detail.expires_at);
+            println!("paid         {}", p.paid_at.as_deref().unwrap_or("-"));
+            println!("qr id        {}", detail.qr_id.as_deref().unwrap_or("-"));
+            println!(
+                "transaction  {}",
+                detail.bank_transaction_id.as_deref().unwrap_or("-")
+            );
+            if let Some(failure) = &detail.failure {
+                println!("failure      {failure}");
+            }
+            println!("refunded     {} RUB", rubles(p.refunded));
+            println!("\nHISTORY");
+            for line in &detail.history {
+                println!(
+                    "  {}  {:>10} -> {:<10} {}{}",
+                    line.at,
+                    line.from.as_deref().unwrap_or("-"),
+                    line.to,
+                    line.event,
+                    line.detail
+                        .as_deref()
+                        .map(|d| format!(" ({d})"))
+                        .unwrap_or_default()
+                );
+            }
+            for r in &detail.refunds {
+                println!(
+                    "\nREFUND {}  {} RUB  {}{}{}",
+                    r.id,
+                    r.amount_rubles,
+                    r.status,
+                    if r.automatic { " (automatic)" } else { "" },
+                    r.failure
+                        .as_deref()
+                        .map(|f| format!(" — {f}"))
+                        .unwrap_or_default()
+                );
+                for line in &r.history {
+                    println!(
+                        "  {}  {:>10} -> {:<10} {}{}",
+                        line.at,
+                        line.from.as_deref().unwrap_or("-"),
+                        line.to,
+                        line.event,
+                        line.detail
+                            .as_deref()
+                            .map(|d| format!(" ({d})"))
+                            .unwrap_or_default()
+                    );
+                }
+            }
+            Ok(())
+        }
+    }
+}
+
+fn print_payment_rows(rows: &[qrpayd_service::journal::PaymentRow]) {
+    println!(
+        "{:<37} {:<10} {:<12} {:<20} {:>12} {:<10} {:<24}",
+        "ID", "REGISTER", "PROVIDER", "RECEIPT", "AMOUNT RUB", "STATUS", "CREATED"
+    );
+    for p in rows {
+        let status = if p.late {
+            format!("{}*late", p.status)
+        } else {
+            p.status.to_owned()
+        };
+        println!(
+            "{:<37} {:<10} {:<12} {:<20} {:>12} {:<10} {:<24}",
+            p.id,
+            p.register,
+            p.provider,
+            p.order.as_deref().unwrap_or("-"),
+            p.amount_rubles,
+            status,
+            p.created_at
+        );
+    }
+    if rows.is_empty() {
+        println!("(none)");
+    }
+}
+
 const DEMO_CONFIG: &str = "qrpayd-demo.toml";
 
 /// `YYYY-MM-DD` (start of that day, Moscow time) or an RFC 3339 time.
@@ -251,17 +545,6 @@ fn parse_moment(text: &str) -> anyhow::Result<chrono::DateTime<chrono::Utc>> {
     let date = chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d")
         .with_context(|| format!("{text:?} is neither YYYY-MM-DD nor an RFC 3339 time"))?;
     Ok(reconcile::moscow_day(date).0)
-}
-
-fn init_logging(json: bool) {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn,tower_http=warn"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter);
-    if json {
-        builder.json().init();
-    } else {
-        builder.init();
-    }
 }
 
 fn random_token(prefix: &str) -> String {
@@ -407,12 +690,12 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         None => {
             let (config, first) = demo_config()?;
-            init_logging(config.log_format == "json");
+            logging::init(&config.log_format);
             serve(config, Some(first)).await
         }
         Some(Command::Serve { config }) => {
             let config = Config::load(&config)?;
-            init_logging(config.log_format == "json");
+            logging::init(&config.log_format);
             serve(config, None).await
         }
         Some(Command::CheckConfig { config: path }) => {
@@ -457,6 +740,13 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             }
             let (payments, _) = open(&config, Arc::new(SystemClock)).await?;
             let report = reconcile::run(&payments, &registry, mark_late).await?;
+            // Kept for the journal page's "last reconciliation" (wall-clock: when it ran).
+            qrpayd_service::journal::save_reconciliation(
+                payments.store(),
+                &report,
+                SystemClock.now(),
+            )
+            .await?;
             print!("{}", reconcile::render(&report, format));
             if let Some(unchecked) = &report.unchecked {
                 eprintln!("incomplete check: {unchecked}");
@@ -467,6 +757,19 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Some(Command::Links { action }) => links(action).await,
+        Some(Command::Payments { action }) => payments_cli(action).await,
+        Some(Command::Migrate {
+            config,
+            check,
+            apply: _,
+        }) => migrate(&Config::load(&config)?, check).await,
+        Some(Command::Backup { config, output }) => {
+            let config = Config::load(&config)?;
+            let store = qrpayd_store::Store::open_unmigrated(&config.database_url).await?;
+            store.backup(&output).await?;
+            println!("journal copied to {}", output.display());
+            Ok(())
+        }
         Some(Command::Export {
             config,
             from,
@@ -491,7 +794,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             sbp_merchant_id,
             secret_key,
         }) => {
-            init_logging(false);
+            logging::init("text");
             let listener = tokio::net::TcpListener::bind(&listen)
                 .await
                 .with_context(|| format!("cannot listen on {listen}"))?;

@@ -8,6 +8,9 @@
 //! through the sandbox, and the page must show "paid" within two seconds, then idle again.
 //! Screenshots are saved under `target/tmp/qrpayd-display/` (paths printed).
 //!
+//! The store admin's journal page (`/admin`) is opened the same way: the day's totals, a
+//! payment's history, the search by receipt.
+//!
 //! Without `/usr/bin/chromium` the tests are skipped with a loud message, unless
 //! `QRPAYD_REQUIRE_BROWSER` is set (`.ci/run` sets it and installs Chromium), then they fail.
 
@@ -34,6 +37,7 @@ const CHROMIUM: &str = "/usr/bin/chromium";
 const KEY: &str = "pos1-browser-test-key-0123";
 const DISPLAY_KEY: &str = "pos1-browser-display-key-0123";
 const SECRET: &str = "sandbox-browser-secret";
+const ADMIN_KEY: &str = "admin-browser-test-key-0123";
 
 /// Chromium, or `None` (skip) when it is absent and not required.
 fn chromium() -> Option<&'static str> {
@@ -78,7 +82,11 @@ impl Qrpayd {
             dir.path().join("qrpayd.db").display()
         );
         let text = demo_toml(&addr, KEY, DISPLAY_KEY, SECRET)
-            .replace("sqlite://qrpayd-demo.db?mode=rwc", &db);
+            .replace("sqlite://qrpayd-demo.db?mode=rwc", &db)
+            .replace(
+                "bank_timeout_seconds = 5",
+                &format!("bank_timeout_seconds = 5\nadmin_api_key = \"{ADMIN_KEY}\""),
+            );
         let config = Config::from_toml(&text, Vec::new()).unwrap();
         let running = start(
             &config,
@@ -564,6 +572,137 @@ async fn the_cashier_demo_page_creates_pays_and_refunds() {
         .eval(&page, "document.getElementById('log').textContent")
         .await;
     assert!(!log.as_str().unwrap().contains(KEY), "the key was logged");
+    browser.close().await;
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_admin_journal_page_shows_the_day_a_payment_s_history_and_finds_a_receipt() {
+    let Some(executable) = chromium() else {
+        return;
+    };
+    let app = Qrpayd::start().await;
+    let paid = app.create("sale-1", 12345).await;
+    app.pay(&paid).await;
+    let id = paid["id"].as_str().unwrap().to_owned();
+    for _ in 0..100 {
+        let p: Value = app
+            .http
+            .get(format!("{}/v1/payments/{id}?wait=1", app.base))
+            .bearer_auth(KEY)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        if p["status"] == "paid" {
+            break;
+        }
+    }
+    let _pending = app.create("sale-2", 5000).await;
+    let mut browser = Browser::launch(executable);
+    // The key travels in the fragment: never sent to qrpayd, and the page drops it from the
+    // address bar once read.
+    let page = browser
+        .open(&format!("{}/admin#key={ADMIN_KEY}", app.base), 1280, 900)
+        .await;
+    browser
+        .until(
+            &page,
+            "document.body.dataset.loaded === 'yes'",
+            Duration::from_secs(15),
+        )
+        .await;
+    assert_eq!(browser.eval(&page, "location.hash").await, "");
+    // The day's table: pos-1 with the sandbox bank, two payments, one paid for 123,45 ₽.
+    let total = browser
+        .eval(
+            &page,
+            "Array.from(document.querySelectorAll('#groups tr.total td')).map(td => td.textContent).join('|')",
+        )
+        .await;
+    assert_eq!(total, "Итого||2|1|123,45|0,00", "{total}");
+    let rows = browser
+        .eval(
+            &page,
+            "document.querySelectorAll('#payments tbody tr').length",
+        )
+        .await;
+    assert_eq!(rows, 2);
+    browser.screenshot(&page, "admin-day.png").await;
+
+    // A payment's full history, by clicking it.
+    browser
+        .eval(
+            &page,
+            &format!("document.querySelector('a[data-payment=\"{id}\"]').click(); true"),
+        )
+        .await;
+    browser
+        .until(
+            &page,
+            "!document.getElementById('detail-card').hidden && \
+             Array.from(document.querySelectorAll('#history tbody tr')).some(tr => tr.textContent.includes('BankPaid'))",
+            Duration::from_secs(5),
+        )
+        .await;
+    assert_eq!(
+        browser
+            .eval(&page, "document.getElementById('d-id').textContent")
+            .await,
+        id.as_str()
+    );
+    browser.screenshot(&page, "admin-payment.png").await;
+
+    // Search by receipt: both payments carry receipt-1.
+    browser
+        .eval(
+            &page,
+            "document.getElementById('order').value = 'receipt-1'; \
+             document.getElementById('search-form').requestSubmit(); true",
+        )
+        .await;
+    browser
+        .until(
+            &page,
+            "document.getElementById('list-title').textContent === 'Чек receipt-1: найдено 2'",
+            Duration::from_secs(5),
+        )
+        .await;
+    // Nothing to act on, and no reconciliation yet.
+    assert_eq!(
+        browser
+            .eval(&page, "document.querySelector('#late tbody').textContent")
+            .await,
+        "нет"
+    );
+    assert!(
+        browser
+            .eval(&page, "document.getElementById('rec-summary').textContent")
+            .await
+            .as_str()
+            .unwrap()
+            .contains("Сверок ещё не было")
+    );
+    // A wrong key gets a clear message, not a broken page.
+    browser
+        .eval(
+            &page,
+            &format!(
+                "document.getElementById('key').value = '{KEY}'; \
+                 document.getElementById('key-form').requestSubmit(); true"
+            ),
+        )
+        .await;
+    browser
+        .until(
+            &page,
+            "!document.getElementById('error').hidden && \
+             document.getElementById('error').textContent.startsWith('ключ не подходит')",
+            Duration::from_secs(5),
+        )
+        .await;
     browser.close().await;
     app.stop().await;
 }

@@ -52,6 +52,9 @@ fn no_floats_outside_tests() {
     let offenders: Vec<String> = sources()
         .into_iter()
         .filter(|f| !f.ends_with("tests.rs"))
+        // Not money: Prometheus histograms take bucket bounds and observed latencies in seconds
+        // as f64 (prometheus-client's API); this one module holds them, amounts never enter it.
+        .filter(|f| !f.ends_with("crates/service/src/metrics.rs"))
         .filter(|f| {
             let text = std::fs::read_to_string(f).unwrap();
             // Only the part before a `#[cfg(test)]` module counts.

@@ -11,6 +11,8 @@
 
 mod helpers;
 
+mod admin;
+
 mod bad_input;
 mod cancel_and_expiry;
 mod display;
@@ -22,3 +24,4 @@ mod reconcile;
 mod refunds;
 mod resilience;
 mod tbank;
+mod upgrade;

@@ -292,6 +292,77 @@ async fn a_clean_day_reconciles_without_differences_and_the_cli_agrees() {
         "{csv}"
     );
 
+    // Each run is saved: the journal page shows the last one's differences.
+    let last = app
+        .request(
+            reqwest::Method::GET,
+            "/v1/admin/reconciliation",
+            Some(crate::helpers::ADMIN_KEY),
+            None,
+            None,
+        )
+        .await;
+    assert_eq!(last.body["last"]["differences"], 1, "{}", last.body);
+    assert_eq!(last.body["last"]["registry_date"], today.to_string());
+    assert_eq!(
+        last.body["last"]["report"]["differences"][0]["kind"],
+        "payment_missing_in_journal"
+    );
+
+    // `qrpayd payments list | show` read the same journal.
+    let cli = |args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_qrpayd"))
+            .args(args)
+            .arg("--config")
+            .arg(&config_file)
+            .output()
+            .unwrap()
+    };
+    let out = cli(&[
+        "payments",
+        "list",
+        "--date",
+        &today.to_string(),
+        "--format",
+        "json",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let day: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(day["totals"]["paid_amount"], 12345);
+    assert_eq!(day["totals"]["refunded_amount"], 45);
+    let out = cli(&["payments", "list", "--date", &today.to_string()]);
+    let table = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        table.contains("total") && table.contains("123.45") && table.contains("receipt-1"),
+        "{table}"
+    );
+    let id = p["id"].as_str().unwrap();
+    let out = cli(&["payments", "show", id]);
+    let shown = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        shown.contains("BankPaid via bank notification")
+            && shown.contains(&format!("REFUND {}", r.body["id"].as_str().unwrap())),
+        "{shown}"
+    );
+    let out = cli(&["payments", "show", "pay_nope"]);
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("no payment pay_nope in the journal"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = cli(&["payments", "list", "--format", "xml"]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("use table or json"));
+
     // The accounting export lists the payment and its refund with the bank's ids.
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_qrpayd"))
         .args(["export", "--config"])

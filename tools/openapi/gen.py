@@ -188,6 +188,7 @@ ERROR_CODES = [
     ("invalid_width", "400", "`GET /v1/payments/{id}/receipt.escpos` or `receipt.txt`: `width` is not `58` or `80` (the receipt paper's width in millimetres)."),
     ("invalid_option", "400", "A QR picture or receipt option has a value qrpayd does not know: `qr` (`native`, `raster`), `lang` (`ru`, `en`), `cut` (`true`, `false`) or `background` (`dark`, `light`)."),
     ("qr_not_payable", "409", "A QR picture or receipt slip was asked for a payment that is no longer `pending` (paid, failed, expired or cancelled): its QR can no longer be paid and must not reach a screen or the receipt tape. Also for a payment whose QR the customer presents (there is none to show)."),
+    ("admin_only", "403", "An admin endpoint (`/v1/admin/...`, `GET /metrics`) was called with a register's key: it needs the `admin_api_key`."),
     ("unknown_display", "404", "`GET /display/{register_id}/events`: no customer display at this address: the register does not exist, has no `display_key`, or `key` is wrong (all three look the same)."),
 ]
 
@@ -1634,6 +1635,142 @@ paths = {
 
 
 
+ADMIN_SECURITY = [{"adminKey": []}]
+ADMIN_403 = error_response(
+    "`admin_only`: a register's key; these endpoints need the admin key.",
+    {"admin_only": ex("Register key", err("admin_only", "this needs the admin key (admin_api_key), not a register's"))},
+)
+ADMIN_400 = error_response(
+    "`invalid_query`: an unknown parameter or a bad value.",
+    {"invalid_query": ex("Bad date", err("invalid_query", "`date` must be YYYY-MM-DD"))},
+)
+PAYMENT_ROW = {
+    "id": PAYMENT_ID, "register": "pos-1", "provider": "raiffeisen", "order": "sale-0042/17",
+    "amount": 12345, "amount_rubles": "123.45", "status": "paid", "late": False, "late_action": None,
+    "refunded": 5000, "created_at": "2025-03-14T09:26:53.589Z", "paid_at": "2025-03-14T09:27:40.311Z",
+}
+GROUP = {"register": "pos-1", "provider": "raiffeisen", "payments": 1, "paid": 1, "paid_amount": 12345, "refunded_amount": 5000}
+HISTORY = [
+    {"at": "2025-03-14T09:26:53.589Z", "from": None, "to": "creating", "event": "Created", "detail": None},
+    {"at": "2025-03-14T09:26:53.842Z", "from": "creating", "to": "pending", "event": "QrIssued via bank", "detail": None},
+    {"at": "2025-03-14T09:27:40.311Z", "from": "pending", "to": "paid", "event": "BankPaid via bank notification", "detail": "transaction 1234567"},
+]
+REFUND_DETAIL = {
+    "id": REFUND_ID, "payment_id": PAYMENT_ID, "amount": 5000, "amount_rubles": "50.00", "status": "succeeded",
+    "automatic": False, "reason": "return receipt 0042-R1", "failure": None, "created_at": "2025-03-14T10:05:12.034Z",
+    "history": [{"at": "2025-03-14T10:05:14.518Z", "from": "pending", "to": "succeeded", "event": "BankCompleted via worker", "detail": None}],
+}
+
+
+def admin_get(operation_id, summary, description, example, parameters=None, not_found=False, bad_query=False):
+    responses = {
+        "200": {"description": "The answer.", "content": {"application/json": {"schema": {"type": "object"}, "examples": {"example": ex(summary, example)}}}},
+        "401": {"$ref": "#/components/responses/Unauthorized"},
+        "403": ADMIN_403,
+        "500": {"$ref": "#/components/responses/InternalError"},
+    }
+    if bad_query:
+        responses["400"] = ADMIN_400
+    if not_found:
+        responses["404"] = {"$ref": "#/components/responses/PaymentNotFound"}
+    op = {
+        "operationId": operation_id,
+        "tags": ["admin"],
+        "summary": summary,
+        "description": description,
+        "security": ADMIN_SECURITY,
+        "responses": responses,
+    }
+    if parameters:
+        op["parameters"] = parameters
+    return {"get": op}
+
+
+admin_paths = {
+    "/v1/admin/day": admin_get(
+        "adminDay",
+        "A day's payments by register and provider",
+        "Payments created on a Moscow day (`date`, default today), grouped by register and provider with totals (`paid_amount`, `refunded_amount` in kopecks), and every payment of the day, newest first (at most 10000). `register` and `order` narrow it. The `/admin` page's main table; `qrpayd payments list --format json` prints the same.",
+        {"date": "2025-03-14", "groups": [GROUP], "totals": dict(GROUP, register="*", provider="*"), "payments": [PAYMENT_ROW]},
+        parameters=[
+            {"name": "date", "in": "query", "required": False, "description": "The Moscow day, `YYYY-MM-DD` (default: today).", "schema": {"type": "string", "format": "date"}},
+            {"name": "register", "in": "query", "required": False, "description": "Only this register's payments.", "schema": {"type": "string"}},
+            {"name": "order", "in": "query", "required": False, "description": "Only payments of this sale receipt.", "schema": {"type": "string"}},
+        ],
+        bad_query=True,
+    ),
+    "/v1/admin/search": admin_get(
+        "adminSearch",
+        "Find payments by sale receipt",
+        "Payments whose `order` is the receipt, any day, newest first (at most 100).",
+        {"payments": [PAYMENT_ROW]},
+        parameters=[{"name": "order", "in": "query", "required": True, "description": "The sale receipt id.", "schema": {"type": "string"}}],
+        bad_query=True,
+    ),
+    "/v1/admin/payments/{id}": admin_get(
+        "adminPayment",
+        "A payment's full history",
+        "The payment with every state change (time, from, to, what happened and who reported it, the bank's answer or transaction) and each refund with its own history. `qrpayd payments show <id> --format json` prints the same.",
+        dict(PAYMENT_ROW, qr_type="dynamic", qr_id=QR_ID, bank_transaction_id="1234567", failure=None, description="Order 0042, store 17", expires_at="2025-03-14T09:31:53.589Z", history=HISTORY, refunds=[REFUND_DETAIL]),
+        parameters=[{"name": "id", "in": "path", "required": True, "description": "The payment id.", "schema": {"type": "string"}}],
+        not_found=True,
+    ),
+    "/v1/admin/attention": admin_get(
+        "adminAttention",
+        "What a person must look at",
+        "Late payments (paid after qrpayd closed them; `late_action` `refund` = refunded automatically, `flag` = a person decides) and refunds the bank refused, newest first (at most 100 of each).",
+        {"late": [dict(PAYMENT_ROW, late=True, late_action="flag", refunded=0)], "failed_refunds": [dict(REFUND_DETAIL, status="failed", failure="bank_rejected: ERROR.REFUND_INSUFFICIENT_FUNDS")]},
+    ),
+    "/v1/admin/reconciliation": admin_get(
+        "adminReconciliation",
+        "The last reconciliation's differences",
+        "The last run of `qrpayd reconcile` (saved in the journal): when it ran, the registry's day, how many differences, and the report as `reconcile --format json` prints it. `last` is `null` before the first run.",
+        {"last": {"ran_at": "2025-03-15T06:00:02.120Z", "registry_date": "2025-03-14", "differences": 1, "report": {"date": "2025-03-14", "bank_payments": 12, "bank_refunds": 1, "bank_other_rows": 0, "differences": [{"kind": "payment_missing_at_bank", "payment_id": PAYMENT_ID, "refund_id": None, "qr_id": QR_ID, "bank_amount": None, "journal_amount": 12345, "journal_status": "paid", "registry_line": None, "action": None}]}}},
+    ),
+}
+
+ops_paths = {
+    "/readyz": {
+        "get": {
+            "operationId": "ready",
+            "tags": ["operations"],
+            "summary": "Readiness: can this instance take payments?",
+            "description": "For load balancers and monitoring. Ready (200) when the journal database answers, its schema is the one this binary expects, and at least one provider is not down (a provider is down after 3 bank calls in a row without a usable answer: timeout, unavailable, nonsense; any answer resets it). Every part is reported; 503 with the same body when not ready. `/healthz` stays the cheap liveness probe. No key needed.",
+            "security": [],
+            "responses": {
+                "200": {"description": "Ready.", "content": {"application/json": {"schema": {"type": "object"}, "examples": {"ready": ex("Ready", {"status": "ready", "version": "0.1.0", "database": {"ok": True}, "schema": {"ok": True, "version": 5, "expected": 5}, "providers": {"raiffeisen": {"ok": True, "calls": 120, "consecutive_failures": 0, "last_error": None}}})}}}},
+                "503": {"description": "Not ready: which part fails is in the body.", "content": {"application/json": {"schema": {"type": "object"}, "examples": {"bank_down": ex("The only bank does not answer", {"status": "not_ready", "version": "0.1.0", "database": {"ok": True}, "schema": {"ok": True, "version": 5, "expected": 5}, "providers": {"raiffeisen": {"ok": False, "calls": 130, "consecutive_failures": 3, "last_error": "the bank did not answer in time"}}})}}}},
+            },
+        }
+    },
+    "/metrics": {
+        "get": {
+            "operationId": "metrics",
+            "tags": ["operations"],
+            "summary": "Prometheus metrics",
+            "description": "OpenMetrics text (`application/openmetrics-text; version=1.0.0`) for Prometheus: `qrpayd_payments{provider,status}`, `qrpayd_bank_request_duration_seconds{provider,operation,outcome}` (histogram), `qrpayd_callbacks_total{provider,result}`, `qrpayd_jobs_due{kind}`, `qrpayd_jobs_overdue{kind}`, `qrpayd_oldest_unfinished_payment_age_seconds`, `qrpayd_outbox_unpublished_events`, `qrpayd_outbox_lag_seconds`, `qrpayd_long_polls_open`, `qrpayd_display_streams_open`, `qrpayd_db_pool_connections{state}`, `qrpayd_db_pool_max_connections`, `qrpayd_late_payments_flagged`. Needs the admin key here; with `metrics_listen` the same text is served on that address without a key.",
+            "security": ADMIN_SECURITY,
+            "responses": {
+                "200": {"description": "The metrics.", "content": {"application/openmetrics-text": {"schema": {"type": "string"}}}},
+                "401": {"$ref": "#/components/responses/Unauthorized"},
+                "403": ADMIN_403,
+                "500": {"$ref": "#/components/responses/InternalError"},
+            },
+        }
+    },
+    "/admin": {
+        "get": {
+            "operationId": "adminPage",
+            "tags": ["admin"],
+            "summary": "The store admin's journal page",
+            "description": "A read-only page (Russian; no external assets): the day's payments by register and provider with totals, search by receipt, a payment's full history, late payments and failed refunds, the last reconciliation's differences. It holds no key: it asks for the admin key, or takes it from the URL fragment (`/admin#key=...`, never sent to the server), and calls `/v1/admin/...` with it.",
+            "security": [],
+            "responses": {"200": {"description": "The page.", "content": {"text/html": {"schema": {"type": "string"}}}}},
+        }
+    },
+}
+
+
 def with_inserted(mapping, after, extra):
     """`mapping` with `extra`'s items right after the key `after` (the document's order)."""
     out = {}
@@ -1646,6 +1783,8 @@ def with_inserted(mapping, after, extra):
 
 paths = with_inserted(paths, "/v1/payments/{id}/cancel", media_paths)
 paths = with_inserted(paths, "/openapi.json", display_paths)
+paths = with_inserted(paths, "/healthz", ops_paths)
+paths = with_inserted(paths, "/v1/callbacks/{provider}", admin_paths)
 
 SANDBOX_TAG = """The embedded SBP sandbox bank, an emulator of Raiffeisenbank's SBP QR API (and of a T-Bank acquiring terminal) for demos, tests and staff training. **Exists only when the configuration has a `[sandbox]` section**; it is mounted under `/sandbox-bank`, and a provider with `base_url = "http://<listen>/sandbox-bank"` talks to it. Its answers are the bank's own JSON (`{"code":"SUCCESS",...}` / `{"code":"ERROR.X","message":"..."}`, messages in Russian), not this API's envelope, and amounts are **rubles** as JSON numbers. Routes (all under `/sandbox-bank`; "auth" = `Authorization: Bearer <sandbox secret_key>`):
 
@@ -1673,7 +1812,8 @@ doc = {
         {"name": "qr", "description": "A pending payment's QR as SVG, PNG or terminal text, and the QR slip for the receipt printer (ESC/POS bytes or plain text), for registers that do not draw the QR themselves. Read like the payment: a register's key or the admin key."},
         {"name": "display", "description": "Pages for people, served by qrpayd itself (no internet needed): the customer display / kiosk page of a register with its event stream (opened with the register's `display_key`, never an API key), their assets, and, with a `[sandbox]`, the cashier demo page."},
         {"name": "callbacks", "description": "Bank notifications about payments, authenticated by the bank's signature."},
-        {"name": "operations", "description": "Health check and this document."},
+        {"name": "admin", "description": "The store admin's read-only journal: the `/admin` page and the JSON it reads (`/v1/admin/...`, admin key only)."},
+        {"name": "operations", "description": "Liveness (`/healthz`), readiness (`/readyz`), Prometheus metrics (`/metrics`) and this document."},
         {"name": "sandbox", "description": SANDBOX_TAG},
     ],
     "paths": paths,

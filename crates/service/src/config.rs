@@ -64,6 +64,10 @@ pub struct Config {
     /// The durable topic exchange events are published to.
     #[serde(default = "defaults::amqp_exchange")]
     pub amqp_exchange: String,
+    /// A second address serving only `GET /metrics` without a key (for a Prometheus on the
+    /// store's network); absent = `/metrics` only on `listen`, with the admin key.
+    #[serde(default)]
+    pub metrics_listen: Option<String>,
     /// `text` (default) or `json` log lines on stdout.
     #[serde(default = "defaults::log_format")]
     pub log_format: String,
@@ -194,7 +198,7 @@ mod defaults {
 pub struct ConfigError(pub String);
 
 /// Top-level keys that may be overridden from the environment, with their TOML type.
-const TOP_LEVEL: [(&str, bool); 13] = [
+const TOP_LEVEL: [(&str, bool); 14] = [
     ("amqp_url", false),
     ("amqp_exchange", false),
     ("late_payment_policy", false),
@@ -208,6 +212,7 @@ const TOP_LEVEL: [(&str, bool); 13] = [
     ("max_wait_seconds", true),
     ("max_amount_kopecks", true),
     ("log_format", false),
+    ("metrics_listen", false),
 ];
 
 impl Config {
@@ -316,6 +321,18 @@ impl Config {
             && self.registers.iter().any(|r| r.api_key == *key)
         {
             problems.push("admin_api_key must differ from every register's api_key".into());
+        }
+        if let Some(metrics) = &self.metrics_listen {
+            match metrics.parse::<SocketAddr>() {
+                Err(_) => problems.push(format!(
+                    "metrics_listen = {metrics:?} is not an address like \"127.0.0.1:9464\""
+                )),
+                Ok(addr) if Some(addr) == self.listen.parse::<SocketAddr>().ok() => problems.push(
+                    "metrics_listen must differ from listen (the API needs its key; metrics_listen has none)"
+                        .into(),
+                ),
+                Ok(_) => {}
+            }
         }
         if !matches!(self.log_format.as_str(), "text" | "json") {
             problems.push(format!(
@@ -715,6 +732,33 @@ secret_key = "file-secret"
         assert!(err.0.contains("listen_port"), "{err}");
         let env = vec![("QRPAYD_PAYMENT_TTL_SECONDS".to_owned(), "five".to_owned())];
         assert!(Config::from_toml(GOOD, env).is_err());
+    }
+
+    #[test]
+    fn metrics_listen_is_an_address_other_than_listen() {
+        let c = Config::from_toml(
+            &format!("metrics_listen = \"127.0.0.1:9464\"\n{GOOD}"),
+            no_env(),
+        )
+        .unwrap();
+        assert_eq!(c.metrics_listen.as_deref(), Some("127.0.0.1:9464"));
+        let err = Config::from_toml(&format!("metrics_listen = \"nowhere\"\n{GOOD}"), no_env())
+            .unwrap_err()
+            .0;
+        assert!(err.contains("metrics_listen = \"nowhere\""), "{err}");
+        let err = Config::from_toml(
+            &format!("metrics_listen = \"127.0.0.1:8080\"\n{GOOD}"),
+            no_env(),
+        )
+        .unwrap_err()
+        .0;
+        assert!(err.contains("must differ from listen"), "{err}");
+        let env = vec![(
+            "QRPAYD_METRICS_LISTEN".to_owned(),
+            "127.0.0.1:9100".to_owned(),
+        )];
+        let c = Config::from_toml(GOOD, env).unwrap();
+        assert_eq!(c.metrics_listen.as_deref(), Some("127.0.0.1:9100"));
     }
 
     #[test]

@@ -4,12 +4,14 @@
 //! * [`payments`] — the orchestration of create / wait / cancel / notifications / jobs;
 //! * [`worker`] — the loop that runs due jobs (polling, expiry, recovery);
 //! * [`reconcile`] and [`export`] — the bank's registry against the journal; the journal as CSV;
+//! * [`journal`] — the journal as the store admin reads it (the `/admin` page, `qrpayd payments`);
 //! * [`api`] — the POS API v1 over HTTP, the customer display and the demo page;
 //! * [`media`] — QR pictures (SVG, PNG, text) and receipt slips (ESC/POS, text);
 //! * [`display`] — what a customer display shows, and the pages' embedded HTML/CSS/JS;
 //! * [`startup`] — wiring it together; `main` and the tests start qrpayd through it;
 //! * [`events`] and [`outbox`] — the event feed for registers, and publishing events to RabbitMQ;
-//! * [`clock`] and [`hub`] — business time and in-process change notifications.
+//! * [`clock`] and [`hub`] — business time and in-process change notifications;
+//! * [`metrics`] — Prometheus metrics and the providers' health for `/readyz`.
 
 pub mod api;
 pub mod clock;
@@ -18,7 +20,9 @@ pub mod display;
 pub mod events;
 pub mod export;
 pub mod hub;
+pub mod journal;
 pub mod media;
+pub mod metrics;
 pub mod outbox;
 pub mod payments;
 pub mod reconcile;

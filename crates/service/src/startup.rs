@@ -22,6 +22,8 @@ use crate::api::{self, AppState, Displays, Register, Registers};
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::hub::ChangeHub;
+use crate::metrics::Metrics;
+use crate::metrics::bank::InstrumentedBank;
 use crate::outbox::{BrokerConfig, Publisher};
 use crate::payments::{LatePolicy, Payments, Provider, Settings, backoff};
 use crate::worker::Worker;
@@ -97,7 +99,11 @@ impl Running {
     }
 }
 
-fn build_providers(config: &Config) -> Result<HashMap<ProviderName, Provider>, StartError> {
+/// Builds every configured bank adapter, wrapped so its calls are timed and counted.
+fn build_providers(
+    config: &Config,
+    metrics: &Arc<Metrics>,
+) -> Result<HashMap<ProviderName, Provider>, StartError> {
     let mut providers = HashMap::new();
     for p in &config.providers {
         let name =
@@ -139,6 +145,7 @@ fn build_providers(config: &Config) -> Result<HashMap<ProviderName, Provider>, S
                 );
             }
         };
+        let adapter = InstrumentedBank::wrap(adapter, &p.name, metrics.clone());
         providers.insert(
             name.clone(),
             Provider {
@@ -193,9 +200,17 @@ pub async fn open(
     config: &Config,
     clock: Arc<dyn Clock>,
 ) -> Result<(Payments, HashMap<ProviderName, Provider>), StartError> {
+    open_with(config, clock, &Arc::new(Metrics::new())).await
+}
+
+async fn open_with(
+    config: &Config,
+    clock: Arc<dyn Clock>,
+    metrics: &Arc<Metrics>,
+) -> Result<(Payments, HashMap<ProviderName, Provider>), StartError> {
     config.validate()?;
     let store = Store::connect(&config.database_url).await?;
-    let providers = build_providers(config)?;
+    let providers = build_providers(config, metrics)?;
     let payments = Payments::new(
         store,
         clock,
@@ -224,7 +239,8 @@ pub async fn start(
     let addr = listener
         .local_addr()
         .map_err(|e| crate::config::ConfigError(format!("listener: {e}")))?;
-    let (payments, providers) = open(config, options.clock.clone()).await?;
+    let metrics = Arc::new(Metrics::new());
+    let (payments, providers) = open_with(config, options.clock.clone(), &metrics).await?;
     // SQLite is one process's file: a second `serve` on it would double every job.
     payments.store().claim_single_instance()?;
     let only_provider = (providers.len() == 1)
@@ -244,7 +260,18 @@ pub async fn start(
         displays: Arc::new(build_displays(config)?),
         demo: config.sandbox.is_some(),
         clock: options.clock.clone(),
+        metrics,
+        outbox: config.amqp_url.is_some(),
     };
+    let metrics_listener = match &config.metrics_listen {
+        Some(addr) => Some(
+            TcpListener::bind(addr)
+                .await
+                .map_err(|e| crate::config::ConfigError(format!("metrics_listen {addr}: {e}")))?,
+        ),
+        None => None,
+    };
+    let metrics_app = api::metrics_router(state.clone());
     let sandbox = config.sandbox.as_ref().map(|s| {
         // The embedded bank reads qrpayd's clock: one "now" for both sides of the wire.
         Sandbox::new(
@@ -269,6 +296,19 @@ pub async fn start(
             .await
     });
     let mut background = Vec::new();
+    if let Some(listener) = metrics_listener {
+        let mut stop = shutdown_rx.clone();
+        background.push(tokio::spawn(async move {
+            let served = axum::serve(listener, metrics_app)
+                .with_graceful_shutdown(async move {
+                    let _ = stop.wait_for(|s| *s).await;
+                })
+                .await;
+            if let Err(e) = served {
+                tracing::error!("metrics listener: {e}");
+            }
+        }));
+    }
     if options.run_worker {
         background.push(tokio::spawn(worker.clone().run(shutdown_rx.clone())));
     }

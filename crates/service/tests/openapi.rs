@@ -122,7 +122,8 @@ fn handlers_in(source: &str) -> Vec<(String, String, String)> {
 }
 
 /// The key types a handler of `api::router` extracts: `Register` (a register's key only),
-/// `Viewer` (a register's key or the admin key). Read from its signature in `src/api/`.
+/// `Viewer` (a register's key or the admin key), `Admin` (the admin key only). Read from its
+/// signature in `src/api/`.
 fn key_extractors(handler: &str) -> BTreeSet<String> {
     let (module, name) = handler.rsplit_once("::").unwrap_or(("mod", handler));
     let file = concat!(env!("CARGO_MANIFEST_DIR"), "/src/api/").to_owned() + module + ".rs";
@@ -138,7 +139,7 @@ fn key_extractors(handler: &str) -> BTreeSet<String> {
         .split(',')
         .filter_map(|param| param.rsplit_once(':'))
         .map(|(_, ty)| ty.trim())
-        .filter(|ty| ["Register", "Viewer"].contains(ty))
+        .filter(|ty| ["Register", "Viewer", "Admin"].contains(ty))
         .map(str::to_owned)
         .collect()
 }
@@ -422,13 +423,17 @@ fn every_operation_is_described_tagged_and_secured_as_the_code_does() {
             .find(|(p, m, _)| *p == path && *m == method)
             .map(|(_, _, handler)| key_extractors(handler))
             .unwrap_or_default();
-        let needs_key = path.starts_with("/v1/") && !path.starts_with("/v1/callbacks/");
+        // `/metrics` is the one key-protected path outside `/v1` (the admin key).
+        let needs_key =
+            (path.starts_with("/v1/") && !path.starts_with("/v1/callbacks/")) || path == "/metrics";
         assert_eq!(
             needs_key,
             !extractors.is_empty(),
             "{at}: the handler's key extractor ({extractors:?}) and the path disagree"
         );
-        let expected = if extractors.contains("Register") {
+        let expected = if extractors.contains("Admin") {
+            serde_json::json!([{ "adminKey": [] }])
+        } else if extractors.contains("Register") {
             serde_json::json!([{ "registerKey": [] }])
         } else if extractors.contains("Viewer") {
             serde_json::json!([{ "registerKey": [] }, { "adminKey": [] }])
@@ -439,10 +444,10 @@ fn every_operation_is_described_tagged_and_secured_as_the_code_does() {
         if needs_key {
             assert!(op["responses"]["401"].is_object(), "{at}: no 401 answer");
         }
-        if extractors.contains("Register") {
+        if extractors.contains("Register") || extractors.contains("Admin") {
             assert!(
                 op["responses"]["403"].is_object(),
-                "{at}: no 403 answer (admin_read_only)"
+                "{at}: no 403 answer (admin_read_only / admin_only)"
             );
         }
     }

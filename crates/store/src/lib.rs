@@ -14,7 +14,9 @@ mod events;
 mod links;
 mod record;
 mod refunds;
+mod schema;
 mod sql;
+mod stats;
 pub mod test_db;
 
 use std::str::FromStr;
@@ -32,7 +34,9 @@ pub use events::Event;
 pub use links::CashLink;
 pub use record::{NewPayment, NewRefund, Payment, PaymentFilter, Refund};
 pub use refunds::{RefundApplied, RefundInserted, SendClaim};
+pub use schema::SchemaStatus;
 pub use sql::Backend;
+pub use stats::{HistoryLine, JobCounts, OutboxBacklog, PoolStats, ReconciliationRun, StatusCount};
 
 /// Storage failures. None of them is the client's fault.
 #[derive(Debug, thiserror::Error)]
@@ -178,11 +182,19 @@ pub fn from_ms(ms: i64) -> Result<DateTime<Utc>, StoreError> {
 }
 
 impl Store {
-    /// Opens (creating if needed) the database at `url` and applies its backend's migrations.
+    /// Opens (creating if needed) the database at `url` and applies its backend's migrations,
+    /// refusing a database written by a newer qrpayd (see [`Store::migrate`]).
     ///
     /// `url` is `sqlite://path?mode=rwc` (or `sqlite::memory:`), `mysql://user:pass@host/db`
     /// (MariaDB) or `postgres://user:pass@host/db`.
     pub async fn connect(url: &str) -> Result<Store, StoreError> {
+        let store = Store::open_unmigrated(url).await?;
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    /// Opens the database at `url` without touching its schema (`qrpayd migrate --check`).
+    pub async fn open_unmigrated(url: &str) -> Result<Store, StoreError> {
         sqlx::any::install_default_drivers();
         let backend = Backend::from_url(url).ok_or_else(|| {
             StoreError::Unsupported(format!(
@@ -228,11 +240,6 @@ impl Store {
                     .await?
             }
         };
-        match backend {
-            Backend::Sqlite => sqlx::migrate!("migrations/sqlite").run(&pool).await?,
-            Backend::MySql => sqlx::migrate!("migrations/mysql").run(&pool).await?,
-            Backend::Postgres => sqlx::migrate!("migrations/postgres").run(&pool).await?,
-        }
         let sqlite_path = (backend == Backend::Sqlite)
             .then(|| sqlite_file(url))
             .flatten();

@@ -155,3 +155,23 @@ impl FromRequestParts<AppState> for Register {
         }
     }
 }
+
+/// The store admin (`admin_api_key`): the journal page's endpoints and `/metrics`. A
+/// register's key answers `403 admin_only`.
+#[derive(Debug, Clone, Copy)]
+pub struct Admin;
+
+impl FromRequestParts<AppState> for Admin {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        match Viewer::from_request_parts(parts, state).await? {
+            Viewer::Admin => Ok(Admin),
+            Viewer::Register(_) => Err(ApiError::new(
+                StatusCode::FORBIDDEN,
+                "admin_only",
+                "this needs the admin key (admin_api_key), not a register's",
+            )),
+        }
+    }
+}

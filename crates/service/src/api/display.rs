@@ -286,6 +286,11 @@ pub(super) async fn demo(State(state): State<AppState>) -> Response {
     }
 }
 
+/// `GET /admin`: the store admin's journal page (no key in it; it asks for the admin key).
+pub(super) async fn admin() -> Response {
+    page_response(StatusCode::OK, display::ADMIN_HTML)
+}
+
 /// `GET /assets/{name}`: the pages' CSS and JavaScript, served by qrpayd itself.
 pub(super) async fn asset(name: Result<Path<String>, PathRejection>) -> Response {
     let found = name.ok().and_then(|Path(name)| display::asset(&name));

@@ -7,12 +7,14 @@
 //! event stream).
 //! Architecture invariant: only this module knows the POS JSON shapes.
 
+mod admin;
 mod auth;
 mod display;
 mod error;
 mod events;
 mod links;
 mod media;
+mod ops;
 mod payments;
 mod refunds;
 mod view;
@@ -33,10 +35,11 @@ use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::sensitive_headers::SetSensitiveRequestHeadersLayer;
 use tower_http::trace::TraceLayer;
 
-pub use auth::{Displays, Register, Registers, Viewer};
+pub use auth::{Admin, Displays, Register, Registers, Viewer};
 pub use error::ApiError;
 
 use crate::clock::Clock;
+use crate::metrics::Metrics;
 use crate::payments::{CallbackOutcome, CallbackProblem, Payments};
 
 /// The OpenAPI 3.1 document served at `/openapi.json`.
@@ -65,6 +68,10 @@ pub struct AppState {
     pub demo: bool,
     /// Business time (countdowns and how long a display shows an outcome).
     pub clock: Arc<dyn Clock>,
+    /// Metrics and the providers' health.
+    pub metrics: Arc<Metrics>,
+    /// A broker is configured (the outbox backlog is worth reporting).
+    pub outbox: bool,
 }
 
 /// All routes with their layers. `extra` is merged in (the embedded sandbox bank).
@@ -86,15 +93,27 @@ pub fn router(state: AppState, extra: Option<Router>) -> Router {
         .route("/v1/events", get(events::feed))
         .route("/v1/links/check", post(links::check))
         .route("/v1/callbacks/{provider}", post(callback))
+        .route("/v1/admin/day", get(admin::day))
+        .route("/v1/admin/search", get(admin::search))
+        .route("/v1/admin/payments/{id}", get(admin::payment))
+        .route("/v1/admin/attention", get(admin::attention))
+        .route("/v1/admin/reconciliation", get(admin::reconciliation))
         .route("/healthz", get(healthz))
+        .route("/readyz", get(ops::readyz))
+        .route("/metrics", get(ops::metrics))
         .route("/openapi.json", get(openapi))
         .route("/display/{register_id}", get(display::page))
         .route("/display/{register_id}/events", get(display::events))
         .route("/demo", get(display::demo))
+        .route("/admin", get(display::admin))
         .route("/assets/{name}", get(display::asset))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            ops::count_open,
+        ))
         .with_state(state);
     let app = match extra {
         Some(extra) => api.nest("/sandbox-bank", extra),
@@ -119,6 +138,14 @@ pub fn router(state: AppState, extra: Option<Router>) -> Router {
     .layer(SetSensitiveRequestHeadersLayer::new([
         axum::http::header::AUTHORIZATION,
     ]))
+}
+
+/// The router of `metrics_listen`: `GET /metrics` without a key, nothing else.
+pub fn metrics_router(state: AppState) -> Router {
+    Router::new()
+        .route("/metrics", get(ops::metrics_open))
+        .fallback(not_found)
+        .with_state(state)
 }
 
 async fn not_found() -> ApiError {
@@ -178,6 +205,28 @@ async fn callback(
         .provider(&provider)
         .and_then(|p| p.adapter.callback_ack_body());
     let outcome = state.payments.on_callback(&provider, &headers, &body).await;
+    // An unknown provider's name comes from the URL: not a label (unbounded values).
+    let label = if matches!(outcome, Err(CallbackProblem::UnknownProvider)) {
+        "unknown"
+    } else {
+        provider.as_str()
+    };
+    state.metrics.callback(
+        label,
+        match &outcome {
+            Ok(CallbackOutcome::Accepted) => "accepted",
+            Ok(CallbackOutcome::Deferred(_)) => "ignored",
+            Ok(CallbackOutcome::Unconfirmed(_)) => "unconfirmed",
+            Err(CallbackProblem::UnknownProvider) => "unknown_provider",
+            Err(CallbackProblem::Refused(qrpayd_bank::CallbackError::BadSignature)) => {
+                "rejected_signature"
+            }
+            Err(CallbackProblem::Refused(qrpayd_bank::CallbackError::Malformed(_))) => {
+                "rejected_malformed"
+            }
+            Err(CallbackProblem::Store(_)) => "error",
+        },
+    );
     if let (Ok(CallbackOutcome::Accepted | CallbackOutcome::Deferred(_)), Some(body)) =
         (&outcome, ack)
     {

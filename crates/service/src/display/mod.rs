@@ -115,7 +115,7 @@ pub struct Asset {
 }
 
 /// Every asset of the pages.
-pub const ASSETS: [Asset; 4] = [
+pub const ASSETS: [Asset; 6] = [
     Asset {
         name: "display.css",
         content_type: "text/css; charset=utf-8",
@@ -136,6 +136,16 @@ pub const ASSETS: [Asset; 4] = [
         content_type: "text/javascript; charset=utf-8",
         body: include_str!("assets/demo.js"),
     },
+    Asset {
+        name: "admin.css",
+        content_type: "text/css; charset=utf-8",
+        body: include_str!("assets/admin.css"),
+    },
+    Asset {
+        name: "admin.js",
+        content_type: "text/javascript; charset=utf-8",
+        body: include_str!("assets/admin.js"),
+    },
 ];
 
 /// The asset called `name`.
@@ -152,6 +162,9 @@ pub const UNKNOWN_DISPLAY_HTML: &str = include_str!("assets/unknown-display.html
 
 /// The cashier demo page.
 pub const DEMO_HTML: &str = include_str!("assets/demo.html");
+
+/// The store admin's read-only journal page (`/admin`).
+pub const ADMIN_HTML: &str = include_str!("assets/admin.html");
 
 #[cfg(test)]
 mod tests {

@@ -1,0 +1,117 @@
+//! The store admin's read-only journal endpoints (`/v1/admin/…`, admin key only), which the
+//! `/admin` page calls, and the page itself (no key in it: the page takes the key from the
+//! user or the URL fragment and sends it as `Authorization: Bearer`). The JSON shapes are
+//! `crate::journal`'s, shared with `qrpayd payments list|show`.
+
+use std::collections::HashMap;
+
+use axum::Json;
+use axum::extract::rejection::{PathRejection, QueryRejection};
+use axum::extract::{Path, Query, State};
+use axum::response::{IntoResponse, Response};
+use chrono::NaiveDate;
+use qrpayd_domain::ids::RegisterId;
+use serde_json::json;
+
+use super::payments::payment_id;
+use super::{Admin, ApiError, AppState};
+use crate::journal;
+
+fn query_of(
+    query: Result<Query<HashMap<String, String>>, QueryRejection>,
+    allowed: &[&str],
+) -> Result<HashMap<String, String>, ApiError> {
+    let Query(query) = query.map_err(|e| ApiError::bad_request("invalid_query", e.body_text()))?;
+    if let Some(unknown) = query.keys().find(|k| !allowed.contains(&k.as_str())) {
+        return Err(ApiError::bad_request(
+            "invalid_query",
+            format!("unknown parameter `{unknown}`; use: {}", allowed.join(", ")),
+        ));
+    }
+    Ok(query)
+}
+
+/// Today in Moscow (UTC+3, no daylight saving) by the business clock.
+fn today(state: &AppState) -> NaiveDate {
+    (state.clock.now() + chrono::Duration::hours(3)).date_naive()
+}
+
+/// `GET /v1/admin/day?date=YYYY-MM-DD&register=…&order=…`: a Moscow day's payments by register
+/// and provider with totals (default: today).
+pub(super) async fn day(
+    State(state): State<AppState>,
+    _admin: Admin,
+    query: Result<Query<HashMap<String, String>>, QueryRejection>,
+) -> Result<Response, ApiError> {
+    let query = query_of(query, &["date", "register", "order"])?;
+    let date = match query.get("date") {
+        Some(text) => NaiveDate::parse_from_str(text, "%Y-%m-%d")
+            .map_err(|_| ApiError::bad_request("invalid_query", "`date` must be YYYY-MM-DD"))?,
+        None => today(&state),
+    };
+    let register = query
+        .get("register")
+        .map(|r| RegisterId::parse(r))
+        .transpose()
+        .map_err(|_| ApiError::bad_request("invalid_query", "`register` is not a register id"))?;
+    let order = query.get("order").cloned();
+    let day = journal::day(state.payments.store(), date, register, order)
+        .await
+        .map_err(|e| ApiError::internal(&e))?;
+    Ok(Json(day).into_response())
+}
+
+/// `GET /v1/admin/search?order=…`: payments with this sale receipt, any day.
+pub(super) async fn search(
+    State(state): State<AppState>,
+    _admin: Admin,
+    query: Result<Query<HashMap<String, String>>, QueryRejection>,
+) -> Result<Response, ApiError> {
+    let query = query_of(query, &["order"])?;
+    let order = query
+        .get("order")
+        .filter(|o| !o.trim().is_empty())
+        .ok_or_else(|| ApiError::bad_request("invalid_query", "give the receipt as `order`"))?;
+    let found = journal::by_order(state.payments.store(), order.trim())
+        .await
+        .map_err(|e| ApiError::internal(&e))?;
+    Ok(Json(json!({ "payments": found })).into_response())
+}
+
+/// `GET /v1/admin/payments/{id}`: a payment with every state change, bank answer and refund.
+pub(super) async fn payment(
+    State(state): State<AppState>,
+    _admin: Admin,
+    id: Result<Path<String>, PathRejection>,
+) -> Result<Response, ApiError> {
+    let id = payment_id(id)?;
+    match journal::payment(state.payments.store(), &id)
+        .await
+        .map_err(|e| ApiError::internal(&e))?
+    {
+        Some(detail) => Ok(Json(detail).into_response()),
+        None => Err(ApiError::not_found()),
+    }
+}
+
+/// `GET /v1/admin/attention`: late payments and failed refunds.
+pub(super) async fn attention(
+    State(state): State<AppState>,
+    _admin: Admin,
+) -> Result<Response, ApiError> {
+    let attention = journal::attention(state.payments.store())
+        .await
+        .map_err(|e| ApiError::internal(&e))?;
+    Ok(Json(attention).into_response())
+}
+
+/// `GET /v1/admin/reconciliation`: the last reconciliation run (`null` when none ran).
+pub(super) async fn reconciliation(
+    State(state): State<AppState>,
+    _admin: Admin,
+) -> Result<Response, ApiError> {
+    let last = journal::last_reconciliation(state.payments.store())
+        .await
+        .map_err(|e| ApiError::internal(&e))?;
+    Ok(Json(json!({ "last": last })).into_response())
+}

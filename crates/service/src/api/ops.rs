@@ -1,0 +1,132 @@
+//! What monitoring and load balancers call: `/readyz` (can this instance take payments?),
+//! `/metrics` (Prometheus text, with the admin key; or without a key on `metrics_listen`), and
+//! the layer that counts open long-polls and display streams.
+//!
+//! `/healthz` (in `mod.rs`) stays the cheap liveness probe: the process answers and the
+//! database does.
+
+use axum::Json;
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::{StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use futures_util::StreamExt as _;
+use serde_json::{Value, json};
+
+use super::{Admin, ApiError, AppState};
+
+/// `GET /readyz`: ready when the database answers, its schema is the one this binary
+/// expects, and at least one provider is not down (its last calls did not all fail). Each
+/// part is reported; 503 when not ready.
+pub(super) async fn readyz(State(state): State<AppState>) -> Response {
+    let store = state.payments.store();
+    let database = match store.ping().await {
+        Ok(()) => json!({"ok": true}),
+        Err(e) => {
+            tracing::error!("readiness: the database does not answer: {e}");
+            json!({"ok": false, "error": "the journal database does not answer"})
+        }
+    };
+    let schema = match store.schema_status().await {
+        Ok(status) => json!({
+            "ok": status.is_current(),
+            "version": status.current(),
+            "expected": status.latest_known,
+        }),
+        Err(_) => json!({"ok": false}),
+    };
+    let mut providers = serde_json::Map::new();
+    let mut any_up = false;
+    for name in state.payments.provider_names() {
+        let health = state.metrics.provider_health(name.as_str());
+        any_up |= !health.is_down();
+        providers.insert(
+            name.to_string(),
+            json!({
+                "ok": !health.is_down(),
+                "calls": health.calls,
+                "consecutive_failures": health.consecutive_failures,
+                "last_error": health.last_error,
+            }),
+        );
+    }
+    let ok = |v: &Value| v["ok"] == json!(true);
+    let ready = ok(&database) && ok(&schema) && any_up;
+    let body = json!({
+        "status": if ready { "ready" } else { "not_ready" },
+        "version": env!("CARGO_PKG_VERSION"),
+        "database": database,
+        "schema": schema,
+        "providers": providers,
+    });
+    let status = if ready {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    (status, Json(body)).into_response()
+}
+
+/// `GET /metrics` on the API listener: the admin key only.
+pub(super) async fn metrics(State(state): State<AppState>, _admin: Admin) -> Response {
+    render_metrics(&state).await
+}
+
+/// `GET /metrics` on `metrics_listen`: no key (that address is for the monitoring network).
+pub(super) async fn metrics_open(State(state): State<AppState>) -> Response {
+    render_metrics(&state).await
+}
+
+async fn render_metrics(state: &AppState) -> Response {
+    let now = state.clock.now();
+    match state
+        .metrics
+        .render(state.payments.store(), now, state.outbox)
+        .await
+    {
+        Ok(text) => (
+            [(
+                header::CONTENT_TYPE,
+                "application/openmetrics-text; version=1.0.0; charset=utf-8",
+            )],
+            text,
+        )
+            .into_response(),
+        Err(e) => ApiError::internal(&e).into_response(),
+    }
+}
+
+/// Counts open long-polls (`?wait=N`, N > 0) while they wait, and display event streams while
+/// they are open (the guard lives in the streamed body).
+pub(super) async fn count_open(
+    State(state): State<AppState>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let path = request.uri().path();
+    if path.starts_with("/display/") && path.ends_with("/events") {
+        let guard = state.metrics.display_stream();
+        let response = next.run(request).await;
+        if !response.status().is_success() {
+            return response; // a refused display: no stream to count
+        }
+        let (parts, body) = response.into_parts();
+        let stream = body.into_data_stream().map(move |chunk| {
+            let _open = &guard;
+            chunk
+        });
+        return Response::from_parts(parts, Body::from_stream(stream));
+    }
+    let waits = request.uri().query().is_some_and(|q| {
+        q.split('&').any(|pair| {
+            pair.strip_prefix("wait=")
+                .is_some_and(|n| n.parse::<u64>().is_ok_and(|n| n > 0))
+        })
+    });
+    if waits {
+        let _open = state.metrics.long_poll();
+        return next.run(request).await;
+    }
+    next.run(request).await
+}
