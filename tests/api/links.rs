@@ -13,7 +13,7 @@ use crate::helpers::*;
 
 /// Registers a QRVariable at the sandbox bank and binds it to pos-1, as `qrpayd links
 /// register` does. Returns the link's payload.
-async fn bind_link(app: &TestApp) -> (String, String) {
+pub(crate) async fn bind_link(app: &TestApp) -> (String, String) {
     let answer: Value = app
         .http
         .post(format!("{}/api/sbp/v2/qrs", app.sandbox_base))

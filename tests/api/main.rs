@@ -14,6 +14,7 @@ mod helpers;
 mod admin;
 
 mod bad_input;
+mod bank_fidelity;
 mod cancel_and_expiry;
 mod display;
 mod events;

@@ -401,3 +401,82 @@ async fn a_clean_day_reconciles_without_differences_and_the_cli_agrees() {
         "{csv}"
     );
 }
+
+#[tokio::test]
+async fn a_cash_register_links_qr_id_names_no_single_payment() {
+    let app = spawn_app().await;
+    let (link, _) = crate::links::bind_link(&app).await;
+    // A paid activation of the link: its registry row names the order (our payment id).
+    let a = app
+        .create("la", json!({"amount": 500, "qr_type": "cash_register"}))
+        .await;
+    assert_eq!(a.status, 201, "{}", a.body);
+    let id = a.body["id"].as_str().unwrap().to_owned();
+    app.sandbox
+        .pay(&link, Kopecks::new(500).unwrap())
+        .await
+        .unwrap();
+    app.until_status(&id, "paid").await;
+    let today = msk_day(app.clock_now());
+    let mut reg = app.sandbox.registry(today);
+    assert_eq!(reg.rows.len(), 1);
+    // A payment of the same link that the journal does not know (another order): it must be
+    // reported as missing, not matched to our activation by the link's shared QR id.
+    let mut stranger = reg.rows[0].clone();
+    stranger.order = "not-ours-7".into();
+    reg.rows.push(stranger);
+    let report = reconcile::run(&app.running().payments, &reg, false)
+        .await
+        .unwrap();
+    let kinds: Vec<_> = report.differences.iter().map(|d| d.kind).collect();
+    assert_eq!(
+        kinds,
+        [DifferenceKind::PaymentMissingInJournal],
+        "{report:?}"
+    );
+    assert_eq!(
+        report.differences[0].payment_id.as_deref(),
+        Some("not-ours-7")
+    );
+}
+
+#[tokio::test]
+async fn a_registry_without_a_day_is_never_reported_clean() {
+    let app = spawn_app().await;
+    let p = app.paid_payment("a").await;
+    let today = msk_day(app.clock_now());
+    let mut reg = app.sandbox.registry(today);
+    // The journal has a paid payment the registry does not list: only a dated registry can
+    // say it is missing at the bank.
+    reg.rows.clear();
+    reg.date = None;
+    let report = reconcile::run(&app.running().payments, &reg, false)
+        .await
+        .unwrap();
+    assert!(report.differences.is_empty());
+    assert!(report.unchecked.is_some());
+    assert!(!report.is_clean());
+    assert!(
+        reconcile::render(&report, Format::Text).contains("WARNING: incomplete check"),
+        "{}",
+        reconcile::render(&report, Format::Text)
+    );
+    // Given the day, the check is complete and finds the payment missing at the bank.
+    reg.date = Some(today);
+    let report = reconcile::run(&app.running().payments, &reg, false)
+        .await
+        .unwrap();
+    assert_eq!(report.unchecked, None);
+    assert_eq!(
+        report
+            .differences
+            .iter()
+            .map(|d| d.kind)
+            .collect::<Vec<_>>(),
+        [DifferenceKind::PaymentMissingAtBank]
+    );
+    assert_eq!(
+        report.differences[0].payment_id.as_deref(),
+        p["id"].as_str()
+    );
+}

@@ -253,7 +253,7 @@ async fn an_unknown_refund_outcome_is_asked_about_under_the_same_id() {
 
 /// Makes qrpayd believe the payment expired (as if the bank had said so), while the bank's QR
 /// is still payable: what a customer paying "just after the register gave up" looks like.
-async fn expire_in_journal_only(app: &TestApp, payment: &Value) {
+pub(crate) async fn expire_in_journal_only(app: &TestApp, payment: &Value) {
     let id = qrpayd_domain::ids::PaymentId::parse(payment["id"].as_str().unwrap()).unwrap();
     let store = app.running().payments.store();
     let d = EventDetails {

@@ -183,9 +183,10 @@ pub struct Faults {
     /// The T-Bank terminal also sends a fiscal-receipt notice (`Status: RECEIPT`) after each
     /// payment, as a terminal with an online cash register does.
     pub tbank_receipts: bool,
-    /// The next N API calls (Raiffeisen and T-Bank) are carried out, but their answer is lost
-    /// on the way back: the caller gets HTTP 500 although the bank acted (counted down per
-    /// call, after the other faults). The case "did my request reach the bank?".
+    /// The next N API calls that change something at the bank (Raiffeisen: every `POST` and
+    /// `DELETE`; T-Bank: `Init` and `Cancel`) are carried out, but their answer is lost on the
+    /// way back: the caller gets HTTP 500 although the bank acted (counted down per such call,
+    /// after the other faults). The case "did my request reach the bank?".
     pub lose_answer_next: u32,
     /// The next N deactivations of an open QR, order or T-Bank payment are refused with a
     /// business error and leave it payable (counted down per deactivation).

@@ -677,8 +677,10 @@ pub(crate) async fn inject_faults(
         }
         Some(_) => TbankError::Injected.into_response(),
         None => {
+            let path = request.uri().path();
+            let changes_something = path.ends_with("/Init") || path.ends_with("/Cancel");
             let response = next.run(request).await;
-            if sandbox.lock().take_lost_answer() {
+            if changes_something && sandbox.lock().take_lost_answer() {
                 tracing::info!(
                     "sandbox T-Bank: the call was carried out, its answer is lost (fault)"
                 );

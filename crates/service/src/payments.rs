@@ -28,8 +28,8 @@ use qrpayd_domain::money::{Currency, Kopecks};
 use qrpayd_domain::payment::{CloseReason, PaymentEvent, PaymentState, QrType};
 use qrpayd_domain::refund::RefundEvent;
 use qrpayd_store::{
-    Applied, ClaimedJob, EventDetails, Inserted, JobTarget, NewPayment, NewRefund, Payment, Store,
-    StoreError,
+    Applied, ClaimedJob, EventDetails, Inserted, JobTarget, NewPayment, NewRefund, Payment,
+    RefundInserted, Store, StoreError,
 };
 use sha2::{Digest, Sha256};
 
@@ -802,16 +802,27 @@ impl Payments {
             sent_at: Some(now),
             created_at: now,
         };
-        let refund_id = refund.id.clone();
+        let mut refund_id = refund.id.clone();
         let details = EventDetails {
             bank_transaction_id: transaction,
             source: "cancellation the bank turned into a refund",
-            bank_made_refund: Some(refund),
+            bank_made_refund: Some(refund.clone()),
             ..EventDetails::default()
         };
         let applied = self
             .apply(&payment.id, PaymentEvent::BankPaid, details, now)
             .await?;
+        if !matches!(applied, Applied::Changed { .. }) {
+            // Already paid (the bank's notification of the payment won the race): the refund
+            // was not written with the change, so record it now. Its key is the payment's own,
+            // so a repeat finds the same refund.
+            match self.store.insert_refund(&refund, now).await? {
+                RefundInserted::New(r) | RefundInserted::Existing(r) => refund_id = r.id,
+                other => {
+                    tracing::error!(payment = %payment.id, ?other, "could not record the refund the bank made; reconciliation will show it");
+                }
+            }
+        }
         if let Some(refund) = self.store.refund(&refund_id).await? {
             let event = match status {
                 BankRefundStatus::Completed => RefundEvent::BankCompleted,
