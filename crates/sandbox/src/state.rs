@@ -547,6 +547,8 @@ impl State {
                 Ok(())
             }
             QrStatus::Cancelled | QrStatus::Expired => Ok(()),
+            // The spec documents only the DELETE's success (HTTP 200, no body). Refusing a paid
+            // QR is the stricter reading (the bank cannot un-pay it); the code is ours.
             QrStatus::Paid => Err(SandboxError::QrAlreadyPaid),
         }
     }

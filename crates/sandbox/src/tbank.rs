@@ -419,6 +419,9 @@ impl TbBooks {
         if !payment.status.is_open() {
             return Err(TbankError::WrongStatus(payment.status.as_str()));
         }
+        // 3016 "Невозможно создать QR" is documented for an SBP amount outside the range; the
+        // spec does not say which call answers it. The QR is made here, so here it is refused
+        // (a card payment of the same amount would be fine).
         if payment.amount < SBP_MIN || payment.amount > SBP_MAX {
             return Err(TbankError::QrAmountOutOfRange(payment.amount.get()));
         }
@@ -472,6 +475,8 @@ impl TbBooks {
         if payment.status != TbStatus::Confirmed {
             return Err(TbankError::WrongStatus(payment.status.as_str()));
         }
+        // The spec is silent on a refund while another is in progress; the stricter reading
+        // (refused, error 4) keeps an adapter from relying on the bank to queue them.
         if payment
             .refunds
             .iter()

@@ -715,6 +715,39 @@ secret_key = "file-secret"
     }
 
     #[test]
+    fn a_qr_lifetime_below_the_banks_minimum_is_refused() {
+        let tbank = |ttl: u64| {
+            GOOD.replace("payment_ttl_seconds = 300", &format!("payment_ttl_seconds = {ttl}"))
+                .replace(
+                    "register_timeout_seconds = 310",
+                    "register_timeout_seconds = 200",
+                )
+                .replace(
+                    "kind = \"raiffeisen\"\nbase_url = \"https://pay-test.raif.ru\"\nsbp_merchant_id = \"MA0000000552\"\nsecret_key = \"file-secret\"",
+                    "kind = \"tbank\"\nbase_url = \"https://securepay.tinkoff.ru\"\nterminal_key = \"1DEMO\"\npassword = \"p\"",
+                )
+        };
+        // T-Bank takes a RedirectDueDate at least a minute ahead, and one bank call must fit.
+        let err = Config::from_toml(&tbank(64), no_env()).unwrap_err();
+        assert!(
+            err.0.contains("payment_ttl_seconds = 64 is too short"),
+            "{err}"
+        );
+        assert!(Config::from_toml(&tbank(65), no_env()).is_ok());
+        // `public_id` is Raiffeisen's.
+        let err =
+            Config::from_toml(&format!("{}public_id = \"x\"\n", tbank(120)), no_env()).unwrap_err();
+        assert!(err.0.contains("public_id is a Raiffeisen setting"), "{err}");
+        let raif = format!("{GOOD}public_id = \"store-42\"\n");
+        assert_eq!(
+            Config::from_toml(&raif, no_env()).unwrap().providers[0]
+                .public_id
+                .as_deref(),
+            Some("store-42")
+        );
+    }
+
+    #[test]
     fn all_problems_are_reported_together() {
         let text = GOOD
             .replace("kind = \"raiffeisen\"", "kind = \"sberbank\"")
