@@ -61,6 +61,10 @@ enum Command {
         /// The registry's day (YYYY-MM-DD, Moscow), for a registry whose title names none.
         #[arg(long)]
         date: Option<chrono::NaiveDate>,
+        /// The provider whose registry it is (default: the one provider whose bank publishes
+        /// registries).
+        #[arg(long)]
+        provider: Option<String>,
     },
     /// Writes the journal of payments and refunds created in a period as CSV (for accounting).
     Export {
@@ -717,6 +721,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             format,
             mark_late,
             date,
+            provider,
         }) => {
             let format = match format.as_str() {
                 "text" => Format::Text,
@@ -727,10 +732,34 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let config = Config::load(&config)?;
             let bytes = std::fs::read(&registry)
                 .with_context(|| format!("cannot read the registry {}", registry.display()))?;
-            let mut registry =
-                qrpayd_bank::raiffeisen::registry::parse(&bytes).with_context(|| {
-                    format!("{} is not a registry qrpayd can read", registry.display())
-                })?;
+            // The provider's bank reads its own registry format.
+            let with_registry: Vec<_> = config
+                .providers
+                .iter()
+                .filter(|p| provider.as_ref().is_none_or(|name| &p.name == name))
+                .filter_map(|p| {
+                    let bank = p.bank().ok()?;
+                    bank.read_registry(&bytes)
+                        .map(|read| (p.name.clone(), read))
+                })
+                .collect();
+            let (provider, read) = match (with_registry.as_slice(), &provider) {
+                ([one], _) => one.clone(),
+                ([], Some(name)) => anyhow::bail!(
+                    "provider {name:?} is not configured, or its bank publishes no registry qrpayd reads"
+                ),
+                ([], None) => anyhow::bail!("no configured provider's bank publishes a registry"),
+                (_, _) => anyhow::bail!(
+                    "several providers' banks publish registries: name one with --provider"
+                ),
+            };
+            let mut registry = read.map_err(|e| {
+                anyhow::anyhow!(
+                    "{} is not a registry qrpayd can read: {e}",
+                    registry.display()
+                )
+            })?;
+            let provider = qrpayd_domain::ids::ProviderName::parse(&provider)?;
             match (registry.date, date) {
                 (Some(named), Some(given)) if named != given => anyhow::bail!(
                     "the registry is for {named}, not {given}: check the file or drop --date"
@@ -739,7 +768,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 _ => {}
             }
             let (payments, _) = open(&config, Arc::new(SystemClock)).await?;
-            let report = reconcile::run(&payments, &registry, mark_late).await?;
+            let report = reconcile::run(&payments, &registry, &provider, mark_late).await?;
             // Kept for the journal page's "last reconciliation" (wall-clock: when it ran).
             qrpayd_service::journal::save_reconciliation(
                 payments.store(),

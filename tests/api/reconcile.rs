@@ -15,6 +15,10 @@ use serde_json::{Value, json};
 
 use crate::helpers::*;
 
+fn raiffeisen() -> qrpayd_domain::ids::ProviderName {
+    qrpayd_domain::ids::ProviderName::parse("raiffeisen").unwrap()
+}
+
 fn pid(p: &Value) -> PaymentId {
     PaymentId::parse(p["id"].as_str().unwrap()).unwrap()
 }
@@ -137,7 +141,7 @@ async fn a_day_with_every_kind_of_difference() {
         ..template.clone()
     });
 
-    let report = reconcile::run(&app.running().payments, &reg, false)
+    let report = reconcile::run(&app.running().payments, &reg, &raiffeisen(), false)
         .await
         .unwrap();
     let kinds: BTreeSet<(String, String)> = report
@@ -175,7 +179,7 @@ async fn a_day_with_every_kind_of_difference() {
     // A refund the journal has as succeeded but the bank does not list: drop its row.
     reg.rows
         .retain(|r| r.refund_id.as_deref() != Some(refund_id.as_str()));
-    let report = reconcile::run(&app.running().payments, &reg, false)
+    let report = reconcile::run(&app.running().payments, &reg, &raiffeisen(), false)
         .await
         .unwrap();
     assert!(
@@ -201,7 +205,7 @@ async fn a_day_with_every_kind_of_difference() {
     assert_eq!(csv.lines().count(), report.differences.len() + 1);
 
     // --mark-late: the closed payment the bank took becomes paid, late, and is refunded.
-    let report = reconcile::run(&app.running().payments, &reg, true)
+    let report = reconcile::run(&app.running().payments, &reg, &raiffeisen(), true)
         .await
         .unwrap();
     let marked = report
@@ -234,7 +238,7 @@ async fn a_clean_day_reconciles_without_differences_and_the_cli_agrees() {
     let today = msk_day(app.clock_now());
     let reg = app.sandbox.registry(today);
     assert_eq!(reg.rows.len(), 2);
-    let report = reconcile::run(&app.running().payments, &reg, false)
+    let report = reconcile::run(&app.running().payments, &reg, &raiffeisen(), false)
         .await
         .unwrap();
     assert_eq!(
@@ -425,7 +429,7 @@ async fn a_cash_register_links_qr_id_names_no_single_payment() {
     let mut stranger = reg.rows[0].clone();
     stranger.order = "not-ours-7".into();
     reg.rows.push(stranger);
-    let report = reconcile::run(&app.running().payments, &reg, false)
+    let report = reconcile::run(&app.running().payments, &reg, &raiffeisen(), false)
         .await
         .unwrap();
     let kinds: Vec<_> = report.differences.iter().map(|d| d.kind).collect();
@@ -450,7 +454,7 @@ async fn a_registry_without_a_day_is_never_reported_clean() {
     // say it is missing at the bank.
     reg.rows.clear();
     reg.date = None;
-    let report = reconcile::run(&app.running().payments, &reg, false)
+    let report = reconcile::run(&app.running().payments, &reg, &raiffeisen(), false)
         .await
         .unwrap();
     assert!(report.differences.is_empty());
@@ -463,7 +467,7 @@ async fn a_registry_without_a_day_is_never_reported_clean() {
     );
     // Given the day, the check is complete and finds the payment missing at the bank.
     reg.date = Some(today);
-    let report = reconcile::run(&app.running().payments, &reg, false)
+    let report = reconcile::run(&app.running().payments, &reg, &raiffeisen(), false)
         .await
         .unwrap();
     assert_eq!(report.unchecked, None);
@@ -478,5 +482,29 @@ async fn a_registry_without_a_day_is_never_reported_clean() {
     assert_eq!(
         report.differences[0].payment_id.as_deref(),
         p["id"].as_str()
+    );
+}
+
+#[tokio::test]
+async fn another_providers_payments_are_not_missing_from_this_banks_registry() {
+    let app = spawn_app().await;
+    app.paid_payment("r").await;
+    let t = app
+        .create("t", json!({"amount": 5000, "provider": "tbank"}))
+        .await;
+    assert_eq!(t.status, 201, "{}", t.body);
+    app.sandbox
+        .tbank_pay(t.body["qr"]["qr_id"].as_str().unwrap())
+        .unwrap();
+    app.advance_and_run(Duration::from_secs(2)).await;
+    assert_eq!(app.status(t.body["id"].as_str().unwrap()).await, "paid");
+    let reg = app.sandbox.registry(msk_day(app.clock_now()));
+    let report = reconcile::run(&app.running().payments, &reg, &raiffeisen(), false)
+        .await
+        .unwrap();
+    assert!(
+        report.is_clean(),
+        "{}",
+        reconcile::render(&report, Format::Text)
     );
 }

@@ -53,8 +53,12 @@ use qrpayd_domain::ids::{PaymentId, QrId, RefundId};
 use qrpayd_domain::money::{Currency, Kopecks};
 pub use qrpayd_domain::payment::QrType;
 
+pub use crate::kind::{BankKind, KINDS, Problem};
+
 pub mod clock;
+pub mod kind;
 pub mod raiffeisen;
+pub mod registry;
 pub mod sandbox;
 pub mod tbank;
 

@@ -13,6 +13,7 @@ use std::fmt::Write as _;
 use std::net::SocketAddr;
 use std::path::Path;
 
+use qrpayd_bank::BankKind;
 use qrpayd_domain::ids::{ProviderName, RegisterId};
 use qrpayd_domain::money::Kopecks;
 use qrpayd_domain::secret::Secret;
@@ -105,39 +106,55 @@ pub struct RegisterConfig {
     pub qr_type: String,
 }
 
-/// One provider.
+/// One provider: its name, its bank (`kind`) and the bank's own settings, which only the bank's
+/// module reads and checks ([`BankKind`]: `qrpayd-bank`'s list of banks).
 #[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(from = "RawProvider")]
 pub struct ProviderConfig {
     /// The "payment module" name registers send, e.g. `raiffeisen`.
     pub name: String,
-    /// The bank protocol: `raiffeisen`, `tbank`, or `sandbox` (qrpayd's sandbox bank:
-    /// Raiffeisen's protocol plus customer-presented QRs).
+    /// The bank protocol: one of [`qrpayd_bank::KINDS`] (`raiffeisen`, `tbank`, `sandbox`).
     pub kind: String,
-    /// The bank's API base URL, e.g. `https://pay.raif.ru`.
-    pub base_url: String,
-    /// Raiffeisen: the SBP merchant id.
-    #[serde(default)]
-    pub sbp_merchant_id: Option<String>,
-    /// Raiffeisen: the secret key.
-    #[serde(default)]
-    pub secret_key: Option<Secret>,
-    /// Raiffeisen: the store's `publicId`, which order (cash-register link) notifications are
-    /// signed with; by default the `sbp_merchant_id`.
-    #[serde(default)]
-    pub public_id: Option<String>,
-    /// T-Bank: the terminal key (`TerminalKey`).
-    #[serde(default)]
-    pub terminal_key: Option<String>,
-    /// T-Bank: the terminal's password (signs every request's `Token`).
-    #[serde(default)]
-    pub password: Option<Secret>,
     /// How often to ask the bank about a pending payment (callbacks usually come first).
-    #[serde(default = "defaults::poll_interval_ms")]
     pub poll_interval_ms: u64,
     /// Tell the bank our callback URL at startup.
-    #[serde(default = "defaults::yes")]
     pub set_callback_url: bool,
+    /// The bank and its settings, or why they could not be read (an unknown kind or key,
+    /// reported by [`Config::validate`] with every other problem).
+    bank: Result<BankKind, String>,
+}
+
+/// A provider table as written: the common keys, and the bank's own ones left to the bank.
+#[derive(Deserialize)]
+struct RawProvider {
+    name: String,
+    kind: String,
+    #[serde(default = "defaults::poll_interval_ms")]
+    poll_interval_ms: u64,
+    #[serde(default = "defaults::yes")]
+    set_callback_url: bool,
+    #[serde(flatten)]
+    settings: toml::Table,
+}
+
+impl From<RawProvider> for ProviderConfig {
+    fn from(raw: RawProvider) -> Self {
+        let bank = BankKind::parse(&raw.kind, toml::Value::Table(raw.settings));
+        ProviderConfig {
+            name: raw.name,
+            kind: raw.kind,
+            poll_interval_ms: raw.poll_interval_ms,
+            set_callback_url: raw.set_callback_url,
+            bank,
+        }
+    }
+}
+
+impl ProviderConfig {
+    /// The bank and its settings, as read by the bank's module.
+    pub fn bank(&self) -> Result<&BankKind, String> {
+        self.bank.as_ref().map_err(Clone::clone)
+    }
 }
 
 /// The embedded sandbox bank.
@@ -368,66 +385,38 @@ impl Config {
             if !names.insert(p.name.as_str()) {
                 problems.push(format!("provider {:?} is configured twice", p.name));
             }
-            if !(p.base_url.starts_with("http://") || p.base_url.starts_with("https://")) {
-                problems.push(format!(
-                    "provider {:?}: base_url {:?} must start with https:// (or http:// for a local sandbox)",
-                    p.name, p.base_url
-                ));
-            }
             if p.poll_interval_ms < 200 {
                 problems.push(format!(
                     "provider {:?}: poll_interval_ms = {} is too frequent for a bank (200 at least)",
                     p.name, p.poll_interval_ms
                 ));
             }
-            match p.kind.as_str() {
-                kind @ ("raiffeisen" | "sandbox") => {
-                    if p.sbp_merchant_id.as_deref().is_none_or(str::is_empty) {
-                        problems.push(format!(
-                            "provider {:?}: sbp_merchant_id is required for kind = {kind:?}",
-                            p.name
-                        ));
-                    }
-                    if p.secret_key.as_ref().is_none_or(|s| s.expose().is_empty()) {
-                        problems.push(format!(
-                            "provider {:?}: secret_key is required for kind = {kind:?} (or set QRPAYD_PROVIDERS__{}__SECRET_KEY)",
-                            p.name,
-                            env_name(&p.name)
-                        ));
-                    }
+            let bank = match p.bank() {
+                Ok(bank) => bank,
+                Err(e) => {
+                    problems.push(format!("provider {:?}: {e}", p.name));
+                    continue;
                 }
-                "tbank" => {
-                    if p.terminal_key.as_deref().is_none_or(str::is_empty) {
-                        problems.push(format!(
-                            "provider {:?}: terminal_key is required for kind = \"tbank\"",
-                            p.name
-                        ));
-                    }
-                    if p.password.as_ref().is_none_or(|s| s.expose().is_empty()) {
-                        problems.push(format!(
-                            "provider {:?}: password is required for kind = \"tbank\" (or set QRPAYD_PROVIDERS__{}__PASSWORD)",
-                            p.name,
-                            env_name(&p.name)
-                        ));
-                    }
-                }
-                other => problems.push(format!(
-                    "provider {:?}: unknown kind {other:?} (supported: \"raiffeisen\", \"tbank\", \"sandbox\")",
-                    p.name
-                )),
-            }
-            if p.public_id.is_some() && !matches!(p.kind.as_str(), "raiffeisen" | "sandbox") {
+            };
+            for problem in bank.problems() {
+                let hint = if problem.secret {
+                    format!(
+                        " (or set QRPAYD_PROVIDERS__{}__{})",
+                        env_name(&p.name),
+                        problem.field.to_ascii_uppercase()
+                    )
+                } else {
+                    String::new()
+                };
                 problems.push(format!(
-                    "provider {:?}: public_id is a Raiffeisen setting (kind = \"raiffeisen\")",
-                    p.name
+                    "provider {:?}: {} for kind = {:?}{hint}",
+                    p.name,
+                    problem.message,
+                    bank.name()
                 ));
             }
             // The bank's shortest QR lifetime, with one bank call's time to reach it.
-            let min_lifetime = match p.kind.as_str() {
-                "tbank" => qrpayd_bank::tbank::CAPABILITIES.min_lifetime_seconds,
-                _ => None,
-            };
-            if let Some(min) = min_lifetime
+            if let Some(min) = bank.capabilities().min_lifetime_seconds
                 && self.payment_ttl_seconds < min.saturating_add(self.bank_timeout_seconds)
             {
                 problems.push(format!(
@@ -697,7 +686,10 @@ secret_key = "file-secret"
         assert_eq!(c.database_url, "sqlite::memory:");
         assert_eq!(c.payment_ttl_seconds, 120);
         assert_eq!(
-            c.providers[0].secret_key.as_ref().unwrap().expose(),
+            match c.providers[0].bank() {
+                Ok(BankKind::Raiffeisen(s)) => s.secret_key.as_ref().unwrap().expose(),
+                other => panic!("{other:?}"),
+            },
             "env-secret"
         );
         assert_eq!(c.registers[0].api_key.expose(), "env-key-0123456789");
@@ -734,17 +726,16 @@ secret_key = "file-secret"
             "{err}"
         );
         assert!(Config::from_toml(&tbank(65), no_env()).is_ok());
-        // `public_id` is Raiffeisen's.
+        // `public_id` is Raiffeisen's: another bank's settings do not know it.
         let err =
             Config::from_toml(&format!("{}public_id = \"x\"\n", tbank(120)), no_env()).unwrap_err();
-        assert!(err.0.contains("public_id is a Raiffeisen setting"), "{err}");
+        assert!(err.0.contains("unknown field `public_id`"), "{err}");
         let raif = format!("{GOOD}public_id = \"store-42\"\n");
-        assert_eq!(
-            Config::from_toml(&raif, no_env()).unwrap().providers[0]
-                .public_id
-                .as_deref(),
-            Some("store-42")
-        );
+        let config = Config::from_toml(&raif, no_env()).unwrap();
+        assert!(matches!(
+            config.providers[0].bank(),
+            Ok(BankKind::Raiffeisen(s)) if s.public_id.as_deref() == Some("store-42")
+        ));
     }
 
     #[test]

@@ -10,8 +10,8 @@ use std::collections::{HashMap, HashSet};
 use std::fmt::Write as _;
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
-use qrpayd_bank::raiffeisen::registry::{Registry, RegistryKind, RegistryRow};
-use qrpayd_domain::ids::{PaymentId, QrId, RefundId};
+use qrpayd_bank::registry::{Registry, RegistryKind, RegistryRow};
+use qrpayd_domain::ids::{PaymentId, ProviderName, QrId, RefundId};
 use qrpayd_domain::money::Kopecks;
 use qrpayd_domain::payment::{PaymentState, QrType};
 use qrpayd_domain::refund::RefundState;
@@ -303,19 +303,30 @@ pub fn compare(
     }
 }
 
-/// Loads the journal rows the registry needs, compares, and with `mark_late` records payments
+/// Loads the journal rows of `provider` the registry needs, compares, and with `mark_late` records payments
 /// the bank took but the journal had not as paid (late, under the late-payment policy).
 pub async fn run(
     payments: &Payments,
     registry: &Registry,
+    provider: &ProviderName,
     mark_late: bool,
 ) -> Result<Report, StoreError> {
     let store = payments.store();
     let day = registry.date.map(moscow_day);
     let mut journal = Journal::default();
     if let Some((from, to)) = day {
+        // Only this bank's: another provider's payments are in its own registry.
         journal.payments = store.payments_paid_between(from, to).await?;
-        journal.refunds = store.refunds_finished_between(from, to).await?;
+        journal.payments.retain(|p| &p.provider == provider);
+        for refund in store.refunds_finished_between(from, to).await? {
+            if store
+                .payment(&refund.payment_id)
+                .await?
+                .is_some_and(|p| &p.provider == provider)
+            {
+                journal.refunds.push(refund);
+            }
+        }
     }
     let mut known: HashSet<String> = journal.payments.iter().map(|p| p.id.to_string()).collect();
     let mut known_refunds: HashSet<String> =

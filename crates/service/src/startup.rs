@@ -6,10 +6,6 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use qrpayd_bank::BankAdapter;
-use qrpayd_bank::raiffeisen::{Raiffeisen, RaiffeisenConfig};
-use qrpayd_bank::sandbox::SandboxBank;
-use qrpayd_bank::tbank::{TBank, TBankConfig};
 use qrpayd_domain::ids::{ProviderName, RegisterId};
 use qrpayd_domain::money::Kopecks;
 use qrpayd_sandbox::Sandbox;
@@ -108,43 +104,11 @@ fn build_providers(
     for p in &config.providers {
         let name =
             ProviderName::parse(&p.name).map_err(|e| crate::config::ConfigError(e.to_string()))?;
-        let raiffeisen_config = || RaiffeisenConfig {
-            base_url: p.base_url.clone(),
-            sbp_merchant_id: p.sbp_merchant_id.clone().unwrap_or_default(),
-            secret_key: p
-                .secret_key
-                .clone()
-                .unwrap_or_else(|| qrpayd_domain::secret::Secret::new("")),
-            public_id: p.public_id.clone().filter(|id| !id.is_empty()),
-            timeout: Duration::from_secs(config.bank_timeout_seconds),
-        };
-        let adapter: Arc<dyn BankAdapter> = match p.kind.as_str() {
-            "raiffeisen" => Arc::new(
-                Raiffeisen::new(raiffeisen_config())
-                    .map_err(|e| StartError::Provider(p.name.clone(), e))?,
-            ),
-            "sandbox" => Arc::new(
-                SandboxBank::new(raiffeisen_config())
-                    .map_err(|e| StartError::Provider(p.name.clone(), e))?,
-            ),
-            "tbank" => Arc::new(
-                TBank::new(TBankConfig {
-                    base_url: p.base_url.clone(),
-                    terminal_key: p.terminal_key.clone().unwrap_or_default(),
-                    password: p
-                        .password
-                        .clone()
-                        .unwrap_or_else(|| qrpayd_domain::secret::Secret::new("")),
-                    timeout: Duration::from_secs(config.bank_timeout_seconds),
-                })
-                .map_err(|e| StartError::Provider(p.name.clone(), e))?,
-            ),
-            other => {
-                return Err(
-                    crate::config::ConfigError(format!("unknown provider kind {other:?}")).into(),
-                );
-            }
-        };
+        let adapter = p
+            .bank()
+            .map_err(crate::config::ConfigError)?
+            .build(Duration::from_secs(config.bank_timeout_seconds))
+            .map_err(|e| StartError::Provider(p.name.clone(), e))?;
         let adapter = InstrumentedBank::wrap(adapter, &p.name, metrics.clone());
         providers.insert(
             name.clone(),

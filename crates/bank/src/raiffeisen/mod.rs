@@ -24,6 +24,7 @@
 
 mod orders;
 pub mod registry;
+mod settings;
 mod signature;
 mod wire;
 
@@ -43,6 +44,7 @@ use crate::{
     RefundRequest, unsupported,
 };
 
+pub use settings::Settings;
 pub use signature::{
     notification_signature, order_notification_signature, verify_notification_signature,
     verify_order_notification_signature,

@@ -41,6 +41,7 @@
 //! Not offered by this API: cash-register links (T-Bank's are in its separate QR-terminal API,
 //! TACAP, whose signature is not public — BANKS.md §2.4) and customer-presented QRs.
 
+mod settings;
 mod token;
 mod wire;
 
@@ -65,6 +66,7 @@ use crate::{
     RefundRequest, unsupported,
 };
 
+pub use settings::Settings;
 pub use token::{raw_token, request_token, same_token};
 
 /// What the T-Bank acquiring API offers, with the SBP limits of its spec: amounts from 10 to
