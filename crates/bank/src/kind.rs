@@ -13,6 +13,7 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use crate::registry::Registry;
+pub use crate::settings::Problem;
 use crate::{BankAdapter, BankError, Capabilities, raiffeisen, sandbox, tbank};
 
 /// The `kind`s a provider may have.
@@ -27,49 +28,6 @@ pub enum BankKind {
     Tbank(tbank::Settings),
     /// qrpayd's own sandbox bank: Raiffeisen's protocol plus customer-presented QRs.
     Sandbox(raiffeisen::Settings),
-}
-
-/// Something wrong with a provider's settings.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Problem {
-    /// The setting (`secret_key`, …).
-    pub field: &'static str,
-    /// What is wrong, for a person.
-    pub message: String,
-    /// Is it a secret (which may then come from the environment instead of the file)?
-    pub secret: bool,
-}
-
-impl Problem {
-    /// A problem with `field`.
-    pub(crate) fn new(field: &'static str, message: impl Into<String>) -> Problem {
-        Problem {
-            field,
-            message: message.into(),
-            secret: false,
-        }
-    }
-
-    /// `field` is required.
-    pub(crate) fn missing(field: &'static str, secret: bool) -> Problem {
-        Problem {
-            field,
-            message: format!("{field} is required"),
-            secret,
-        }
-    }
-}
-
-/// Checks a bank base URL.
-pub(crate) fn check_base_url(base_url: &str, problems: &mut Vec<Problem>) {
-    if !(base_url.starts_with("https://") || base_url.starts_with("http://")) {
-        problems.push(Problem::new(
-            "base_url",
-            format!(
-                "base_url {base_url:?} must start with https:// (or http:// for a local sandbox)"
-            ),
-        ));
-    }
 }
 
 impl BankKind {

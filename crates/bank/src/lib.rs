@@ -60,6 +60,7 @@ pub mod kind;
 pub mod raiffeisen;
 pub mod registry;
 pub mod sandbox;
+pub mod settings;
 pub mod tbank;
 
 /// How the customer pays: what the register asked for, with what the bank needs for it.

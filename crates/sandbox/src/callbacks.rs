@@ -1,24 +1,8 @@
-//! Notifications ("callbacks") as the banks send them.
-//!
-//! Raiffeisen (BANKS.md §1.7): the body is the notification JSON; the header
-//! `X-Api-Signature-SHA256` is the lowercase hex HMAC-SHA256, keyed with the merchant's secret
-//! key, of `amount|sbpMerchantId|order|paymentStatus|transactionDate` for SBP payment notices
-//! and of `amount|publicId|orderId|status.value|status.date` for order (cash-link) notices
-//! (amount in canonical ruble text, dates verbatim as in the body; the sandbox's `publicId`
-//! is the `sbpMerchantId`). T-Bank (§3.3): the body carries its own `Token`, no header, and
-//! only an answer whose body is `OK` counts as delivered.
-//!
-//! Delivery runs in a spawned task and is retried until the receiver accepts it (HTTP 200,
-//! and the expected body if any), with a bounded back-off, then given up with a warning.
+//! Delivery of a bank's notifications to the merchant: POSTed with retries and growing pauses
+//! until the receiver answers HTTP 200 (and, for banks that want one, the expected body), in
+//! the background. What a notification says and how it is signed is each bank's own.
 
 use std::time::Duration;
-
-use hmac::{Hmac, Mac};
-use qrpayd_domain::money::Kopecks;
-use sha2::Sha256;
-
-/// The signature header.
-pub(crate) const SIGNATURE_HEADER: &str = "X-Api-Signature-SHA256";
 
 /// Pauses between attempts: these first, then [`STEADY_BACKOFF`].
 const BACKOFF: [Duration; 4] = [
@@ -27,36 +11,15 @@ const BACKOFF: [Duration; 4] = [
     Duration::from_secs(1),
     Duration::from_secs(2),
 ];
+
 /// The pause between later attempts.
 const STEADY_BACKOFF: Duration = Duration::from_secs(5);
+
 /// How many attempts before giving up (about 80 seconds in all).
 const MAX_ATTEMPTS: usize = 20;
+
 /// How long one attempt may take.
 pub(crate) const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(10);
-
-/// The signed text: `amount|sbpMerchantId|order|paymentStatus|transactionDate` (SBP
-/// notices), or `amount|publicId|orderId|status.value|status.date` (order notices: the same
-/// shape).
-pub(crate) fn signature_message(
-    amount: Kopecks,
-    sbp_merchant_id: &str,
-    order: &str,
-    payment_status: &str,
-    transaction_date: &str,
-) -> String {
-    format!(
-        "{}|{sbp_merchant_id}|{order}|{payment_status}|{transaction_date}",
-        amount.to_rubles_text()
-    )
-}
-
-/// Lowercase hex HMAC-SHA256 of `message` keyed with `secret_key`. `None` only if the HMAC
-/// implementation refused the key, which it never does for HMAC (any key length is valid).
-pub(crate) fn sign(secret_key: &str, message: &str) -> Option<String> {
-    let mut mac = Hmac::<Sha256>::new_from_slice(secret_key.as_bytes()).ok()?;
-    mac.update(message.as_bytes());
-    Some(hex::encode(mac.finalize().into_bytes()))
-}
 
 /// One notification ready to send.
 #[derive(Debug, Clone)]
@@ -66,7 +29,8 @@ pub(crate) struct Delivery {
     /// The JSON body.
     pub(crate) body: String,
     /// The `X-Api-Signature-SHA256` value (Raiffeisen; `None` for T-Bank, whose body is signed).
-    pub(crate) signature: Option<String>,
+    /// A header that authenticates the notification (name, value), if the bank sends one.
+    pub(crate) signature: Option<(&'static str, String)>,
     /// The body the receiver must answer (T-Bank: `OK`); `None` = any.
     pub(crate) expect_body: Option<&'static str>,
     /// For logs: the transaction (or T-Bank payment) id.
@@ -102,8 +66,8 @@ async fn deliver(client: &reqwest::Client, delivery: &Delivery) -> bool {
             .post(&delivery.url)
             .header(reqwest::header::CONTENT_TYPE, "application/json")
             .body(delivery.body.clone());
-        if let Some(signature) = &delivery.signature {
-            request = request.header(SIGNATURE_HEADER, signature);
+        if let Some((header, value)) = &delivery.signature {
+            request = request.header(*header, value);
         }
         match request.send().await {
             Ok(response) if response.status() == reqwest::StatusCode::OK => {
@@ -154,38 +118,7 @@ async fn deliver(client: &reqwest::Client, delivery: &Delivery) -> bool {
 
 #[cfg(test)]
 mod tests {
-    // fixed-dates: pure transitions and renderings with the time handed in; nothing here reads the wall clock.
     use super::*;
-
-    #[test]
-    fn signature_matches_banks_md_vectors() {
-        let message = signature_message(
-            Kopecks::new(111_000).unwrap(),
-            "MA0000000552",
-            "1-22-333",
-            "SUCCESS",
-            "2021-09-09T12:00:00+03:00",
-        );
-        assert_eq!(
-            message,
-            "1110|MA0000000552|1-22-333|SUCCESS|2021-09-09T12:00:00+03:00"
-        );
-        assert_eq!(
-            sign("test-secret-key", &message).unwrap(),
-            "3a7759464408abbdcbf7bfcf243f79b2e240e6a29f7b7be8931a97037dc1c094"
-        );
-        let fixture = signature_message(
-            Kopecks::new(10_101).unwrap(),
-            "MA0000000552",
-            "dfe0ff08-4796-46bb-a9fb-93fcd99ce748",
-            "SUCCESS",
-            "2020-07-24T17:20:00.999232+03:00",
-        );
-        assert_eq!(
-            sign("test-secret-key", &fixture).unwrap(),
-            "7bc0cbad4cf763a34427fec468259a85c3b03a3c5daac96830e4f886f95c2881"
-        );
-    }
 
     #[test]
     fn backoff_is_bounded() {

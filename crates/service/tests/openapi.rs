@@ -16,7 +16,11 @@ const ROUTER_SOURCE: &str = include_str!("../src/api/mod.rs");
 /// The source of the payment and refund JSON (`payment_json`, `refund_json`).
 const VIEW_SOURCE: &str = include_str!("../src/api/view.rs");
 /// The embedded sandbox bank's routes, mounted under [`SANDBOX_PREFIX`].
-const SANDBOX_ROUTES_SOURCE: &str = include_str!("../../sandbox/src/routes.rs");
+const SANDBOX_ROUTES_SOURCE: &str = concat!(
+    include_str!("../../sandbox/src/raiffeisen/routes.rs"),
+    include_str!("../../sandbox/src/tbank/routes.rs"),
+    include_str!("../../sandbox/src/controls.rs"),
+);
 /// Where `api::router` nests the sandbox bank.
 const SANDBOX_PREFIX: &str = "/sandbox-bank";
 /// HTTP methods an OpenAPI path item may hold.
@@ -245,7 +249,7 @@ fn sandbox_paths_are_real_sandbox_routes_and_all_are_listed_in_the_tag() {
     let routes = routes_in(SANDBOX_ROUTES_SOURCE);
     assert!(
         routes.len() >= 10,
-        "found only {routes:?} in sandbox/src/routes.rs"
+        "found only {routes:?} in the sandbox's routes"
     );
     let init = format!("{SANDBOX_PREFIX}/api/nspc-mock/v01/rfuture/payment/init");
     assert!(

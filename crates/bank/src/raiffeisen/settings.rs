@@ -8,7 +8,7 @@ use qrpayd_domain::secret::Secret;
 use serde::Deserialize;
 
 use super::RaiffeisenConfig;
-use crate::kind::{Problem, check_base_url};
+use crate::settings::{Problem, check_base_url};
 
 /// The provider table's keys (besides `name`, `kind` and the common ones).
 #[derive(Debug, Clone, Deserialize)]

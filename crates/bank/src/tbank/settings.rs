@@ -7,7 +7,7 @@ use qrpayd_domain::secret::Secret;
 use serde::Deserialize;
 
 use super::TBankConfig;
-use crate::kind::{Problem, check_base_url};
+use crate::settings::{Problem, check_base_url};
 
 /// The provider table's keys (besides `name`, `kind` and the common ones).
 #[derive(Debug, Clone, Deserialize)]

@@ -16,128 +16,15 @@
 //!
 //! Pure, like `state`: every transition takes `now`.
 
-use chrono::{DateTime, FixedOffset, TimeDelta, Utc};
-use qrpayd_domain::money::Kopecks;
-use serde::Serialize;
-
-use crate::error::SandboxError;
-use crate::state::{
-    QrType, Refund, RefundStatus, State, expiration_text, micros_text, order_is_valid, to_msk,
+use crate::raiffeisen::error::SandboxError;
+use crate::raiffeisen::model::{
+    DEFAULT_ORDER_TTL, NewOrder, Order, OrderEvent, OrderStatus, QrType, Refund, RefundStatus,
+    order_is_valid,
 };
-
-/// How long an order lives without `expirationDate` (the longest cash-link activation other
-/// banks allow, BANKS.md §2.4; Raiffeisen's default is not published).
-pub(crate) const DEFAULT_ORDER_TTL: TimeDelta = TimeDelta::minutes(20);
-
-/// `status.value` of an order.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-pub(crate) enum OrderStatus {
-    /// Activated, waiting for the customer.
-    New,
-    /// Paid.
-    Paid,
-    /// Cancelled by the merchant.
-    Cancelled,
-    /// Its `expirationDate` passed unpaid.
-    Expired,
-}
-
-impl OrderStatus {
-    /// The wire name.
-    pub(crate) fn as_str(self) -> &'static str {
-        match self {
-            OrderStatus::New => "NEW",
-            OrderStatus::Paid => "PAID",
-            OrderStatus::Cancelled => "CANCELLED",
-            OrderStatus::Expired => "EXPIRED",
-        }
-    }
-}
-
-/// A validated order request.
-#[derive(Debug, Clone)]
-pub(crate) struct NewOrder {
-    /// The merchant's order id, if given (the bank makes one otherwise).
-    pub(crate) id: Option<String>,
-    /// The link to activate.
-    pub(crate) qr_id: String,
-    /// The amount to pay.
-    pub(crate) amount: Kopecks,
-    /// Free text.
-    pub(crate) comment: Option<String>,
-    /// Payment purpose shown to the payer.
-    pub(crate) payment_details: Option<String>,
-    /// When it ends unpaid.
-    pub(crate) expiration: Option<DateTime<FixedOffset>>,
-}
-
-/// An order (a link activation).
-#[derive(Debug, Clone)]
-pub(crate) struct Order {
-    /// The order id.
-    pub(crate) id: String,
-    /// Creation sequence number, for listing.
-    pub(crate) seq: u64,
-    /// The activated link.
-    pub(crate) qr_id: String,
-    /// What to pay.
-    pub(crate) amount: Kopecks,
-    /// Free text.
-    pub(crate) comment: Option<String>,
-    /// Payment purpose.
-    pub(crate) payment_details: Option<String>,
-    /// When it ends unpaid.
-    pub(crate) expires: DateTime<FixedOffset>,
-    /// `status.value`.
-    pub(crate) status: OrderStatus,
-    /// `status.date`: when it took that value.
-    pub(crate) status_date: DateTime<FixedOffset>,
-    /// The payment's `transactionId`, once paid.
-    pub(crate) transaction_id: Option<u64>,
-}
-
-impl Order {
-    /// Lazy expiry.
-    fn refresh(&mut self, now: DateTime<Utc>) {
-        if self.status == OrderStatus::New && self.expires <= now {
-            self.status = OrderStatus::Expired;
-            self.status_date = self.expires;
-        }
-    }
-
-    /// Is it the link's live activation?
-    fn is_live(&self) -> bool {
-        self.status == OrderStatus::New
-    }
-
-    /// `expirationDate` as the bank writes it.
-    pub(crate) fn expiration_text(&self) -> String {
-        expiration_text(self.expires)
-    }
-
-    /// `status.date` as the bank writes it.
-    pub(crate) fn status_date_text(&self) -> String {
-        micros_text(self.status_date)
-    }
-}
-
-/// A paid order: the material of the order notification.
-#[derive(Debug, Clone)]
-pub(crate) struct OrderEvent {
-    /// The bank's operation id.
-    pub(crate) transaction_id: u64,
-    /// The order id.
-    pub(crate) order_id: String,
-    /// The paid link.
-    pub(crate) qr_id: String,
-    /// What was paid.
-    pub(crate) amount: Kopecks,
-    /// `transaction.status.date`.
-    pub(crate) date: DateTime<FixedOffset>,
-    /// The order's comment.
-    pub(crate) comment: Option<String>,
-}
+use crate::raiffeisen::state::State;
+use crate::time::{expiration_text, to_msk};
+use chrono::{DateTime, Utc};
+use qrpayd_domain::money::Kopecks;
 
 impl State {
     /// Is `qr_id` a cash-register link?
@@ -391,7 +278,7 @@ impl State {
 mod tests {
     // fixed-dates: pure transitions and renderings with the time handed in; nothing here reads the wall clock.
     use super::*;
-    use crate::state::NewQr;
+    use crate::raiffeisen::model::NewQr;
 
     fn k(v: i64) -> Kopecks {
         Kopecks::new(v).unwrap()

@@ -6,21 +6,18 @@
 //! with [`Kopecks::parse_rubles`]; outgoing ones are written as raw JSON numbers from
 //! [`Kopecks::to_rubles_text`] (canonical shortest form: `100`, `10.5`, `1110.11`).
 
+use crate::raiffeisen::error::SandboxError;
+use crate::raiffeisen::model::{
+    Charge, Confirm, CustomerQr, NewOrder, NewQr, NewRefund, Order, OrderEvent, PaymentEvent,
+    PaymentStatus, Qr, QrStatus, QrType, Refund, RefundStatus, order_is_valid,
+};
+use crate::time::{expiration_text, micros_text};
 use chrono::DateTime;
 use qrpayd_domain::money::Kopecks;
 use serde::de::Error as _;
 use serde::ser::Error as _;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::value::RawValue;
-
-use crate::customer::{Charge, Confirm, CustomerQr};
-use crate::error::SandboxError;
-use crate::orders::{NewOrder, Order, OrderEvent};
-use crate::state::{
-    NewQr, NewRefund, PaymentEvent, PaymentStatus, Qr, QrStatus, QrType, Refund, RefundStatus,
-    expiration_text, micros_text, order_is_valid,
-};
-use crate::tbank::TbPayment;
 
 /// The `code` of every successful answer.
 pub(crate) const SUCCESS: &str = "SUCCESS";
@@ -30,10 +27,13 @@ pub(crate) const MERCHANT_ID: u64 = 123;
 
 /// Longest `paymentDetails` of a QR (spec: 185).
 const MAX_QR_PAYMENT_DETAILS: usize = 185;
+
 /// Longest `additionalInfo` of a QR (spec: 140).
 const MAX_ADDITIONAL_INFO: usize = 140;
+
 /// Longest `paymentDetails` of a refund (spec: 140).
 const MAX_REFUND_PAYMENT_DETAILS: usize = 140;
+
 /// Longest `refundId` (spec: 40).
 const MAX_REFUND_ID: usize = 40;
 
@@ -71,15 +71,6 @@ fn check_len(field: &str, value: &Option<String>, max: usize) -> Result<(), Sand
         ))),
         _ => Ok(()),
     }
-}
-
-/// The error body: `{"code":"ERROR.X","message":"..."}`.
-#[derive(Debug, Serialize)]
-pub(crate) struct ErrorBody {
-    /// Error code, e.g. `ERROR.NOT_FOUND`.
-    pub(crate) code: &'static str,
-    /// Human-readable (Russian) explanation.
-    pub(crate) message: String,
 }
 
 /// `{"code":"SUCCESS"}`.
@@ -429,138 +420,6 @@ impl PaymentNotification {
             additional_info: event.additional_info.clone(),
             order: event.order.clone(),
             create_date: micros_text(event.create_date),
-        }
-    }
-}
-
-/// `GET /sandbox/qrs` answer: everything the emulated bank holds, for people trying the demo.
-#[derive(Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub(crate) struct Overview {
-    /// QRs in registration order.
-    qrs: Vec<QrSummary>,
-    /// Refunds in creation order.
-    refunds: Vec<RefundSummary>,
-    /// Cash-register link activations in creation order.
-    orders: Vec<OrderResponse>,
-    /// Minted customer QRs in mint order.
-    customer_qrs: Vec<CustomerQrResponse>,
-    /// The T-Bank terminal's payments, oldest first.
-    tbank_payments: Vec<serde_json::Value>,
-}
-
-impl Overview {
-    /// The overview of these books.
-    pub(crate) fn new(
-        qrs: &[Qr],
-        refunds: &[Refund],
-        orders: &[Order],
-        customer_qrs: &[CustomerQr],
-        tbank_payments: &[TbPayment],
-    ) -> Self {
-        Overview {
-            qrs: qrs.iter().map(QrSummary::from).collect(),
-            refunds: refunds.iter().map(RefundSummary::from).collect(),
-            orders: orders.iter().map(OrderResponse::from).collect(),
-            customer_qrs: customer_qrs.iter().map(CustomerQrResponse::from).collect(),
-            tbank_payments: tbank_payments.iter().map(crate::tbank::summary).collect(),
-        }
-    }
-}
-
-/// One QR in [`Overview`].
-#[derive(Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
-struct QrSummary {
-    /// The QR id.
-    qr_id: String,
-    /// `QRDynamic` or `QRStatic`.
-    qr_type: QrType,
-    /// The merchant's order id.
-    order: String,
-    /// `qrStatus`.
-    qr_status: QrStatus,
-    /// `paymentStatus` of the latest attempt.
-    payment_status: PaymentStatus,
-    /// The QR's fixed amount in rubles (null for a static QR without one).
-    amount: Option<RubleAmount>,
-    /// Registration time.
-    create_date: String,
-    /// Expiry (null: never).
-    qr_expiration_date: Option<String>,
-    /// The NSPK link.
-    payload: String,
-    /// Every payment attempt, oldest first.
-    transactions: Vec<TransactionSummary>,
-    /// The customer QR this QR charges (null: none).
-    customer_qr: Option<String>,
-}
-
-impl From<&Qr> for QrSummary {
-    fn from(qr: &Qr) -> Self {
-        QrSummary {
-            qr_id: qr.id.clone(),
-            qr_type: qr.qr_type,
-            order: qr.order.clone(),
-            qr_status: qr.status,
-            payment_status: qr.payment_status(),
-            amount: qr.amount.map(RubleAmount),
-            create_date: micros_text(qr.created),
-            qr_expiration_date: qr.expires.map(expiration_text),
-            payload: qr.payload.clone(),
-            transactions: qr
-                .payments
-                .iter()
-                .map(|p| TransactionSummary {
-                    transaction_id: p.transaction_id,
-                    amount: RubleAmount(p.amount),
-                    payment_status: p.status,
-                    transaction_date: micros_text(p.date),
-                })
-                .collect(),
-            customer_qr: qr.customer_qr.clone(),
-        }
-    }
-}
-
-/// One payment attempt in [`QrSummary`].
-#[derive(Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
-struct TransactionSummary {
-    /// The bank's id of the attempt.
-    transaction_id: u64,
-    /// Rubles.
-    amount: RubleAmount,
-    /// `SUCCESS` or `DECLINED`.
-    payment_status: PaymentStatus,
-    /// When it happened.
-    transaction_date: String,
-}
-
-/// One refund in [`Overview`].
-#[derive(Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
-struct RefundSummary {
-    /// The merchant's refund id.
-    refund_id: String,
-    /// The refunded order.
-    order: String,
-    /// The refunded payment.
-    transaction_id: u64,
-    /// Rubles.
-    amount: RubleAmount,
-    /// `refundStatus` as last answered.
-    refund_status: RefundStatus,
-}
-
-impl From<&Refund> for RefundSummary {
-    fn from(refund: &Refund) -> Self {
-        RefundSummary {
-            refund_id: refund.id.clone(),
-            order: refund.order.clone(),
-            transaction_id: refund.transaction_id,
-            amount: RubleAmount(refund.amount),
-            refund_status: refund.status,
         }
     }
 }

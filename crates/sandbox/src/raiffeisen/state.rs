@@ -1,23 +1,21 @@
-//! The emulated bank's books: QRs, their payments and refunds, and the pure transitions
-//! between their states. Cash-register link activations (orders) live in `orders`, customer
-//! QRs in `customer`, the T-Bank terminal's payments in `tbank`; their books are fields here.
+//! The Raiffeisen merchant's books: QRs, their payments and refunds, and the pure transitions
+//! between their states. Cash-register link activations (orders) are changed in `orders`,
+//! customer QRs in `customer`; their records are in `model`.
 //!
 //! Nothing here reads the clock, draws random numbers or does IO: every transition takes
 //! `now` and, where it needs one, a source of fresh QR ids. Expiry is lazy: a `NEW` QR whose
 //! `qrExpirationDate` has passed turns `EXPIRED` the next time any transition or read touches it.
 
-use std::collections::HashMap;
-
-use chrono::{DateTime, Days, FixedOffset, Offset, SecondsFormat, Utc};
+use crate::raiffeisen::error::SandboxError;
+use crate::raiffeisen::model::{
+    CustomerQr, NewQr, NewRefund, Order, Payment, PaymentEvent, PaymentStatus, Qr, QrStatus,
+    QrType, Refund, RefundStatus, order_is_valid,
+};
+use crate::time::{expiration_text, to_msk};
+use chrono::{DateTime, Days, Utc};
 use qrpayd_domain::money::Kopecks;
 use qrpayd_domain::nspk::{LinkType, build_link};
-use serde::Serialize;
-
-use crate::Faults;
-use crate::error::SandboxError;
-
-/// Where `qrUrl` points. Nobody fetches it; the host is reserved and never resolves.
-pub(crate) const QR_URL_BASE: &str = "http://sandbox.invalid";
+use std::collections::HashMap;
 
 /// How long a `QRDynamic` registered without `qrExpirationDate` lives (BANKS.md §1.3).
 const DEFAULT_DYNAMIC_TTL: Days = Days::new(3);
@@ -28,275 +26,6 @@ const FIRST_TRANSACTION_ID: u64 = 1_000;
 /// How many fresh ids to try before giving up on a collision (never happens in practice).
 const ID_ATTEMPTS: usize = 8;
 
-/// Moscow time, the offset Raiffeisen writes its timestamps in.
-pub(crate) fn msk() -> FixedOffset {
-    FixedOffset::east_opt(3 * 3600).unwrap_or_else(|| Utc.fix())
-}
-
-/// `now` in Moscow time.
-pub(crate) fn to_msk(now: DateTime<Utc>) -> DateTime<FixedOffset> {
-    now.with_timezone(&msk())
-}
-
-/// A timestamp the way the bank writes `transactionDate` / `createDate`:
-/// `2020-07-24T17:20:00.999232+03:00`.
-pub(crate) fn micros_text(at: DateTime<FixedOffset>) -> String {
-    at.to_rfc3339_opts(SecondsFormat::Micros, false)
-}
-
-/// A timestamp the way the bank writes `qrExpirationDate`: `2023-07-22T09:14:38+03:00`
-/// (fractions only when the client sent them).
-pub(crate) fn expiration_text(at: DateTime<FixedOffset>) -> String {
-    at.to_rfc3339_opts(SecondsFormat::AutoSi, false)
-}
-
-/// `qrType`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-pub(crate) enum QrType {
-    /// One-time QR with a fixed amount.
-    #[serde(rename = "QRDynamic")]
-    Dynamic,
-    /// Reusable QR, with or without a fixed amount.
-    #[serde(rename = "QRStatic")]
-    Static,
-    /// A cash-register link: reusable, no amount of its own; each payment activates it with
-    /// an order (`/api/payment/v1/orders`).
-    #[serde(rename = "QRVariable")]
-    Variable,
-}
-
-/// `qrStatus` of the v2 QR API.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-pub(crate) enum QrStatus {
-    /// Registered and payable.
-    New,
-    /// A payment is under way (not produced by this emulator yet, kept for the wire enum).
-    #[expect(
-        dead_code,
-        reason = "part of the bank's enum; no sandbox control produces it yet"
-    )]
-    InProgress,
-    /// A dynamic QR that was paid.
-    Paid,
-    /// Deactivated with `DELETE /sbp/v2/qrs/{qrId}`.
-    Cancelled,
-    /// Its `qrExpirationDate` passed before it was paid.
-    Expired,
-}
-
-impl QrStatus {
-    /// The wire name.
-    pub(crate) fn as_str(self) -> &'static str {
-        match self {
-            QrStatus::New => "NEW",
-            QrStatus::InProgress => "IN_PROGRESS",
-            QrStatus::Paid => "PAID",
-            QrStatus::Cancelled => "CANCELLED",
-            QrStatus::Expired => "EXPIRED",
-        }
-    }
-}
-
-/// `paymentStatus` of `payment-info` and of callbacks.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-pub(crate) enum PaymentStatus {
-    /// Nobody has paid yet.
-    NoInfo,
-    /// A payment is under way (not produced by this emulator yet, kept for the wire enum).
-    #[expect(
-        dead_code,
-        reason = "part of the bank's enum; no sandbox control produces it yet"
-    )]
-    InProgress,
-    /// Paid.
-    Success,
-    /// The payer's bank declined the payment.
-    Declined,
-}
-
-impl PaymentStatus {
-    /// The wire name (also part of the callback signature).
-    pub(crate) fn as_str(self) -> &'static str {
-        match self {
-            PaymentStatus::NoInfo => "NO_INFO",
-            PaymentStatus::InProgress => "IN_PROGRESS",
-            PaymentStatus::Success => "SUCCESS",
-            PaymentStatus::Declined => "DECLINED",
-        }
-    }
-}
-
-/// `refundStatus`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-pub(crate) enum RefundStatus {
-    /// Accepted, not finished.
-    InProgress,
-    /// Money returned.
-    Completed,
-    /// Refused; its amount is refundable again.
-    Declined,
-}
-
-impl RefundStatus {
-    /// The wire name.
-    pub(crate) fn as_str(self) -> &'static str {
-        match self {
-            RefundStatus::InProgress => "IN_PROGRESS",
-            RefundStatus::Completed => "COMPLETED",
-            RefundStatus::Declined => "DECLINED",
-        }
-    }
-}
-
-/// A validated registration request.
-#[derive(Debug, Clone)]
-pub(crate) struct NewQr {
-    /// Static or dynamic.
-    pub(crate) qr_type: QrType,
-    /// The merchant's SBP id as sent.
-    pub(crate) sbp_merchant_id: String,
-    /// The merchant's order id as sent (checked here).
-    pub(crate) order: String,
-    /// Fixed amount, if any.
-    pub(crate) amount: Option<Kopecks>,
-    /// Requested expiry, if any.
-    pub(crate) expiration: Option<DateTime<FixedOffset>>,
-    /// Payment purpose shown to the payer.
-    pub(crate) payment_details: Option<String>,
-    /// Free text echoed in payment-info and callbacks.
-    pub(crate) additional_info: Option<String>,
-}
-
-/// One payment attempt on a QR.
-#[derive(Debug, Clone)]
-pub(crate) struct Payment {
-    /// The bank's `transactionId`.
-    pub(crate) transaction_id: u64,
-    /// What was paid.
-    pub(crate) amount: Kopecks,
-    /// `SUCCESS` or `DECLINED`.
-    pub(crate) status: PaymentStatus,
-    /// `transactionDate`, Moscow time.
-    pub(crate) date: DateTime<FixedOffset>,
-}
-
-/// A registered QR.
-#[derive(Debug, Clone)]
-pub(crate) struct Qr {
-    /// `qrId`.
-    pub(crate) id: String,
-    /// Registration sequence number, for listing in order.
-    pub(crate) seq: u64,
-    /// Static or dynamic.
-    pub(crate) qr_type: QrType,
-    /// `order`.
-    pub(crate) order: String,
-    /// Fixed amount, if any.
-    pub(crate) amount: Option<Kopecks>,
-    /// `createDate`, Moscow time.
-    pub(crate) created: DateTime<FixedOffset>,
-    /// `qrExpirationDate` (`None`: a static QR that never expires).
-    pub(crate) expires: Option<DateTime<FixedOffset>>,
-    /// `paymentDetails` (shown as `paymentPurpose` in payment-info).
-    pub(crate) payment_details: Option<String>,
-    /// `additionalInfo`.
-    pub(crate) additional_info: Option<String>,
-    /// `qrStatus`.
-    pub(crate) status: QrStatus,
-    /// Every payment attempt, oldest first.
-    pub(crate) payments: Vec<Payment>,
-    /// The NSPK link.
-    pub(crate) payload: String,
-    /// The customer QR this QR is the charge of (`POST /sandbox/customer-qr/charge`).
-    pub(crate) customer_qr: Option<String>,
-}
-
-impl Qr {
-    /// `qrUrl`.
-    pub(crate) fn qr_url(&self) -> String {
-        format!("{QR_URL_BASE}/api/sbp/v1/qr/{}/image", self.id)
-    }
-
-    /// `paymentStatus` as payment-info shows it: the latest attempt's, or `NO_INFO`.
-    pub(crate) fn payment_status(&self) -> PaymentStatus {
-        self.payments
-            .last()
-            .map_or(PaymentStatus::NoInfo, |p| p.status)
-    }
-
-    /// Has any payment on this QR succeeded?
-    fn has_success(&self) -> bool {
-        self.payments
-            .iter()
-            .any(|p| p.status == PaymentStatus::Success)
-    }
-
-    /// Lazy expiry.
-    fn refresh(&mut self, now: DateTime<Utc>) {
-        if self.status == QrStatus::New && self.expires.is_some_and(|at| at <= now) {
-            self.status = QrStatus::Expired;
-        }
-    }
-}
-
-/// What a payment or a decline produced: the material of the callback.
-#[derive(Debug, Clone)]
-pub(crate) struct PaymentEvent {
-    /// `transactionId`.
-    pub(crate) transaction_id: u64,
-    /// `qrId`.
-    pub(crate) qr_id: String,
-    /// `order`.
-    pub(crate) order: String,
-    /// `amount`.
-    pub(crate) amount: Kopecks,
-    /// `paymentStatus`.
-    pub(crate) status: PaymentStatus,
-    /// `transactionDate`.
-    pub(crate) transaction_date: DateTime<FixedOffset>,
-    /// `additionalInfo`.
-    pub(crate) additional_info: Option<String>,
-    /// `createDate` of the QR.
-    pub(crate) create_date: DateTime<FixedOffset>,
-}
-
-/// A refund request after parsing.
-#[derive(Debug, Clone)]
-pub(crate) struct NewRefund {
-    /// `refundId`, the idempotency key.
-    pub(crate) refund_id: String,
-    /// `order` of the payment.
-    pub(crate) order: String,
-    /// `transactionId` of the payment (needed when the order has several).
-    pub(crate) transaction_id: Option<u64>,
-    /// How much to return.
-    pub(crate) amount: Kopecks,
-}
-
-/// A refund.
-#[derive(Debug, Clone)]
-pub(crate) struct Refund {
-    /// `refundId`.
-    pub(crate) id: String,
-    /// `order` of the refunded payment.
-    pub(crate) order: String,
-    /// The refunded payment.
-    pub(crate) transaction_id: u64,
-    /// `amount`.
-    pub(crate) amount: Kopecks,
-    /// `refundStatus`.
-    pub(crate) status: RefundStatus,
-    /// When it became `COMPLETED`, Moscow time (`None` until then).
-    pub(crate) completed: Option<DateTime<FixedOffset>>,
-    /// Has the status been read once? The next read completes it.
-    pub(crate) queried: bool,
-    /// Creation sequence number, for listing.
-    pub(crate) seq: u64,
-}
-
 /// The whole emulated bank.
 #[derive(Debug)]
 pub(crate) struct State {
@@ -305,25 +34,13 @@ pub(crate) struct State {
     pub(crate) qrs: HashMap<String, Qr>,
     pub(crate) refunds: HashMap<String, Refund>,
     /// Cash-register link activations, by order id.
-    pub(crate) orders: HashMap<String, crate::orders::Order>,
+    pub(crate) orders: HashMap<String, Order>,
     /// Minted customer QRs, by payload.
-    pub(crate) customer_qrs: HashMap<String, crate::customer::CustomerQr>,
-    /// The T-Bank terminal's books.
-    pub(crate) tbank: crate::tbank::TbBooks,
+    pub(crate) customer_qrs: HashMap<String, CustomerQr>,
     next_seq: u64,
     pub(crate) next_transaction_id: u64,
     /// Where callbacks go (`POST /settings/v1/callback`).
     pub(crate) callback_url: Option<String>,
-    /// Injected faults.
-    pub(crate) faults: Faults,
-}
-
-/// Is `order` acceptable: `[A-Za-z0-9_.-]{1,40}`?
-pub(crate) fn order_is_valid(order: &str) -> bool {
-    (1..=40).contains(&order.len())
-        && order
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'))
 }
 
 impl State {
@@ -336,11 +53,9 @@ impl State {
             refunds: HashMap::new(),
             orders: HashMap::new(),
             customer_qrs: HashMap::new(),
-            tbank: crate::tbank::TbBooks::default(),
             next_seq: 1,
             next_transaction_id: FIRST_TRANSACTION_ID,
             callback_url: None,
-            faults: Faults::default(),
         }
     }
 
@@ -349,52 +64,6 @@ impl State {
         let seq = self.next_seq;
         self.next_seq = self.next_seq.saturating_add(1);
         seq
-    }
-
-    /// Decides the faults of one `/api` call: the latency to add and, if one is due, the
-    /// injected error (HTTP 500 first, then the business error), counting it down.
-    pub(crate) fn take_fault(&mut self) -> (u64, Option<SandboxError>) {
-        let latency = self.faults.latency_ms;
-        if self.faults.http_500_next > 0 {
-            self.faults.http_500_next = self.faults.http_500_next.saturating_sub(1);
-            (latency, Some(SandboxError::InjectedHttp500))
-        } else if self.faults.business_error_next > 0 {
-            self.faults.business_error_next = self.faults.business_error_next.saturating_sub(1);
-            (latency, Some(SandboxError::InjectedBusinessError))
-        } else {
-            (latency, None)
-        }
-    }
-
-    /// Whether the answer of the call just carried out is lost (`lose_answer_next`), counting
-    /// it down.
-    pub(crate) fn take_lost_answer(&mut self) -> bool {
-        if self.faults.lose_answer_next == 0 {
-            return false;
-        }
-        self.faults.lose_answer_next = self.faults.lose_answer_next.saturating_sub(1);
-        true
-    }
-
-    /// Whether this deactivation is refused (`refuse_deactivation_next`), counting it down.
-    pub(crate) fn take_refused_deactivation(&mut self) -> bool {
-        if self.faults.refuse_deactivation_next == 0 {
-            return false;
-        }
-        self.faults.refuse_deactivation_next =
-            self.faults.refuse_deactivation_next.saturating_sub(1);
-        true
-    }
-
-    /// Whether the customer pays an open QR (or order, or T-Bank payment) a moment before the
-    /// cancel that is arriving now (the `customer_pays_before_cancel` fault), counting it down.
-    pub(crate) fn take_pay_before_cancel(&mut self) -> bool {
-        if self.faults.customer_pays_before_cancel == 0 {
-            return false;
-        }
-        self.faults.customer_pays_before_cancel =
-            self.faults.customer_pays_before_cancel.saturating_sub(1);
-        true
     }
 
     /// Registers a QR. `fresh_id` is asked for a new 32-character id (for the QR type's prefix).
@@ -1008,34 +677,5 @@ mod tests {
         ));
         refund.transaction_id = Some(b.transaction_id);
         s.refund(refund).unwrap();
-    }
-
-    #[test]
-    fn faults_count_down() {
-        let mut s = bank();
-        s.faults = Faults {
-            latency_ms: 7,
-            http_500_next: 1,
-            business_error_next: 1,
-            ..Faults::default()
-        };
-        assert_eq!(s.take_fault(), (7, Some(SandboxError::InjectedHttp500)));
-        assert_eq!(
-            s.take_fault(),
-            (7, Some(SandboxError::InjectedBusinessError))
-        );
-        assert_eq!(s.take_fault(), (7, None));
-    }
-
-    #[test]
-    fn timestamps_look_like_the_banks() {
-        let at = DateTime::parse_from_rfc3339("2020-07-24T14:20:00.999232Z")
-            .unwrap()
-            .to_utc();
-        assert_eq!(micros_text(to_msk(at)), "2020-07-24T17:20:00.999232+03:00");
-        assert_eq!(
-            expiration_text(DateTime::parse_from_rfc3339("2023-07-22T09:14:38+03:00").unwrap()),
-            "2023-07-22T09:14:38+03:00"
-        );
     }
 }

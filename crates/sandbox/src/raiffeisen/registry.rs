@@ -17,12 +17,10 @@
 //!
 //! Pure: no clock, no IO; the caller passes the books.
 
+use crate::raiffeisen::model::{Order, OrderStatus, PaymentStatus, Qr, Refund, RefundStatus};
 use chrono::{DateTime, FixedOffset, NaiveDate, Timelike};
 use qrpayd_bank::raiffeisen::registry::{Registry, RegistryKind, RegistryRow};
 use qrpayd_domain::money::Kopecks;
-
-use crate::orders::{Order, OrderStatus};
-use crate::state::{PaymentStatus, Qr, Refund, RefundStatus};
 
 /// `Способ оплаты` of every row.
 const METHOD: &str = "Instant Payment QR";
@@ -212,7 +210,8 @@ mod tests {
     use qrpayd_bank::raiffeisen::registry::{parse, write};
 
     use super::*;
-    use crate::state::{NewQr, NewRefund, QrType, State};
+    use crate::raiffeisen::model::{NewQr, NewRefund, QrType};
+    use crate::raiffeisen::state::State;
 
     fn k(v: i64) -> Kopecks {
         Kopecks::new(v).unwrap()

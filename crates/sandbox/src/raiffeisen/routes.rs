@@ -1,10 +1,20 @@
-//! The HTTP face of the sandbox: Raiffeisen's paths (BANKS.md §1.2), its Bearer auth and
-//! error envelopes, fault injection on the `/api` routes, the customer-QR extension, the
-//! T-Bank terminal under `/tbank/v2/` (handlers in `tbank`), and the sandbox-only controls
-//! under `/sandbox/...`. Every route of the sandbox is declared here.
+//! Raiffeisen's HTTP face in the sandbox: its paths (BANKS.md §1.2), its Bearer auth and
+//! error envelopes, fault injection on the `/api` routes, the customer-QR extension, and its
+//! sandbox-only controls (the bank's own `nspc-mock` payment call, declines, expiry, the
+//! registry).
 
-use std::time::Duration;
-
+use crate::faults::Injected;
+use crate::handle::Sandbox;
+use crate::qrc_id::fresh_qr_id;
+use crate::raiffeisen::error::SandboxError;
+use crate::raiffeisen::model::{OrderStatus, QrStatus, QrType};
+use crate::raiffeisen::wire::{
+    CallbackSettings, ChargeRequest, CreateOrderRequest, CustomerQrResponse, DeclineRequest,
+    MintCustomerQr, OrderRefundRequest, OrderResponse, PayRequest, PaymentInfoResponse,
+    QrDataResponse, QrStatusResponse, RefundRequest, RefundResponse, RegisterQrRequest, SUCCESS,
+    SuccessBody, parse_body,
+};
+use crate::time::{micros_text, to_msk};
 use axum::Json;
 use axum::Router;
 use axum::body::Bytes;
@@ -14,23 +24,14 @@ use axum::http::request::Parts;
 use axum::http::{StatusCode, Uri, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post, put};
+use axum::routing::{get, post};
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
+use std::time::Duration;
 use uuid::Uuid;
 
-use crate::error::SandboxError;
-use crate::state::{QrType, micros_text, to_msk};
-use crate::wire::{
-    CallbackSettings, ChargeRequest, CreateOrderRequest, CustomerQrResponse, DeclineRequest,
-    MintCustomerQr, OrderRefundRequest, OrderResponse, Overview, PayRequest, PaymentInfoResponse,
-    QrDataResponse, QrStatusResponse, RefundRequest, RefundResponse, RegisterQrRequest, SUCCESS,
-    SuccessBody, parse_body,
-};
-use crate::{Faults, Sandbox, tbank};
-
-/// All routes, rooted at `/`.
-pub(crate) fn router(sandbox: Sandbox) -> Router {
+/// Raiffeisen's API (with fault injection) and its sandbox-only controls, rooted at `/`.
+pub(crate) fn router(sandbox: &Sandbox) -> Router<Sandbox> {
     let api = Router::new()
         .route("/api/sbp/v2/qrs", post(register_qr))
         .route("/api/sbp/v1/qr/register", post(register_qr))
@@ -54,58 +55,14 @@ pub(crate) fn router(sandbox: Sandbox) -> Router {
             sandbox.clone(),
             inject_faults,
         ));
-    let tbank_api = Router::new()
-        .route("/tbank/v2/Init", post(tbank::init))
-        .route("/tbank/v2/GetQr", post(tbank::get_qr))
-        .route("/tbank/v2/GetState", post(tbank::get_state))
-        .route("/tbank/v2/Cancel", post(tbank::cancel))
-        .route("/tbank/v2/GetQrState", post(tbank::get_qr_state))
-        .route_layer(middleware::from_fn_with_state(
-            sandbox.clone(),
-            tbank::inject_faults,
-        ));
     let controls = Router::new()
         .route("/api/nspc-mock/v01/rfuture/payment/init", post(nspc_pay))
-        .route("/tbank/v2/SbpPayTest", post(tbank::sbp_pay_test))
-        .route("/sandbox/qrs", get(overview))
         .route("/sandbox/qrs/{qr_id}/decline", post(decline_payment))
         .route("/sandbox/qrs/{qr_id}/expire", post(expire_qr))
         .route("/sandbox/refunds/{refund_id}/decline", post(decline_refund))
         .route("/sandbox/customer-qr", post(mint_customer_qr))
-        .route(
-            "/sandbox/tbank/notification-url",
-            put(tbank::put_notification_url),
-        )
-        .route("/sandbox/registry", get(registry))
-        .route("/sandbox/faults", get(get_faults).put(put_faults));
-    api.merge(tbank_api)
-        .merge(controls)
-        .fallback(unknown_path)
-        .with_state(sandbox)
-}
-
-/// A fresh QR id: the type's prefix (`AD1` dynamic, `AS1` static, `AS1R` cash-register
-/// link, like the real ones seen, BANKS.md §2.1) and random characters of the base32hex
-/// alphabet `0-9A-V` up to 32, like the ids NSPK hands out.
-pub(crate) fn fresh_qr_id(qr_type: QrType) -> String {
-    let prefix = match qr_type {
-        QrType::Dynamic => "AD1",
-        QrType::Static => "AS1",
-        QrType::Variable => "AS1R",
-    };
-    let (a, b) = (Uuid::new_v4(), Uuid::new_v4());
-    let tail: String = a
-        .as_bytes()
-        .iter()
-        .chain(b.as_bytes().iter())
-        .take(32usize.saturating_sub(prefix.len()))
-        .map(|byte| {
-            char::from_digit(u32::from(byte & 0x1F), 32)
-                .unwrap_or('0')
-                .to_ascii_uppercase()
-        })
-        .collect();
-    format!("{prefix}{tail}")
+        .route("/sandbox/registry", get(registry));
+    api.merge(controls)
 }
 
 /// Proof that the request carried `Authorization: Bearer <secretKey>`; else HTTP 401.
@@ -147,12 +104,16 @@ fn same_secret(given: &str, expected: &str) -> bool {
 
 /// Applies [`Faults`] to every `/api` call except the nspc-mock payment.
 async fn inject_faults(State(sandbox): State<Sandbox>, request: Request, next: Next) -> Response {
-    let (latency_ms, fault) = sandbox.lock().take_fault();
+    let (latency_ms, fault) = sandbox.lock().faults.take_fault();
     if latency_ms > 0 {
         tokio::time::sleep(Duration::from_millis(latency_ms)).await;
     }
     match fault {
-        Some(error) => {
+        Some(injected) => {
+            let error = match injected {
+                Injected::Http500 => SandboxError::InjectedHttp500,
+                Injected::BusinessError => SandboxError::InjectedBusinessError,
+            };
             tracing::info!(path = %request.uri().path(), code = error.code(), "sandbox fault injected");
             error.into_response()
         }
@@ -160,7 +121,7 @@ async fn inject_faults(State(sandbox): State<Sandbox>, request: Request, next: N
             let path = request.uri().path().to_owned();
             let changes_something = request.method() != axum::http::Method::GET;
             let response = next.run(request).await;
-            if changes_something && sandbox.lock().take_lost_answer() {
+            if changes_something && sandbox.lock().faults.take_lost_answer() {
                 tracing::info!(
                     path,
                     "sandbox: the call was carried out, its answer is lost (fault)"
@@ -174,7 +135,7 @@ async fn inject_faults(State(sandbox): State<Sandbox>, request: Request, next: N
 
 /// The `refuse_deactivation_next` fault: this deactivation is refused with a business error.
 fn refuse_deactivation(sandbox: &Sandbox, what: &str) -> Result<(), SandboxError> {
-    if sandbox.lock().take_refused_deactivation() {
+    if sandbox.lock().faults.take_refused_deactivation() {
         tracing::info!(what, "sandbox: deactivation refused (fault)");
         return Err(SandboxError::InjectedBusinessError);
     }
@@ -187,7 +148,10 @@ async fn register_qr(
     body: Bytes,
 ) -> Result<Json<QrDataResponse>, SandboxError> {
     let new = parse_body::<RegisterQrRequest>(&body)?.into_new_qr()?;
-    let qr = sandbox.lock().register(new, sandbox.now(), fresh_qr_id)?;
+    let qr = sandbox
+        .lock()
+        .raiffeisen
+        .register(new, sandbox.now(), fresh_qr_id)?;
     tracing::info!(qr_id = %qr.id, order = %qr.order, "sandbox QR registered");
     Ok(Json(QrDataResponse::from(&qr)))
 }
@@ -198,7 +162,7 @@ async fn qr_status(
     State(sandbox): State<Sandbox>,
     Path(qr_id): Path<String>,
 ) -> Result<Json<QrStatusResponse>, SandboxError> {
-    let qr = sandbox.lock().qr(&qr_id, sandbox.now())?;
+    let qr = sandbox.lock().raiffeisen.qr(&qr_id, sandbox.now())?;
     Ok(Json(QrStatusResponse::from(&qr)))
 }
 
@@ -212,11 +176,11 @@ async fn cancel_qr(
     // The `customer_pays_before_cancel` fault: the customer pays a moment before the DELETE.
     let race = {
         let mut state = sandbox.lock();
-        match state.qr(&qr_id, now) {
+        match state.raiffeisen.qr(&qr_id, now) {
             Ok(qr)
-                if qr.status == crate::state::QrStatus::New
-                    && qr.qr_type == crate::state::QrType::Dynamic
-                    && state.take_pay_before_cancel() =>
+                if qr.status == QrStatus::New
+                    && qr.qr_type == QrType::Dynamic
+                    && state.faults.take_pay_before_cancel() =>
             {
                 qr.amount
             }
@@ -231,7 +195,7 @@ async fn cancel_qr(
         sandbox.pay(&qr_id, amount).await?;
     }
     refuse_deactivation(&sandbox, &qr_id)?;
-    sandbox.lock().cancel(&qr_id, now)?;
+    sandbox.lock().raiffeisen.cancel(&qr_id, now)?;
     Ok(StatusCode::OK)
 }
 
@@ -241,7 +205,7 @@ async fn qr_info(
     State(sandbox): State<Sandbox>,
     Path(qr_id): Path<String>,
 ) -> Result<Json<QrDataResponse>, SandboxError> {
-    let qr = sandbox.lock().qr(&qr_id, sandbox.now())?;
+    let qr = sandbox.lock().raiffeisen.qr(&qr_id, sandbox.now())?;
     Ok(Json(QrDataResponse::from(&qr)))
 }
 
@@ -251,7 +215,7 @@ async fn payment_info(
     State(sandbox): State<Sandbox>,
     Path(qr_id): Path<String>,
 ) -> Result<Json<PaymentInfoResponse>, SandboxError> {
-    let qr = sandbox.lock().qr(&qr_id, sandbox.now())?;
+    let qr = sandbox.lock().raiffeisen.qr(&qr_id, sandbox.now())?;
     Ok(Json(PaymentInfoResponse::new(
         &qr,
         sandbox.sbp_merchant_id(),
@@ -265,7 +229,7 @@ async fn create_refund(
     body: Bytes,
 ) -> Result<Json<RefundResponse>, SandboxError> {
     let new = parse_body::<RefundRequest>(&body)?.into_new_refund()?;
-    let refund = sandbox.lock().refund(new)?;
+    let refund = sandbox.lock().raiffeisen.refund(new)?;
     Ok(Json(RefundResponse::from(&refund)))
 }
 
@@ -275,7 +239,10 @@ async fn refund_status(
     State(sandbox): State<Sandbox>,
     Path(refund_id): Path<String>,
 ) -> Result<Json<RefundResponse>, SandboxError> {
-    let refund = sandbox.lock().refund_status(&refund_id, sandbox.now())?;
+    let refund = sandbox
+        .lock()
+        .raiffeisen
+        .refund_status(&refund_id, sandbox.now())?;
     Ok(Json(RefundResponse::from(&refund)))
 }
 
@@ -297,7 +264,7 @@ async fn set_callback_url(
             ));
         }
     }
-    sandbox.lock().callback_url = Some(url.clone());
+    sandbox.lock().raiffeisen.callback_url = Some(url.clone());
     tracing::info!(%url, "sandbox callback URL set");
     Ok(Json(CallbackSettings {
         callback_url: Some(url),
@@ -340,26 +307,11 @@ async fn expire_qr(
     State(sandbox): State<Sandbox>,
     Path(qr_id): Path<String>,
 ) -> Result<Json<QrStatusResponse>, SandboxError> {
-    let qr = sandbox.lock().expire_now(&qr_id, sandbox.now())?;
+    let qr = sandbox
+        .lock()
+        .raiffeisen
+        .expire_now(&qr_id, sandbox.now())?;
     Ok(Json(QrStatusResponse::from(&qr)))
-}
-
-/// `GET /sandbox/qrs`: every QR, refund, order, customer QR and T-Bank payment.
-async fn overview(State(sandbox): State<Sandbox>) -> Json<Overview> {
-    let now = sandbox.now();
-    let mut state = sandbox.lock();
-    let qrs = state.all_qrs(now);
-    let refunds = state.all_refunds();
-    let orders = state.all_orders(now);
-    let customer_qrs = state.all_customer_qrs();
-    let tbank_payments = state.tbank.all(now);
-    Json(Overview::new(
-        &qrs,
-        &refunds,
-        &orders,
-        &customer_qrs,
-        &tbank_payments,
-    ))
 }
 
 /// `POST /api/payment/v1/orders`: activates a cash-register link.
@@ -371,6 +323,7 @@ async fn create_order(
     let new = parse_body::<CreateOrderRequest>(&body)?.into_new_order()?;
     let order = sandbox
         .lock()
+        .raiffeisen
         .create_order(new, sandbox.now(), || Uuid::new_v4().to_string())?;
     tracing::info!(order = %order.id, qr_id = %order.qr_id, "sandbox order created");
     Ok(Json(OrderResponse::from(&order)))
@@ -382,7 +335,7 @@ async fn order_status(
     State(sandbox): State<Sandbox>,
     Path(order_id): Path<String>,
 ) -> Result<Json<OrderResponse>, SandboxError> {
-    let order = sandbox.lock().order(&order_id, sandbox.now())?;
+    let order = sandbox.lock().raiffeisen.order(&order_id, sandbox.now())?;
     Ok(Json(OrderResponse::from(&order)))
 }
 
@@ -396,10 +349,9 @@ async fn cancel_order(
     // The `customer_pays_before_cancel` fault: the customer pays a moment before the DELETE.
     let race = {
         let mut state = sandbox.lock();
-        match state.order(&order_id, now) {
+        match state.raiffeisen.order(&order_id, now) {
             Ok(order)
-                if order.status == crate::orders::OrderStatus::New
-                    && state.take_pay_before_cancel() =>
+                if order.status == OrderStatus::New && state.faults.take_pay_before_cancel() =>
             {
                 Some((order.qr_id, order.amount))
             }
@@ -414,7 +366,7 @@ async fn cancel_order(
         sandbox.pay(&link, amount).await?;
     }
     refuse_deactivation(&sandbox, &order_id)?;
-    sandbox.lock().cancel_order(&order_id, now)?;
+    sandbox.lock().raiffeisen.cancel_order(&order_id, now)?;
     Ok(StatusCode::OK)
 }
 
@@ -426,9 +378,11 @@ async fn create_order_refund(
     body: Bytes,
 ) -> Result<Json<RefundResponse>, SandboxError> {
     let amount = parse_body::<OrderRefundRequest>(&body)?.amount()?;
-    let refund = sandbox
-        .lock()
-        .order_refund(&order_id, &refund_id, amount, sandbox.now())?;
+    let refund =
+        sandbox
+            .lock()
+            .raiffeisen
+            .order_refund(&order_id, &refund_id, amount, sandbox.now())?;
     Ok(Json(RefundResponse::from(&refund)))
 }
 
@@ -438,9 +392,11 @@ async fn order_refund_status(
     State(sandbox): State<Sandbox>,
     Path((order_id, refund_id)): Path<(String, String)>,
 ) -> Result<Json<RefundResponse>, SandboxError> {
-    let refund = sandbox
-        .lock()
-        .order_refund_status(&order_id, &refund_id, sandbox.now())?;
+    let refund =
+        sandbox
+            .lock()
+            .raiffeisen
+            .order_refund_status(&order_id, &refund_id, sandbox.now())?;
     Ok(Json(RefundResponse::from(&refund)))
 }
 
@@ -477,7 +433,7 @@ async fn decline_refund(
     State(sandbox): State<Sandbox>,
     Path(refund_id): Path<String>,
 ) -> Result<Json<RefundResponse>, SandboxError> {
-    let refund = sandbox.lock().decline_refund(&refund_id)?;
+    let refund = sandbox.lock().raiffeisen.decline_refund(&refund_id)?;
     Ok(Json(RefundResponse::from(&refund)))
 }
 
@@ -523,24 +479,6 @@ async fn registry(
         .into_response())
 }
 
-/// `GET /sandbox/faults`.
-async fn get_faults(State(sandbox): State<Sandbox>) -> Json<Faults> {
-    Json(sandbox.faults())
-}
-
-/// `PUT /sandbox/faults`: replaces the faults (missing fields are off).
-async fn put_faults(
-    State(sandbox): State<Sandbox>,
-    body: Bytes,
-) -> Result<Json<Faults>, SandboxError> {
-    // Only a JSON object: serde would also take an array of the fields in order.
-    let object = parse_body::<serde_json::Map<String, serde_json::Value>>(&body)?;
-    let faults = serde_json::from_value::<Faults>(serde_json::Value::Object(object))
-        .map_err(|e| SandboxError::InvalidRequest(format!("Некорректные faults: {e}")))?;
-    sandbox.set_faults(faults.clone());
-    Ok(Json(faults))
-}
-
 /// The Spring-style 404 the bank answers unknown paths with.
 #[derive(Serialize)]
 struct SpringNotFound {
@@ -555,7 +493,7 @@ struct SpringNotFound {
 }
 
 /// Any other path.
-async fn unknown_path(State(sandbox): State<Sandbox>, uri: Uri) -> Response {
+pub(crate) async fn unknown_path(State(sandbox): State<Sandbox>, uri: Uri) -> Response {
     let body = SpringNotFound {
         timestamp: micros_text(to_msk(sandbox.now())),
         status: StatusCode::NOT_FOUND.as_u16(),

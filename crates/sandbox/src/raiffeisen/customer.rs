@@ -16,58 +16,13 @@
 //! * A customer QR is charged once; charging it again for the same order answers the same
 //!   charge (a retry), for another order `ERROR.CUSTOMER_QR_ALREADY_USED`.
 
-use chrono::{DateTime, FixedOffset, Utc};
+use crate::raiffeisen::error::SandboxError;
+use crate::raiffeisen::model::{
+    Charge, Confirm, CustomerQr, NewQr, PAYLOAD_BASE, PaymentEvent, Qr, QrType,
+};
+use crate::raiffeisen::state::State;
+use chrono::{DateTime, Utc};
 use qrpayd_domain::money::Kopecks;
-use serde::{Deserialize, Serialize};
-
-use crate::error::SandboxError;
-use crate::state::{NewQr, PaymentEvent, Qr, QrType, State};
-
-/// Where minted payloads point (a reserved host that never resolves).
-pub(crate) const PAYLOAD_BASE: &str = "https://sandbox.invalid/customer-qr/";
-
-/// When the customer's bank answers a charge.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub(crate) enum Confirm {
-    /// At once: paid, or declined above the limit.
-    #[default]
-    Auto,
-    /// When a test pays or declines the charge's QR.
-    Manual,
-}
-
-/// A minted customer QR.
-#[derive(Debug, Clone)]
-pub(crate) struct CustomerQr {
-    /// What the customer's app shows.
-    pub(crate) payload: String,
-    /// Above this the customer's bank declines (auto mode).
-    pub(crate) amount_limit: Option<Kopecks>,
-    /// When the customer's bank answers.
-    pub(crate) confirm: Confirm,
-    /// The QR id of its charge, once charged.
-    pub(crate) charged_as: Option<String>,
-    /// Mint sequence number, for listing.
-    pub(crate) seq: u64,
-}
-
-/// A validated charge request.
-#[derive(Debug, Clone)]
-pub(crate) struct Charge {
-    /// The merchant.
-    pub(crate) sbp_merchant_id: String,
-    /// The scanned text.
-    pub(crate) payload: String,
-    /// The merchant's order id (our payment id).
-    pub(crate) order: String,
-    /// What to charge.
-    pub(crate) amount: Kopecks,
-    /// Until when the charge may wait for the customer.
-    pub(crate) expiration: Option<DateTime<FixedOffset>>,
-    /// Payment purpose.
-    pub(crate) payment_details: Option<String>,
-}
 
 impl State {
     /// Mints a customer QR with the token `token`.
@@ -153,7 +108,7 @@ impl State {
 mod tests {
     // fixed-dates: pure transitions and renderings with the time handed in; nothing here reads the wall clock.
     use super::*;
-    use crate::state::{PaymentStatus, QrStatus};
+    use crate::raiffeisen::model::{PaymentStatus, QrStatus};
 
     fn k(v: i64) -> Kopecks {
         Kopecks::new(v).unwrap()

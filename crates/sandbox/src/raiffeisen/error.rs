@@ -8,8 +8,16 @@
 use axum::Json;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use serde::Serialize;
 
-use crate::wire::ErrorBody;
+/// The error body: `{"code":"ERROR.X","message":"..."}`.
+#[derive(Debug, Serialize)]
+pub(crate) struct ErrorBody {
+    /// Error code, e.g. `ERROR.NOT_FOUND`.
+    pub(crate) code: &'static str,
+    /// Human-readable (Russian) explanation.
+    pub(crate) message: String,
+}
 
 /// A request the emulated bank refused, or a fault it was told to inject.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -1,0 +1,16 @@
+//! Everything the emulated banks hold, behind the [`Sandbox`](crate::Sandbox) handle's one
+//! lock: each bank's books and the injected faults.
+
+use crate::faults::Faults;
+use crate::{raiffeisen, tbank};
+
+/// Both banks' books and the faults.
+#[derive(Debug)]
+pub(crate) struct Books {
+    /// The Raiffeisen merchant's QRs, orders, refunds, customer QRs and callback URL.
+    pub(crate) raiffeisen: raiffeisen::State,
+    /// The T-Bank terminal's payments and notification URL.
+    pub(crate) tbank: tbank::Books,
+    /// Injected faults.
+    pub(crate) faults: Faults,
+}
