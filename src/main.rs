@@ -645,6 +645,24 @@ API description: {base}/openapi.json   Health: {base}/healthz   Stop: Ctrl+C
     );
 }
 
+/// The demo's bank for a configuration with a `[sandbox]`: the sandbox bank, reading the same
+/// clock as qrpayd, to be served under `/sandbox-bank`.
+fn demo_bank(
+    config: &Config,
+    clock: Arc<dyn qrpayd_service::clock::Clock>,
+) -> Option<axum::Router> {
+    config.sandbox.as_ref().map(|s| {
+        qrpayd_sandbox::Sandbox::new(
+            qrpayd_sandbox::SandboxConfig::new(
+                s.sbp_merchant_id.clone(),
+                s.secret_key.expose().to_owned(),
+            )
+            .with_clock(clock),
+        )
+        .router()
+    })
+}
+
 async fn serve(config: Config, banner: Option<bool>) -> anyhow::Result<()> {
     let addr = config.listen_addr()?;
     let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| {
@@ -653,6 +671,7 @@ async fn serve(config: Config, banner: Option<bool>) -> anyhow::Result<()> {
     let options = StartOptions {
         clock: Arc::new(SystemClock),
         run_worker: true,
+        demo_bank: demo_bank(&config, Arc::new(SystemClock)),
     };
     let running = start(&config, listener, options).await?;
     if let Some(first) = banner {

@@ -94,6 +94,16 @@ impl Qrpayd {
             StartOptions {
                 clock: Arc::new(SystemClock),
                 run_worker: true,
+                demo_bank: config.sandbox.as_ref().map(|s| {
+                    qrpayd_sandbox::Sandbox::new(
+                        qrpayd_sandbox::SandboxConfig::new(
+                            s.sbp_merchant_id.clone(),
+                            s.secret_key.expose().to_owned(),
+                        )
+                        .with_clock(Arc::new(SystemClock)),
+                    )
+                    .router()
+                }),
             },
         )
         .await

@@ -607,3 +607,47 @@ fn the_circle_finder_finds_circles() {
     );
     assert_eq!(absolute("super::x::Y", "p::q").as_deref(), Some("p::x::Y"));
 }
+
+/// The crates depend on each other in one direction only (ARCHITECTURE.md's code map):
+/// domain ← bank ← sandbox; domain ← store; domain, bank, store ← service; the binary wires
+/// everything, the demo's sandbox bank included.
+#[test]
+fn crates_depend_in_one_direction() {
+    let allowed: [(&str, &[&str]); 5] = [
+        ("domain", &[]),
+        ("bank", &["qrpayd-domain"]),
+        ("sandbox", &["qrpayd-domain", "qrpayd-bank"]),
+        ("store", &["qrpayd-domain"]),
+        ("service", &["qrpayd-domain", "qrpayd-bank", "qrpayd-store"]),
+    ];
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut wrong = Vec::new();
+    for (krate, may) in allowed {
+        let manifest =
+            std::fs::read_to_string(root.join("crates").join(krate).join("Cargo.toml")).unwrap();
+        // The `[dependencies]` table only (dev-dependencies may reach further, for tests).
+        let deps = manifest
+            .split("[dependencies]")
+            .nth(1)
+            .unwrap_or_default()
+            .split("\n[")
+            .next()
+            .unwrap_or_default();
+        for line in deps.lines() {
+            let name = line.split(['.', '=', ' ']).next().unwrap_or_default();
+            if name.starts_with("qrpayd-") && !may.contains(&name) {
+                wrong.push(format!("qrpayd-{krate} depends on {name}"));
+            }
+        }
+    }
+    let members = std::fs::read_dir(root.join("crates")).unwrap().count();
+    assert_eq!(
+        members,
+        allowed.len(),
+        "a new crate needs its place in this list"
+    );
+    assert!(
+        wrong.is_empty(),
+        "dependencies against the direction: {wrong:?}"
+    );
+}

@@ -147,6 +147,7 @@ poll_interval_ms = 2000
         StartOptions {
             clock: Arc::new(clock.clone()),
             run_worker: false,
+            demo_bank: None,
         },
     )
     .await

@@ -1,5 +1,6 @@
 //! Wiring: from a validated [`Config`] to a running server, worker and (optionally) the
-//! embedded sandbox bank. `main` and the black-box tests both start qrpayd through [`start`].
+//! demo's bank, when the binary hands one in. `main` and the black-box tests both start qrpayd
+//! through [`start`].
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -8,7 +9,6 @@ use std::time::Duration;
 
 use qrpayd_domain::ids::{ProviderName, RegisterId};
 use qrpayd_domain::money::Kopecks;
-use qrpayd_sandbox::Sandbox;
 use qrpayd_store::Store;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
@@ -45,6 +45,9 @@ pub struct StartOptions {
     pub clock: Arc<dyn Clock>,
     /// Run the background worker loop. Tests that drive jobs by hand turn it off.
     pub run_worker: bool,
+    /// The demo's bank, served under `/sandbox-bank` (the binary builds it from the
+    /// configuration's `[sandbox]`; this crate does not depend on the sandbox).
+    pub demo_bank: Option<axum::Router>,
 }
 
 /// A running qrpayd.
@@ -56,8 +59,6 @@ pub struct Running {
     pub payments: Payments,
     /// The worker (tests call [`Worker::run_due_jobs`]).
     pub worker: Worker,
-    /// The embedded sandbox bank, when configured.
-    pub sandbox: Option<Sandbox>,
     shutdown: watch::Sender<bool>,
     server: JoinHandle<std::io::Result<()>>,
     background: Vec<JoinHandle<()>>,
@@ -236,17 +237,7 @@ pub async fn start(
         None => None,
     };
     let metrics_app = api::metrics_router(state.clone());
-    let sandbox = config.sandbox.as_ref().map(|s| {
-        // The embedded bank reads qrpayd's clock: one "now" for both sides of the wire.
-        Sandbox::new(
-            qrpayd_sandbox::SandboxConfig::new(
-                s.sbp_merchant_id.clone(),
-                s.secret_key.expose().to_owned(),
-            )
-            .with_clock(options.clock.clone()),
-        )
-    });
-    let app = api::router(state, sandbox.as_ref().map(Sandbox::router));
+    let app = api::router(state, options.demo_bank.clone());
     let (shutdown, shutdown_rx) = watch::channel(false);
     let mut stop = shutdown_rx.clone();
     let hub = payments.hub().clone();
@@ -322,7 +313,6 @@ pub async fn start(
         addr,
         payments,
         worker,
-        sandbox,
         shutdown,
         server,
         background,
