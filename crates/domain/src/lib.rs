@@ -1,6 +1,7 @@
 //! qrpayd's domain: the words every other crate speaks.
 //!
 //! * [`clock`] — the `Clock` port (business time is handed in) and a `ManualClock` for tests;
+//! * [`failure`] — why a payment or refund failed, as stable codes;
 //! * [`money`] — amounts as integer kopecks and their exact ruble text for bank wires;
 //! * [`ids`] — strict newtypes for everything that identifies something;
 //! * [`payment`] — payment statuses and the one transition function of the state machine;
@@ -13,6 +14,7 @@
 //! testable with plain values.
 
 pub mod clock;
+pub mod failure;
 pub mod ids;
 pub mod money;
 pub mod nspk;

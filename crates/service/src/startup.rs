@@ -241,6 +241,9 @@ pub async fn start(
     let (shutdown, shutdown_rx) = watch::channel(false);
     let mut stop = shutdown_rx.clone();
     let hub = payments.hub().clone();
+    // Logged before the server answers anything, so whoever sees `/healthz` answer also finds
+    // this line in the log.
+    tracing::info!(%addr, "qrpayd is listening");
     let server = tokio::spawn(async move {
         axum::serve(listener, app)
             .with_graceful_shutdown(async move {
@@ -308,7 +311,6 @@ pub async fn start(
             )));
         }
     }
-    tracing::info!(%addr, "qrpayd is listening");
     Ok(Running {
         addr,
         payments,

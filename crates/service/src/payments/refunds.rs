@@ -17,6 +17,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use qrpayd_bank::{BankError, BankRefundStatus, RefundIdentity, RefundRequest};
+use qrpayd_domain::failure::FailureCode;
 use qrpayd_domain::ids::{IdempotencyKey, PaymentId, RefundId, RegisterId};
 use qrpayd_domain::money::Kopecks;
 use qrpayd_domain::refund::{RefundEvent, RefundState};
@@ -26,6 +27,7 @@ use qrpayd_store::{
 };
 use sha2::{Digest, Sha256};
 
+use super::outcome::failure;
 use super::{LatePolicy, MAX_BACKOFF, Payments, Provider, RETRY_BASE, backoff, chrono};
 
 /// How long after a refund was sent to a bank without refund ids the bank must show it (its
@@ -304,7 +306,7 @@ impl Payments {
                 .await
             }
             Err(BankError::Rejected { code, message }) => {
-                let failure = ("bank_rejected".to_owned(), format!("{code}: {message}"));
+                let failure = failure(FailureCode::BankRejected, format!("{code}: {message}"));
                 tracing::warn!(refund = %refund.id, "the bank refused the refund: {code}: {message}");
                 self.apply_refund(refund, RefundEvent::BankRefused, Some(failure), poll_at)
                     .await
@@ -420,8 +422,8 @@ impl Payments {
             }
             RefundIdentity::ByAmounts => {
                 tracing::warn!(refund = %refund.id, payment = %refund.payment_id, "the bank shows no trace of a refund sent {} minutes ago; it is recorded failed and NOT sent again", REFUND_SETTLE.num_minutes());
-                let failure = (
-                    "refund_not_received".to_owned(),
+                let failure = failure(
+                    FailureCode::RefundNotReceived,
                     format!(
                         "the bank shows no trace of this refund {} minutes after it was sent (its answer was lost); it was not sent again, so nothing can be refunded twice: make a new refund if the money is still owed",
                         REFUND_SETTLE.num_minutes()
@@ -465,12 +467,8 @@ impl Payments {
 
 /// The failure recorded with a decline.
 fn declined(status: BankRefundStatus) -> Option<(String, String)> {
-    (status == BankRefundStatus::Declined).then(|| {
-        (
-            "declined".to_owned(),
-            "the bank declined the refund".to_owned(),
-        )
-    })
+    (status == BankRefundStatus::Declined)
+        .then(|| failure(FailureCode::Declined, "the bank declined the refund"))
 }
 
 fn replayed(refund: Refund) -> Result<(Refund, bool), RefundError> {
@@ -478,7 +476,7 @@ fn replayed(refund: Refund) -> Result<(Refund, bool), RefundError> {
         && refund
             .failure
             .as_ref()
-            .is_some_and(|(code, _)| code == "bank_rejected")
+            .is_some_and(|(code, _)| FailureCode::parse(code) == Some(FailureCode::BankRejected))
     {
         let error = stored_refusal(&refund);
         return Err(RefundError::Refused(Box::new(refund), error));
