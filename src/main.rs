@@ -395,7 +395,7 @@ async fn payments_cli(action: PaymentsCommand) -> anyhow::Result<()> {
                 Some(d) => chrono::NaiveDate::parse_from_str(&d, "%Y-%m-%d")
                     .with_context(|| format!("--date {d:?} is not YYYY-MM-DD"))?,
                 // wall-clock: "today" for a person at the command line.
-                None => (chrono::Utc::now() + chrono::Duration::hours(3)).date_naive(),
+                None => qrpayd_domain::moscow::date(chrono::Utc::now()),
             };
             let day = journal::day(&store, date, register, order).await?;
             if json {
@@ -548,7 +548,7 @@ fn parse_moment(text: &str) -> anyhow::Result<chrono::DateTime<chrono::Utc>> {
     }
     let date = chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d")
         .with_context(|| format!("{text:?} is neither YYYY-MM-DD nor an RFC 3339 time"))?;
-    Ok(reconcile::moscow_day(date).0)
+    Ok(qrpayd_domain::moscow::start_of(date))
 }
 
 fn random_token(prefix: &str) -> String {

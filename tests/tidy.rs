@@ -173,17 +173,8 @@ fn no_hard_coded_dates_that_can_expire_in_tests() {
 /// `wall-clock:` comment on its line or the two above saying why it is not business time.
 #[test]
 fn the_wall_clock_is_read_only_by_the_system_clock() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let mut files = sources();
-    rust_files(&root.join("tests"), &mut files);
-    for krate in std::fs::read_dir(root.join("crates")).unwrap() {
-        let tests = krate.unwrap().path().join("tests");
-        if tests.is_dir() {
-            rust_files(&tests, &mut files);
-        }
-    }
     let mut offenders = Vec::new();
-    for file in files {
+    for file in all_rust_files() {
         if file.ends_with("bank/src/clock.rs") || file.ends_with("tests/tidy.rs") {
             continue;
         }
@@ -204,6 +195,43 @@ fn the_wall_clock_is_read_only_by_the_system_clock() {
     assert!(
         offenders.is_empty(),
         "wall-clock reads outside SystemClock:\n{}",
+        offenders.join("\n")
+    );
+}
+
+/// Every `.rs` file of the workspace: sources and tests of every crate.
+fn all_rust_files() -> Vec<PathBuf> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut files = sources();
+    rust_files(&root.join("tests"), &mut files);
+    for krate in std::fs::read_dir(root.join("crates")).unwrap() {
+        let tests = krate.unwrap().path().join("tests");
+        if tests.is_dir() {
+            rust_files(&tests, &mut files);
+        }
+    }
+    files
+}
+
+#[test]
+fn moscow_time_is_computed_only_in_the_domain_module() {
+    // Offsets and hour arithmetic are how "Moscow time" used to be spelled nine ways.
+    let patterns = ["east_opt(", "hours(3)", "3 * 3600"];
+    let mut offenders = Vec::new();
+    for file in all_rust_files() {
+        if file.ends_with("domain/src/moscow.rs") || file.ends_with("tests/tidy.rs") {
+            continue;
+        }
+        let text = std::fs::read_to_string(&file).unwrap();
+        for (i, line) in text.lines().enumerate() {
+            if patterns.iter().any(|p| line.contains(p)) {
+                offenders.push(format!("{}:{}: {}", file.display(), i + 1, line.trim()));
+            }
+        }
+    }
+    assert!(
+        offenders.is_empty(),
+        "Moscow time computed outside qrpayd_domain::moscow:\n{}",
         offenders.join("\n")
     );
 }

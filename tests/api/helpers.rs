@@ -409,6 +409,5 @@ impl TestApp {
 
 /// The Moscow calendar day of `at` (the business day of listings, exports and registries).
 pub(crate) fn msk_day(at: chrono::DateTime<Utc>) -> chrono::NaiveDate {
-    at.with_timezone(&chrono::FixedOffset::east_opt(3 * 3600).unwrap())
-        .date_naive()
+    qrpayd_domain::moscow::date(at)
 }

@@ -78,9 +78,7 @@ impl SandboxBank {
     }
 
     async fn charge(&self, request: &CreateQr, scanned: &str) -> Result<IssuedQr, BankError> {
-        let expires = chrono::FixedOffset::east_opt(3 * 3600)
-            .map(|tz| request.expires_at.with_timezone(&tz).to_rfc3339())
-            .ok_or_else(|| BankError::Protocol("no Moscow offset".into()))?;
+        let expires = qrpayd_domain::moscow::time(request.expires_at).to_rfc3339();
         let amount = serde_json::value::RawValue::from_string(request.amount.to_rubles_text())
             .map_err(|e| BankError::Protocol(format!("amount encoding: {e}")))?;
         let body = Charge {

@@ -2,6 +2,7 @@
 //!
 //! * [`clock`] — the `Clock` port (business time is handed in) and a `ManualClock` for tests;
 //! * [`failure`] — why a payment or refund failed, as stable codes;
+//! * [`moscow`] — business time: Moscow dates and clock faces, in one place;
 //! * [`money`] — amounts as integer kopecks and their exact ruble text for bank wires;
 //! * [`ids`] — strict newtypes for everything that identifies something;
 //! * [`payment`] — payment statuses and the one transition function of the state machine;
@@ -17,6 +18,7 @@ pub mod clock;
 pub mod failure;
 pub mod ids;
 pub mod money;
+pub mod moscow;
 pub mod nspk;
 pub mod payment;
 pub mod refund;

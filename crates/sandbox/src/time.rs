@@ -1,16 +1,11 @@
 //! Time as the emulated banks write it: Moscow time (UTC+3, no DST), with the precision each
 //! field has on the bank's wire.
 
-use chrono::{DateTime, FixedOffset, Offset, SecondsFormat, Utc};
+use chrono::{DateTime, FixedOffset, SecondsFormat, Utc};
 
-/// Moscow time, the offset Raiffeisen writes its timestamps in.
-pub(crate) fn msk() -> FixedOffset {
-    FixedOffset::east_opt(3 * 3600).unwrap_or_else(|| Utc.fix())
-}
-
-/// `now` in Moscow time.
+/// `now` in Moscow time, the offset the banks write their timestamps in.
 pub(crate) fn to_msk(now: DateTime<Utc>) -> DateTime<FixedOffset> {
-    now.with_timezone(&msk())
+    qrpayd_domain::moscow::time(now)
 }
 
 /// A timestamp the way the bank writes `transactionDate` / `createDate`:

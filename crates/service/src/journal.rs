@@ -135,7 +135,7 @@ pub async fn day(
     register: Option<qrpayd_domain::ids::RegisterId>,
     order: Option<String>,
 ) -> Result<Day, StoreError> {
-    let (from, to) = crate::reconcile::moscow_day(date);
+    let (from, to) = qrpayd_domain::moscow::day(date);
     let filter = PaymentFilter {
         register,
         order,

@@ -9,7 +9,7 @@
 use std::collections::{HashMap, HashSet};
 use std::fmt::Write as _;
 
-use chrono::{DateTime, Duration, NaiveDate, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use qrpayd_bank::registry::{Registry, RegistryKind, RegistryRow};
 use qrpayd_domain::ids::{PaymentId, ProviderName, QrId, RefundId};
 use qrpayd_domain::money::Kopecks;
@@ -116,12 +116,6 @@ impl Report {
     pub fn is_clean(&self) -> bool {
         self.differences.is_empty() && self.unchecked.is_none()
     }
-}
-
-/// The Moscow day `[00:00, 24:00)` in UTC.
-pub fn moscow_day(date: NaiveDate) -> (DateTime<Utc>, DateTime<Utc>) {
-    let start = date.and_hms_opt(0, 0, 0).unwrap_or_default().and_utc() - Duration::hours(3);
-    (start, start + Duration::days(1))
 }
 
 fn payment_diff(
@@ -312,7 +306,7 @@ pub async fn run(
     mark_late: bool,
 ) -> Result<Report, StoreError> {
     let store = payments.store();
-    let day = registry.date.map(moscow_day);
+    let day = registry.date.map(qrpayd_domain::moscow::day);
     let mut journal = Journal::default();
     if let Some((from, to)) = day {
         // Only this bank's: another provider's payments are in its own registry.

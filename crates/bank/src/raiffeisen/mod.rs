@@ -31,9 +31,9 @@ mod wire;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use chrono::FixedOffset;
 use qrpayd_domain::ids::QrId;
 use qrpayd_domain::money::{Currency, Kopecks};
+use qrpayd_domain::moscow;
 use qrpayd_domain::secret::Secret;
 use reqwest::{Method, StatusCode};
 use serde::de::DeserializeOwned;
@@ -133,20 +133,12 @@ pub struct Raiffeisen {
     http: reqwest::Client,
 }
 
-/// Moscow time: the offset the bank's own examples use in `qrExpirationDate`.
-fn moscow() -> Option<FixedOffset> {
-    FixedOffset::east_opt(3 * 3600)
-}
-
-/// `at` as the bank writes expiry dates: Moscow time with microseconds and offset.
+/// `at` as the bank writes expiry dates (its own examples' form of `qrExpirationDate`): Moscow
+/// time with microseconds and offset.
 fn expiry_text(at: chrono::DateTime<chrono::Utc>) -> Result<String, BankError> {
-    moscow()
-        .map(|tz| {
-            at.with_timezone(&tz)
-                .format("%Y-%m-%dT%H:%M:%S%.6f%:z")
-                .to_string()
-        })
-        .ok_or_else(|| BankError::Protocol("no Moscow offset".into()))
+    Ok(moscow::time(at)
+        .format("%Y-%m-%dT%H:%M:%S%.6f%:z")
+        .to_string())
 }
 
 impl Raiffeisen {

@@ -38,9 +38,10 @@
 
 use std::borrow::Cow;
 
-use chrono::{DateTime, FixedOffset, NaiveDate, NaiveDateTime, Offset, TimeZone, Utc};
+use chrono::{DateTime, NaiveDate, NaiveDateTime, TimeZone, Utc};
 use encoding_rs::{EncoderResult, WINDOWS_1251};
 use qrpayd_domain::money::Kopecks;
+use qrpayd_domain::moscow;
 
 pub use crate::registry::{Registry, RegistryKind, RegistryRow};
 
@@ -54,8 +55,6 @@ const CRLF: &str = "\r\n";
 const WRITE_TIME_FORMAT: &str = "%d.%m.%Y %-H:%M";
 /// Time formats accepted when reading.
 const READ_TIME_FORMATS: [&str; 2] = ["%d.%m.%Y %H:%M", "%d.%m.%Y %H:%M:%S"];
-/// Moscow's offset from UTC in seconds (no DST since 2014).
-const MSK_OFFSET_SECONDS: i32 = 3 * 3600;
 
 /// One column of the registry, in the bank's order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -170,11 +169,6 @@ impl RegistryError {
             RegistryError::NoHeader => None,
         }
     }
-}
-
-/// Moscow time.
-fn msk() -> FixedOffset {
-    FixedOffset::east_opt(MSK_OFFSET_SECONDS).unwrap_or_else(|| Utc.fix())
 }
 
 /// Does `text` contain a Cyrillic letter?
@@ -380,7 +374,7 @@ fn parse_time(text: &str) -> Option<DateTime<Utc>> {
     READ_TIME_FORMATS
         .iter()
         .find_map(|format| NaiveDateTime::parse_from_str(text, format).ok())
-        .and_then(|naive| msk().from_local_datetime(&naive).single())
+        .and_then(|naive| moscow::offset().from_local_datetime(&naive).single())
         .map(|at| at.to_utc())
 }
 
@@ -597,7 +591,7 @@ pub fn write(registry: &Registry) -> Vec<u8> {
     for row in &registry.rows {
         let at = row
             .at
-            .with_timezone(&msk())
+            .with_timezone(&moscow::offset())
             .format(WRITE_TIME_FORMAT)
             .to_string();
         let (amount, fee) = (row.amount.to_rubles_fixed(), row.fee.to_rubles_fixed());
@@ -712,7 +706,7 @@ mod tests {
                     payer: "0079******12".into(),
                     amount: k(380_600),
                     fee: k(1_522),
-                    extra: String::new(),
+                    extra: String::new()
                 },
                 RegistryRow {
                     line: 5,
@@ -727,7 +721,7 @@ mod tests {
                     payer: "0079******12".into(),
                     amount: k(392_300),
                     fee: k(1_569),
-                    extra: String::new(),
+                    extra: String::new()
                 },
             ]
         );
@@ -781,8 +775,7 @@ mod tests {
                     payer: "0079******01".into(),
                     amount: k(123_456_789),
                     fee: k(493_827),
-                    extra: " spaced ".into(),
-                },
+                    extra: " spaced ".into()},
                 RegistryRow {
                     line: 5,
                     merchant: "ИТОГО".into(),
@@ -796,8 +789,7 @@ mod tests {
                     payer: String::new(),
                     amount: k(1),
                     fee: Kopecks::ZERO,
-                    extra: String::new(),
-                },
+                    extra: String::new()},
                 RegistryRow {
                     line: 6,
                     merchant: "Мерчант".into(),
@@ -811,12 +803,10 @@ mod tests {
                     payer: String::new(),
                     amount: k(0),
                     fee: k(0),
-                    extra: String::new(),
-                },
+                    extra: String::new()},
             ],
             total_amount: Some(k(123_456_790)),
-            total_fee: None,
-        };
+            total_fee: None};
         let bytes = write(&registry);
         assert!(bytes.ends_with(b"\r\n"));
         assert_eq!(parse(&bytes).unwrap(), registry);
@@ -1137,8 +1127,7 @@ mod tests {
                     .map(|(i, row)| RegistryRow { line: i + 4, ..row })
                     .collect(),
                 total_amount: total_amount.map(k),
-                total_fee: total_fee.map(k),
-            };
+                total_fee: total_fee.map(k)};
             prop_assert_eq!(parse(&write(&registry)), Ok(registry));
         }
     }

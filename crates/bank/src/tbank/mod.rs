@@ -50,9 +50,10 @@ use std::sync::{Arc, PoisonError, RwLock};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use chrono::{DateTime, FixedOffset, Utc};
+use chrono::{DateTime, Utc};
 use qrpayd_domain::ids::QrId;
 use qrpayd_domain::money::Kopecks;
+use qrpayd_domain::moscow;
 use qrpayd_domain::secret::Secret;
 use reqwest::StatusCode;
 use serde::Serialize;
@@ -110,13 +111,7 @@ pub struct TBank {
 
 /// `at` as T-Bank writes dates: Moscow time, seconds, offset.
 fn due_date(at: DateTime<Utc>) -> Result<String, BankError> {
-    FixedOffset::east_opt(3 * 3600)
-        .map(|tz| {
-            at.with_timezone(&tz)
-                .format("%Y-%m-%dT%H:%M:%S%:z")
-                .to_string()
-        })
-        .ok_or_else(|| BankError::Protocol("no Moscow offset".into()))
+    Ok(moscow::time(at).format("%Y-%m-%dT%H:%M:%S%:z").to_string())
 }
 
 /// A payment `Status` of the spec's status model ("Статусная модель платежа") as a payment

@@ -151,17 +151,13 @@ impl Bank {
 
     /// An expiry `minutes` from the bank's now, in Moscow time, as a client would send it.
     pub(crate) fn expires_in(&self, minutes: i64) -> String {
-        let msk = chrono::FixedOffset::east_opt(3 * 3600).unwrap();
-        (self.now() + TimeDelta::minutes(minutes))
-            .with_timezone(&msk)
+        qrpayd_domain::moscow::time(self.now() + TimeDelta::minutes(minutes))
             .to_rfc3339_opts(SecondsFormat::Secs, false)
     }
 
     /// Today in Moscow, by the bank's clock.
     pub(crate) fn msk_today(&self) -> chrono::NaiveDate {
-        self.now()
-            .with_timezone(&chrono::FixedOffset::east_opt(3 * 3600).unwrap())
-            .date_naive()
+        qrpayd_domain::moscow::date(self.now())
     }
 
     /// Any call; `auth` adds the right Bearer key.

@@ -224,10 +224,8 @@ async fn the_sbp_limits_are_enforced() {
         assert_eq!(qr["Success"], true, "{amount}: {qr}");
     }
     let init = |due: String| json!({"Amount": 1_000, "OrderId": "due", "RedirectDueDate": due});
-    let msk = chrono::FixedOffset::east_opt(3 * 3600).unwrap();
     let at = |seconds: i64| {
-        (bank.now() + chrono::TimeDelta::seconds(seconds))
-            .with_timezone(&msk)
+        qrpayd_domain::moscow::time(bank.now() + chrono::TimeDelta::seconds(seconds))
             .to_rfc3339_opts(chrono::SecondsFormat::Secs, false)
     };
     for too_close_or_far in [at(59), at(91 * 86_400)] {

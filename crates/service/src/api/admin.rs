@@ -33,7 +33,7 @@ fn query_of(
 
 /// Today in Moscow (UTC+3, no daylight saving) by the business clock.
 fn today(state: &AppState) -> NaiveDate {
-    (state.clock.now() + chrono::Duration::hours(3)).date_naive()
+    qrpayd_domain::moscow::date(state.clock.now())
 }
 
 /// `GET /v1/admin/day?date=YYYY-MM-DD&register=…&order=…`: a Moscow day's payments by register

@@ -358,9 +358,7 @@ fn parse_time(name: &str, text: &str) -> Result<chrono::DateTime<chrono::Utc>, A
     // A plain date means its start in Moscow time, the store's day.
     chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d")
         .ok()
-        .and_then(|d| d.and_hms_opt(0, 0, 0))
-        .and_then(|t| t.checked_sub_signed(chrono::Duration::hours(3)))
-        .map(|t| t.and_utc())
+        .map(qrpayd_domain::moscow::start_of)
         .ok_or_else(|| {
             ApiError::bad_request(
                 "invalid_query",

@@ -123,7 +123,7 @@ fn texts(lang: Lang) -> Texts {
 
 /// The QR's end in Moscow time, `HH:MM` (a QR lives minutes; the date goes without saying).
 fn moscow_time(t: DateTime<Utc>) -> String {
-    (t + chrono::Duration::hours(3)).format("%H:%M").to_string()
+    qrpayd_domain::moscow::time(t).format("%H:%M").to_string()
 }
 
 fn width_of(text: &str) -> usize {
