@@ -16,6 +16,7 @@ mod admin;
 mod bad_input;
 mod bank_fidelity;
 mod cancel_and_expiry;
+mod conformance;
 mod display;
 mod events;
 mod flow;
