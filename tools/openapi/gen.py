@@ -183,6 +183,7 @@ ERROR_CODES = [
     ("forbidden", "403", "`GET /v1/payments?register=...` by a register naming another register: a register lists only its own payments (leave `register` out)."),
     ("invalid_reason", "422", "A refund's `reason` is longer than 140 characters or contains control characters."),
     ("payment_not_refundable", "409", "Refund refused: only a `paid` payment can be refunded (this one is `pending`, `failed`, `expired` or `cancelled`). `payment` is included."),
+    ("partial_refund_not_supported", "422", "Refund refused before anything was saved: the payment's bank refunds only whole payments, and `amount` is less than the payment's amount. `payment` is included."),
     ("refund_exceeds_remaining", "409", "Refund refused: `amount` is more than what is left to refund, i.e. the paid amount minus every refund that has not `failed` (refunds still `pending` count). `message` says what is left; `payment` is included with its refunds."),
     ("invalid_size", "400", "`GET /v1/payments/{id}/qr.png` or `qr.svg`: `size` is not a whole number of pixels, or outside 98..4096 (the least is two pixels per module of the QR with its quiet zone; `message` says it)."),
     ("invalid_width", "400", "`GET /v1/payments/{id}/receipt.escpos` or `receipt.txt`: `width` is not `58` or `80` (the receipt paper's width in millimetres)."),
@@ -1334,7 +1335,7 @@ paths = {
                     {"body_too_large": ex("Too large", err("body_too_large", "the request body is larger than 16384 bytes"))},
                 ),
                 "422": error_response(
-                    "The request is readable but not acceptable: `unknown_field`, `invalid_amount`, `invalid_field` (`reason` not a string), `invalid_reason`, `idempotency_key_reused` (with the key's `refund`).",
+                    "The request is readable but not acceptable: `unknown_field`, `invalid_amount`, `invalid_field` (`reason` not a string), `invalid_reason`, `idempotency_key_reused` (with the key's `refund`), `partial_refund_not_supported` (the payment's bank refunds only whole payments; `payment` is included).",
                     {
                         "invalid_amount": ex("Rubles instead of kopecks", err("invalid_amount", "`amount` must be a positive whole number of kopecks")),
                         "unknown_field": ex("Unknown field", err("unknown_field", "unknown field `comment`; a refund takes: amount, reason")),

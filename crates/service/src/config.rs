@@ -415,6 +415,13 @@ impl Config {
                     bank.name()
                 ));
             }
+            if p.set_callback_url && !bank.capabilities().callbacks {
+                problems.push(format!(
+                    "provider {:?}: set_callback_url = true, but kind = {:?} sends no notifications (qrpayd polls it)",
+                    p.name,
+                    bank.name()
+                ));
+            }
             // The bank's shortest QR lifetime, with one bank call's time to reach it.
             if let Some(min) = bank.capabilities().min_lifetime_seconds
                 && self.payment_ttl_seconds < min.saturating_add(self.bank_timeout_seconds)

@@ -220,6 +220,15 @@ impl From<RefundError> for ApiError {
                 ),
             )
             .with_payment(payment),
+            RefundError::WholeAmountOnly(payment) => ApiError::unprocessable(
+                "partial_refund_not_supported",
+                format!(
+                    "this payment's bank refunds only whole payments: refund {} kopecks ({} RUB) or nothing",
+                    payment.amount.get(),
+                    payment.amount.to_rubles_fixed()
+                ),
+            )
+            .with_payment(payment),
             RefundError::KeyReused(r) => ApiError::unprocessable(
                 "idempotency_key_reused",
                 "this Idempotency-Key was already used for a different refund; use a new key for a new refund",

@@ -20,6 +20,8 @@ mod jobs;
 mod notify;
 mod outcome;
 mod refunds;
+#[cfg(test)]
+mod tests;
 
 use crate::clock::Clock;
 use crate::hub::ChangeHub;

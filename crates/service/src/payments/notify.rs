@@ -18,8 +18,10 @@ impl Payments {
         headers: &reqwest::header::HeaderMap,
         body: &[u8],
     ) -> Result<CallbackOutcome, CallbackProblem> {
+        // A bank that sends no notifications cannot be sending this one.
         let provider = self
             .provider(provider_name)
+            .filter(|p| p.adapter.capabilities().callbacks)
             .ok_or(CallbackProblem::UnknownProvider)?
             .clone();
         let notice = provider.adapter.parse_callback(headers, body)?;

@@ -62,6 +62,9 @@ pub enum RefundError {
         /// What is left.
         remaining: Kopecks,
     },
+    /// The payment's bank refunds only whole payments, and the amount is less.
+    #[error("the bank refunds only the whole payment")]
+    WholeAmountOnly(Box<Payment>),
     /// The key was used for a different refund request.
     #[error("this Idempotency-Key was already used for a different refund")]
     KeyReused(Box<Refund>),
@@ -127,9 +130,16 @@ impl Payments {
         key: IdempotencyKey,
         request: CreateRefund,
     ) -> Result<(Refund, bool), RefundError> {
-        match self.store.payment(payment_id).await? {
-            Some(p) if &p.register_id == register => {}
+        let payment = match self.store.payment(payment_id).await? {
+            Some(p) if &p.register_id == register => p,
             _ => return Err(RefundError::NotFound),
+        };
+        // A bank that refunds only whole payments: refused before anything is saved.
+        let partial = self
+            .provider_of(&payment)
+            .is_none_or(|p| p.adapter.capabilities().partial_refund);
+        if !partial && request.amount != payment.amount {
+            return Err(RefundError::WholeAmountOnly(Box::new(payment)));
         }
         let now = self.clock.now();
         let hash = request_hash(payment_id, &request);
