@@ -209,35 +209,14 @@ enum LinksCommand {
 }
 
 async fn links(action: LinksCommand) -> anyhow::Result<()> {
-    use qrpayd_domain::ids::{ProviderName, QrId, RegisterId};
-    use qrpayd_store::CashLink;
+    use qrpayd_service::links::{self, Placement};
     let config_path = match &action {
         LinksCommand::Register { config, .. }
         | LinksCommand::Bind { config, .. }
         | LinksCommand::List { config } => config.clone(),
     };
     let config = Config::load(&config_path)?;
-    let (payments, providers) = open(&config, Arc::new(SystemClock)).await?;
-    let provider_of = |register: &str| -> anyhow::Result<(RegisterId, ProviderName)> {
-        let entry = config
-            .registers
-            .iter()
-            .find(|r| r.id == register)
-            .with_context(|| format!("register {register:?} is not in the configuration"))?;
-        let name = match &entry.provider {
-            Some(p) => p.clone(),
-            None if config.providers.len() == 1 => config
-                .providers
-                .iter()
-                .map(|p| p.name.clone())
-                .next()
-                .unwrap_or_default(),
-            None => {
-                anyhow::bail!("register {register:?} has no `provider` and several are configured")
-            }
-        };
-        Ok((RegisterId::parse(register)?, ProviderName::parse(&name)?))
-    };
+    let (payments, _) = open(&config, Arc::new(SystemClock)).await?;
     match action {
         LinksCommand::Register {
             register,
@@ -245,21 +224,13 @@ async fn links(action: LinksCommand) -> anyhow::Result<()> {
             legal_entity,
             ..
         } => {
-            let (register, provider) = provider_of(&register)?;
-            let adapter = providers
-                .get(&provider)
-                .with_context(|| format!("provider {provider} is not configured"))?;
-            let issued = adapter.adapter.register_cash_link().await?;
-            let link = CashLink {
-                register_id: register,
-                provider,
-                qr_id: issued.qr_id,
-                payload: issued.payload,
+            let placement = Placement {
                 store_id,
                 legal_entity,
-                created_at: SystemClock.now(),
             };
-            payments.store().bind_link(&link).await?;
+            let link =
+                links::register_new(&payments, &config, &register, placement, SystemClock.now())
+                    .await?;
             println!("{}", link.payload);
             eprintln!(
                 "registered and bound to {}: print this link as the register's QR sticker",
@@ -273,22 +244,19 @@ async fn links(action: LinksCommand) -> anyhow::Result<()> {
             legal_entity,
             ..
         } => {
-            let (register, provider) = provider_of(&register)?;
-            let parsed = qrpayd_domain::nspk::parse_link(&payload)
-                .with_context(|| format!("{payload:?} is not an SBP link"))?;
-            if parsed.crc_ok == Some(false) {
-                anyhow::bail!("the link's crc does not verify: it is damaged or mistyped");
-            }
-            let link = CashLink {
-                register_id: register,
-                provider,
-                qr_id: QrId::parse(&parsed.qrc_id)?,
-                payload: payload.trim().to_owned(),
+            let placement = Placement {
                 store_id,
                 legal_entity,
-                created_at: SystemClock.now(),
             };
-            payments.store().bind_link(&link).await?;
+            let link = links::bind_printed(
+                &payments,
+                &config,
+                &register,
+                &payload,
+                placement,
+                SystemClock.now(),
+            )
+            .await?;
             println!(
                 "bound {} to {} ({})",
                 link.qr_id, link.register_id, link.provider
@@ -310,7 +278,6 @@ async fn links(action: LinksCommand) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// `qrpayd migrate --check | --apply`.
 async fn migrate(config: &Config, check: bool) -> anyhow::Result<()> {
     let store = qrpayd_store::Store::open_unmigrated(&config.database_url).await?;
     let status = store.schema_status().await?;

@@ -177,3 +177,50 @@ fn the_demo_runs_from_an_empty_directory() {
     );
     assert!(dir.path().join("qrpayd-demo.db").exists());
 }
+
+#[test]
+fn links_bind_a_printed_link_refuse_a_damaged_one_and_list_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = good_config(dir.path(), 310);
+    let links = |args: &[&str]| {
+        let out = Command::new(BIN)
+            .arg("links")
+            .args(args)
+            .arg("--config")
+            .arg(&config)
+            .output()
+            .unwrap();
+        (
+            out.status.success(),
+            String::from_utf8(out.stdout).unwrap(),
+            String::from_utf8(out.stderr).unwrap(),
+        )
+    };
+    // A static link from the NSPK documentation (BANKS.md), its crc intact.
+    let printed =
+        "https://qr.nspk.ru/BS1A0054EC7LHJ358M29KSAKOJJ638N1?type=01&bank=100000000284&crc=F07F";
+    let (ok, out, err) = links(&["bind", "--register", "pos-1", "--payload", printed]);
+    assert!(ok, "{out}{err}");
+    assert_eq!(
+        out.trim(),
+        "bound BS1A0054EC7LHJ358M29KSAKOJJ638N1 to pos-1 (raiffeisen)"
+    );
+    // One character off: the crc catches it, nothing is bound.
+    let damaged = printed.replace("BS1A", "BS1B");
+    let (ok, _, err) = links(&["bind", "--register", "pos-2", "--payload", &damaged]);
+    assert!(!ok);
+    assert!(
+        err.contains("register \"pos-2\" is not in the configuration"),
+        "{err}"
+    );
+    let (ok, _, err) = links(&["bind", "--register", "pos-1", "--payload", &damaged]);
+    assert!(!ok);
+    assert!(err.contains("crc does not verify"), "{err}");
+    let (ok, out, _) = links(&["list"]);
+    assert!(ok);
+    assert_eq!(out.lines().count(), 1, "{out}");
+    assert!(
+        out.starts_with("pos-1\traiffeisen\tBS1A0054EC7LHJ358M29KSAKOJJ638N1\t"),
+        "{out}"
+    );
+}

@@ -2,6 +2,7 @@
 //!
 //! * [`config`] — the TOML file, environment overrides and startup validation;
 //! * [`payments`] — the orchestration of create / wait / cancel / notifications / jobs;
+//! * [`links`] — registering and binding registers' printed cash-register links;
 //! * [`worker`] — the loop that runs due jobs (polling, expiry, recovery);
 //! * [`reconcile`] and [`export`] — the bank's registry against the journal; the journal as CSV;
 //! * [`journal`] — the journal as the store admin reads it (the `/admin` page, `qrpayd payments`);
@@ -21,6 +22,7 @@ pub mod events;
 pub mod export;
 pub mod hub;
 pub mod journal;
+pub mod links;
 pub mod media;
 pub mod metrics;
 pub mod outbox;

@@ -95,6 +95,9 @@ pub enum Applied {
         payment: Payment,
         /// The previous state.
         from: PaymentState,
+        /// This change made a closed payment paid: a late payment (the state machine's call),
+        /// with the policy's action recorded in the same transaction.
+        late: bool,
     },
     /// The event repeated something already recorded; nothing was written.
     Unchanged(Payment),
@@ -546,6 +549,7 @@ impl Store {
         Ok(Applied::Changed {
             payment,
             from: current.state,
+            late,
         })
     }
 

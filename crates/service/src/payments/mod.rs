@@ -29,7 +29,7 @@ use chrono::{DateTime, Utc};
 use qrpayd_bank::{BankAdapter, BankError, CallbackError, PaymentQuery};
 use qrpayd_domain::ids::{OrderRef, PaymentId, ProviderName, RegisterId};
 use qrpayd_domain::money::{Currency, Kopecks};
-use qrpayd_domain::payment::{PaymentEvent, PaymentState, QrType};
+use qrpayd_domain::payment::{PaymentEvent, QrType};
 use qrpayd_store::{Applied, EventDetails, Payment, Store, StoreError};
 pub use refunds::{CreateRefund, RefundError};
 use sha2::{Digest, Sha256};
@@ -319,8 +319,12 @@ impl Payments {
             .apply_event(id, event, &details, now, next_job_at.max(now))
             .await?;
         match &applied {
-            Applied::Changed { payment, from } => {
-                if payment.late && payment.state == PaymentState::Paid && from.is_final() {
+            Applied::Changed {
+                payment,
+                from,
+                late,
+            } => {
+                if *late {
                     tracing::warn!(
                         payment = %id,
                         from = %from,

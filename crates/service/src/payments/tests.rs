@@ -10,6 +10,7 @@ use qrpayd_bank::{
     IssuedQr, RefundIdentity, RefundRequest,
 };
 use qrpayd_domain::ids::{IdempotencyKey, QrId};
+use qrpayd_domain::payment::PaymentState;
 
 /// A bank that issues QRs, reports them paid, and refunds only whole payments; it sends no
 /// notifications.
