@@ -37,9 +37,9 @@ pub(crate) struct Delivery {
     pub(crate) transaction_id: u64,
 }
 
-/// Sends `delivery` `copies` times in a row (each copy retried until accepted) from a spawned
+/// Sends `delivery` `copies` times in a row (each copy retried until accepted), after `delay`, from a spawned
 /// task. Outside a Tokio runtime nothing can be spawned: the notification is logged and lost.
-pub(crate) fn spawn(client: reqwest::Client, delivery: Delivery, copies: usize) {
+pub(crate) fn spawn(client: reqwest::Client, delivery: Delivery, copies: usize, delay: Duration) {
     let Ok(runtime) = tokio::runtime::Handle::try_current() else {
         tracing::warn!(
             transaction_id = delivery.transaction_id,
@@ -48,6 +48,9 @@ pub(crate) fn spawn(client: reqwest::Client, delivery: Delivery, copies: usize) 
         return;
     };
     runtime.spawn(async move {
+        if !delay.is_zero() {
+            tokio::time::sleep(delay).await;
+        }
         for _ in 0..copies {
             deliver(&client, &delivery).await;
         }

@@ -189,22 +189,27 @@ impl Sandbox {
         client
     }
 
-    /// Sends `delivery`, honouring the callback faults.
-    pub(crate) fn deliver(
-        &self,
-        client: reqwest::Client,
-        delivery: callbacks::Delivery,
-        faults: &Faults,
-    ) {
-        if faults.drop_callbacks {
+    /// Sends `delivery`, honouring the callback faults (lost, duplicated, delayed).
+    pub(crate) fn deliver(&self, client: reqwest::Client, delivery: callbacks::Delivery) {
+        let fate = self.lock().faults.take_callback_fate();
+        if !fate.sent {
             tracing::info!(
                 transaction_id = delivery.transaction_id,
                 "sandbox callback dropped (fault)"
             );
             return;
         }
-        let copies = if faults.duplicate_callbacks { 2 } else { 1 };
-        callbacks::spawn(client, delivery, copies);
+        callbacks::spawn(client, delivery, fate.copies, fate.delay);
+    }
+
+    /// The next deactivation of `bank_id` (a Raiffeisen `qrId` or T-Bank `PaymentId`) is
+    /// answered as done but not carried out: the customer can still pay, and that payment
+    /// reaches the merchant late.
+    pub fn ignore_next_deactivation(&self, bank_id: &str) {
+        self.lock()
+            .faults
+            .ignore_deactivation_of
+            .insert(bank_id.to_owned());
     }
 }
 

@@ -147,10 +147,7 @@ impl Sandbox {
 
     /// Sends the callback for `event` to the configured URL, honouring the callback faults.
     fn notify(&self, event: &PaymentEvent) {
-        let (url, faults) = {
-            let state = self.lock();
-            (state.raiffeisen.callback_url.clone(), state.faults.clone())
-        };
+        let url = self.lock().raiffeisen.callback_url.clone();
         let Some(url) = url else {
             tracing::info!(
                 transaction_id = event.transaction_id,
@@ -158,13 +155,6 @@ impl Sandbox {
             );
             return;
         };
-        if faults.drop_callbacks {
-            tracing::info!(
-                transaction_id = event.transaction_id,
-                "sandbox callback dropped (fault)"
-            );
-            return;
-        }
         let Some(client) = self.inner.http.clone() else {
             tracing::warn!(
                 transaction_id = event.transaction_id,
@@ -195,7 +185,7 @@ impl Sandbox {
             expect_body: None,
             transaction_id: event.transaction_id,
         };
-        self.deliver(client, delivery, &faults);
+        self.deliver(client, delivery);
     }
 
     /// Sends the order notification (§1.7b) of a paid link to the callback URL.
@@ -232,9 +222,8 @@ impl Sandbox {
             expect_body: None,
             transaction_id: event.transaction_id,
         };
-        let faults = self.faults();
         if let Some(client) = self.client(event.transaction_id) {
-            self.deliver(client, delivery, &faults);
+            self.deliver(client, delivery);
         }
     }
 }

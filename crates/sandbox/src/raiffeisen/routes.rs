@@ -128,6 +128,15 @@ async fn inject_faults(State(sandbox): State<Sandbox>, request: Request, next: N
                 );
                 return SandboxError::InjectedHttp500.into_response();
             }
+            let slow = sandbox.lock().faults.take_slow_answer();
+            if !slow.is_zero() {
+                tracing::info!(
+                    path,
+                    ?slow,
+                    "sandbox: the call was carried out, its answer comes late (fault)"
+                );
+                tokio::time::sleep(slow).await;
+            }
             response
         }
     }
@@ -195,6 +204,13 @@ async fn cancel_qr(
         sandbox.pay(&qr_id, amount).await?;
     }
     refuse_deactivation(&sandbox, &qr_id)?;
+    if sandbox.lock().faults.take_ignored_deactivation(&qr_id) {
+        tracing::info!(
+            qr_id,
+            "sandbox: deactivation answered, not carried out (fault)"
+        );
+        return Ok(StatusCode::OK);
+    }
     sandbox.lock().raiffeisen.cancel(&qr_id, now)?;
     Ok(StatusCode::OK)
 }

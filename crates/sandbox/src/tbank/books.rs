@@ -350,6 +350,23 @@ impl TbBooks {
 
     /// `Cancel`: an unpaid payment is cancelled; a paid one refunded by `amount` (default:
     /// what is left), one refund at a time.
+    /// The answer `cancel` gives an open payment, without cancelling it (a fault).
+    pub(crate) fn cancel_in_words_only(
+        &mut self,
+        id: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Cancelled, TbankError> {
+        let payment = self.payment_mut(id, now)?;
+        let mut answered = payment.clone();
+        answered.status = TbStatus::Canceled;
+        Ok(Cancelled {
+            original: payment.amount,
+            payment: answered,
+            status: "CANCELED",
+            new: Kopecks::ZERO,
+        })
+    }
+
     pub(crate) fn cancel(
         &mut self,
         id: &str,

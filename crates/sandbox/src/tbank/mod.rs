@@ -147,9 +147,8 @@ impl Sandbox {
             expect_body: Some("OK"),
             transaction_id,
         };
-        let faults = self.faults();
         if let Some(client) = self.client(transaction_id) {
-            self.deliver(client, delivery, &faults);
+            self.deliver(client, delivery);
         }
     }
 }

@@ -147,6 +147,14 @@ pub(crate) async fn inject_faults(
                 return (StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error")
                     .into_response();
             }
+            let slow = sandbox.lock().faults.take_slow_answer();
+            if !slow.is_zero() {
+                tracing::info!(
+                    ?slow,
+                    "sandbox T-Bank: the call was carried out, its answer comes late (fault)"
+                );
+                tokio::time::sleep(slow).await;
+            }
             response
         }
     }
@@ -297,6 +305,9 @@ fn cancel_call(sandbox: &Sandbox, body: &[u8]) -> Result<Cancelled, TbankError> 
             Some(state.tbank.pay_test(&id, false, false, now)?)
         } else if open && state.faults.take_refused_deactivation() {
             return Err(TbankError::Injected);
+        } else if open && state.faults.take_ignored_deactivation(&id) {
+            tracing::info!(payment_id = %id, "sandbox T-Bank: Cancel answered, not carried out (fault)");
+            return state.tbank.cancel_in_words_only(&id, now);
         } else {
             None
         }

@@ -145,3 +145,47 @@ async fn duplicated_callbacks_arrive_twice() {
     bank.pay(&once, "1").await.assert_success();
     assert_eq!(merchant.next().await.json.text("qrId"), once);
 }
+
+#[tokio::test]
+async fn an_ignored_deactivation_answers_done_and_leaves_the_qr_payable() {
+    let bank = start().await;
+    let qr_id = bank.register_dynamic("late", "10").await;
+    bank.sandbox.ignore_next_deactivation(&qr_id);
+    assert_eq!(
+        bank.delete(&format!("/api/sbp/v2/qrs/{qr_id}"))
+            .await
+            .status,
+        200
+    );
+    let status = bank.get(&format!("/api/sbp/v2/qrs/{qr_id}")).await;
+    assert_eq!(status.text("qrStatus"), "NEW");
+    bank.pay(&qr_id, "10").await.assert_success();
+    // Once: the next deactivation of another QR is carried out as usual.
+    assert!(bank.sandbox.faults().ignore_deactivation_of.is_empty());
+    let other = bank.register_dynamic("on-time", "10").await;
+    assert_eq!(
+        bank.delete(&format!("/api/sbp/v2/qrs/{other}"))
+            .await
+            .status,
+        200
+    );
+    let status = bank.get(&format!("/api/sbp/v2/qrs/{other}")).await;
+    assert_eq!(status.text("qrStatus"), "CANCELLED");
+}
+
+#[tokio::test]
+async fn chaos_faults_are_set_over_http_and_lose_some_calls() {
+    let bank = start().await;
+    let put = bank
+        .set_faults(r#"{"chaos":{"seed":7,"http_500_percent":50}}"#)
+        .await;
+    assert_eq!(put.status, 200, "{}", put.body);
+    let qr_id = bank.register_dynamic("chaos", "1").await;
+    let mut failed = 0;
+    for _ in 0..40 {
+        if bank.payment_info(&qr_id).await.status == 500 {
+            failed += 1;
+        }
+    }
+    assert!((10..=30).contains(&failed), "{failed} of 40");
+}
