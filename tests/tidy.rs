@@ -31,6 +31,13 @@ fn sources() -> Vec<PathBuf> {
     for krate in std::fs::read_dir(root.join("crates")).unwrap() {
         rust_files(&krate.unwrap().path().join("src"), &mut files);
     }
+    // The benchmark and soak harnesses are held to the same rules.
+    for harness in std::fs::read_dir(root.join("bench")).unwrap() {
+        let src = harness.unwrap().path().join("src");
+        if src.is_dir() {
+            rust_files(&src, &mut files);
+        }
+    }
     files
 }
 

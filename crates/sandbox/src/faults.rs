@@ -72,6 +72,26 @@ pub struct Chaos {
     /// How many numbers were drawn (the generator's position; not part of the settings).
     #[serde(skip)]
     draws: u64,
+    /// How many faults were injected so far (not part of the settings).
+    #[serde(skip)]
+    pub injected: ChaosCounts,
+}
+
+/// How many random faults a run got, by kind.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ChaosCounts {
+    /// API calls answered HTTP 500 without being carried out.
+    pub http_500: u64,
+    /// Calls carried out whose answer was lost.
+    pub lost_answers: u64,
+    /// Calls answered late.
+    pub slow_answers: u64,
+    /// Notifications never sent.
+    pub dropped_callbacks: u64,
+    /// Notifications sent twice.
+    pub duplicated_callbacks: u64,
+    /// Notifications held back.
+    pub delayed_callbacks: u64,
 }
 
 impl Chaos {
@@ -132,6 +152,7 @@ impl Faults {
             self.business_error_next = self.business_error_next.saturating_sub(1);
             (latency, Some(Injected::BusinessError))
         } else if self.chaos.hits(self.chaos.http_500_percent) {
+            self.chaos.injected.http_500 += 1;
             (latency, Some(Injected::Http500))
         } else {
             (latency, None)
@@ -141,6 +162,7 @@ impl Faults {
     /// How long to hold back the answer of the call just carried out (`Duration::ZERO`: not).
     pub(crate) fn take_slow_answer(&mut self) -> Duration {
         if self.chaos.hits(self.chaos.slow_answer_percent) {
+            self.chaos.injected.slow_answers += 1;
             Duration::from_millis(self.chaos.slow_answer_ms)
         } else {
             Duration::ZERO
@@ -154,13 +176,18 @@ impl Faults {
 
     /// What happens to the notification about to be sent.
     pub(crate) fn take_callback_fate(&mut self) -> CallbackFate {
-        let dropped = self.drop_callbacks || self.chaos.hits(self.chaos.drop_callbacks_percent);
-        let doubled =
-            self.duplicate_callbacks || self.chaos.hits(self.chaos.duplicate_callbacks_percent);
+        let chaos = &mut self.chaos;
+        let dropped = self.drop_callbacks || chaos.hits(chaos.drop_callbacks_percent);
+        let doubled = self.duplicate_callbacks || chaos.hits(chaos.duplicate_callbacks_percent);
+        let delay = chaos.up_to(chaos.callback_delay_ms);
+        let counts = &mut chaos.injected;
+        counts.dropped_callbacks += u64::from(dropped);
+        counts.duplicated_callbacks += u64::from(doubled && !dropped);
+        counts.delayed_callbacks += u64::from(!delay.is_zero() && !dropped);
         CallbackFate {
             sent: !dropped,
             copies: if doubled { 2 } else { 1 },
-            delay: self.chaos.up_to(self.chaos.callback_delay_ms),
+            delay,
         }
     }
 
@@ -168,7 +195,9 @@ impl Faults {
     /// it down.
     pub(crate) fn take_lost_answer(&mut self) -> bool {
         if self.lose_answer_next == 0 {
-            return self.chaos.hits(self.chaos.lost_answer_percent);
+            let lost = self.chaos.hits(self.chaos.lost_answer_percent);
+            self.chaos.injected.lost_answers += u64::from(lost);
+            return lost;
         }
         self.lose_answer_next = self.lose_answer_next.saturating_sub(1);
         true

@@ -75,7 +75,7 @@ mod raiffeisen;
 mod tbank;
 mod time;
 
-pub use crate::faults::{Chaos, Faults};
+pub use crate::faults::{Chaos, ChaosCounts, Faults};
 pub use crate::handle::{
     DEFAULT_BANK_MEMBER_ID, DEFAULT_TBANK_TERMINAL_KEY, Sandbox, SandboxConfig, serve,
 };

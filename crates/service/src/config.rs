@@ -44,6 +44,12 @@ pub struct Config {
     /// Timeout of one call to a bank.
     #[serde(default = "defaults::bank_timeout_seconds")]
     pub bank_timeout_seconds: u64,
+    /// How long a refund sent to a bank without refund ids (T-Bank) may show no trace at the
+    /// bank before it is recorded failed (`refund_not_received`; never sent again). T-Bank
+    /// answers `Cancel` synchronously, so a request that reached it changes the payment at once;
+    /// the default ten minutes is a wide margin over any answer lost in transit. 60 to 86400.
+    #[serde(default = "defaults::refund_settle_seconds")]
+    pub refund_settle_seconds: u64,
     /// Longest `?wait=` a long-poll may hold a request.
     #[serde(default = "defaults::max_wait_seconds")]
     pub max_wait_seconds: u64,
@@ -183,6 +189,9 @@ mod defaults {
     pub(super) fn bank_timeout_seconds() -> u64 {
         5
     }
+    pub(super) fn refund_settle_seconds() -> u64 {
+        600
+    }
     pub(super) fn max_wait_seconds() -> u64 {
         60
     }
@@ -215,7 +224,7 @@ mod defaults {
 pub struct ConfigError(pub String);
 
 /// Top-level keys that may be overridden from the environment, with their TOML type.
-const TOP_LEVEL: [(&str, bool); 14] = [
+const TOP_LEVEL: [(&str, bool); 15] = [
     ("amqp_url", false),
     ("amqp_exchange", false),
     ("late_payment_policy", false),
@@ -227,6 +236,7 @@ const TOP_LEVEL: [(&str, bool); 14] = [
     ("register_timeout_seconds", true),
     ("bank_timeout_seconds", true),
     ("max_wait_seconds", true),
+    ("refund_settle_seconds", true),
     ("max_amount_kopecks", true),
     ("log_format", false),
     ("metrics_listen", false),
@@ -284,6 +294,12 @@ impl Config {
             problems.push(format!(
                 "payment_ttl_seconds = {} is too short for a customer to scan and pay (30 at least)",
                 self.payment_ttl_seconds
+            ));
+        }
+        if !(60..=86_400).contains(&self.refund_settle_seconds) {
+            problems.push(format!(
+                "refund_settle_seconds = {} must be between 60 and 86400",
+                self.refund_settle_seconds
             ));
         }
         if self.bank_timeout_seconds == 0 || self.bank_timeout_seconds > 60 {

@@ -184,6 +184,7 @@ async fn open_with(
         Settings {
             payment_ttl: Duration::from_secs(config.payment_ttl_seconds),
             bank_timeout: Duration::from_secs(config.bank_timeout_seconds),
+            refund_settle: Duration::from_secs(config.refund_settle_seconds),
             late_payment_policy: if config.late_payment_policy == "flag" {
                 LatePolicy::Flag
             } else {

@@ -64,6 +64,8 @@ pub struct Settings {
     pub payment_ttl: Duration,
     /// Timeout of one bank call.
     pub bank_timeout: Duration,
+    /// How long a refund without a bank id may show no trace before it is recorded failed.
+    pub refund_settle: Duration,
     /// What to do when a customer pays after the payment was closed.
     pub late_payment_policy: LatePolicy,
 }

@@ -9,8 +9,8 @@
 //!   *the same id* only if the bank never got it, so it can never happen twice;
 //! * by amounts (T-Bank SBP, which has no refund id): it is **never** sent again. At most one
 //!   refund per payment is in flight (a later one waits), so the payment's amounts at the bank
-//!   say what became of it; if the bank shows no trace of it [`REFUND_SETTLE`] after it was
-//!   sent, it is recorded failed (`refund_not_received`), and a person or the register may make
+//!   say what became of it; if the bank shows no trace of it `refund_settle_seconds` after it
+//!   was sent, it is recorded failed (`refund_not_received`), and a person or the register may make
 //!   a new one.
 
 use std::time::Duration;
@@ -29,12 +29,6 @@ use sha2::{Digest, Sha256};
 
 use super::outcome::failure;
 use super::{LatePolicy, MAX_BACKOFF, Payments, Provider, RETRY_BASE, backoff, chrono};
-
-/// How long after a refund was sent to a bank without refund ids the bank must show it (its
-/// amounts, or a refund in progress) before qrpayd concludes the bank never got it. T-Bank
-/// answers `Cancel` synchronously, so a request that reached it changes the payment at once;
-/// ten minutes is a wide margin over any answer lost in transit.
-pub(crate) const REFUND_SETTLE: chrono::TimeDelta = chrono::TimeDelta::minutes(10);
 
 /// A validated refund request.
 #[derive(Debug, Clone)]
@@ -416,12 +410,13 @@ impl Payments {
     ) -> Result<(), StoreError> {
         let target = JobTarget::Refund(refund.id.clone());
         let now = self.clock.now();
+        let settle = chrono(self.settings.refund_settle);
         match provider.adapter.capabilities().refund_identity {
             // The bank keys refunds by our id and never got this one: send it again, same id.
             RefundIdentity::ById => self.submit_refund(refund, attempts).await.map(drop),
-            RefundIdentity::ByAmounts if now < sent_at + REFUND_SETTLE => {
-                let later = (now + chrono(backoff(provider.poll_interval, attempts)))
-                    .min(sent_at + REFUND_SETTLE);
+            RefundIdentity::ByAmounts if now < sent_at + settle => {
+                let later =
+                    (now + chrono(backoff(provider.poll_interval, attempts))).min(sent_at + settle);
                 self.store
                     .reschedule_job(
                         &target,
@@ -431,12 +426,12 @@ impl Payments {
                     .await
             }
             RefundIdentity::ByAmounts => {
-                tracing::warn!(refund = %refund.id, payment = %refund.payment_id, "the bank shows no trace of a refund sent {} minutes ago; it is recorded failed and NOT sent again", REFUND_SETTLE.num_minutes());
+                tracing::warn!(refund = %refund.id, payment = %refund.payment_id, "the bank shows no trace of a refund sent {} s ago; it is recorded failed and NOT sent again", settle.num_seconds());
                 let failure = failure(
                     FailureCode::RefundNotReceived,
                     format!(
-                        "the bank shows no trace of this refund {} minutes after it was sent (its answer was lost); it was not sent again, so nothing can be refunded twice: make a new refund if the money is still owed",
-                        REFUND_SETTLE.num_minutes()
+                        "the bank shows no trace of this refund {} s after it was sent (its answer was lost); it was not sent again, so nothing can be refunded twice: make a new refund if the money is still owed",
+                        settle.num_seconds()
                     ),
                 );
                 self.apply_refund(refund, RefundEvent::BankRefused, Some(failure), now)

@@ -90,6 +90,7 @@ async fn payments() -> (Payments, qrpayd_store::test_db::TestDb) {
     let settings = Settings {
         payment_ttl: Duration::from_secs(300),
         bank_timeout: Duration::from_secs(1),
+        refund_settle: Duration::from_secs(600),
         late_payment_policy: LatePolicy::Refund,
     };
     let payments = Payments::new(
