@@ -20,6 +20,10 @@ use crate::helpers::*;
 
 /// A bank kind under test, with the sandbox controls that play its customer.
 #[derive(Debug, Clone, Copy)]
+#[expect(
+    clippy::enum_variant_names,
+    reason = "`TBank` is the bank's own name, not a repetition of `Bank`"
+)]
 pub(crate) enum Bank {
     /// `kind = "raiffeisen"`: Raiffeisen's SBP API.
     Raiffeisen,

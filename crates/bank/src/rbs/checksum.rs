@@ -184,6 +184,7 @@ pub(crate) mod tests {
         ));
     }
 
+    // fixed-date: a document's date in a citation, never compared with any clock.
     /// Alfa-Bank's "Callback-уведомления" (2024-11-11), §5.4: the gateway's public key.
     pub(crate) const ALFA_PUBLIC_KEY: &str = "-----BEGIN PUBLIC KEY-----
 MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEAwtuGKbQ4WmfdV1gjWWys
