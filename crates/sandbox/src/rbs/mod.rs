@@ -79,9 +79,8 @@ impl Sandbox {
             expect_body: None,
             transaction_id: 0,
         };
-        let faults = self.faults();
         if let Some(client) = self.client(0) {
-            self.deliver(client, delivery, &faults);
+            self.deliver(client, delivery);
         }
     }
 }

@@ -99,6 +99,14 @@ async fn inject_faults(State(sandbox): State<Sandbox>, request: Request, next: N
                 return (StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error")
                     .into_response();
             }
+            let slow = sandbox.lock().faults.take_slow_answer();
+            if !slow.is_zero() {
+                tracing::info!(
+                    ?slow,
+                    "sandbox RBS: the call was carried out, its answer comes late (fault)"
+                );
+                tokio::time::sleep(slow).await;
+            }
             response
         }
     }
@@ -187,7 +195,8 @@ async fn qr_status(State(sandbox): State<Sandbox>, body: Bytes) -> Response {
 }
 
 /// With the `customer_pays_before_cancel` fault the customer pays a payable QR a moment before
-/// the reject arrives, which is then refused; `refuse_deactivation_next` refuses it outright.
+/// the reject arrives, which is then refused; `refuse_deactivation_next` refuses it outright;
+/// an ignored deactivation is answered `rejected: true` and leaves the QR payable.
 fn reject_call(sandbox: &Sandbox, body: &[u8]) -> Result<Value, RbsError> {
     let form = verified(sandbox, body)?;
     let md_order = form.required("mdOrder", "Не передан mdOrder")?.to_owned();
@@ -199,6 +208,9 @@ fn reject_call(sandbox: &Sandbox, body: &[u8]) -> Result<Value, RbsError> {
             Some(books.rbs.pay(&md_order, now)?)
         } else if open && books.faults.take_refused_deactivation() {
             return Err(RbsError::Injected);
+        } else if open && ignored(&mut books, &md_order, form.get("qrId")) {
+            tracing::info!(%md_order, "sandbox RBS: reject.do answered, not carried out (fault)");
+            return Ok(json!({ "rejected": true }));
         } else {
             None
         }
@@ -212,6 +224,14 @@ fn reject_call(sandbox: &Sandbox, body: &[u8]) -> Result<Value, RbsError> {
         .rbs
         .reject(&md_order, form.get("qrId"), now)?;
     Ok(json!({ "rejected": true }))
+}
+
+/// Whether this reject is answered but not carried out (`ignore_next_deactivation` of the
+/// order, named by its `mdOrder` or by qrpayd's reference of the payment).
+fn ignored(books: &mut crate::books::Books, md_order: &str, qr_id: Option<&str>) -> bool {
+    let reference = qr_id.map(|qr_id| qrpayd_bank::rbs::reference::pack(md_order, qr_id));
+    books.faults.take_ignored_deactivation(md_order)
+        || reference.is_some_and(|r| books.faults.take_ignored_deactivation(&r))
 }
 
 /// `POST /rbs/payment/rest/sbp/c2b/qr/dynamic/reject.do`.

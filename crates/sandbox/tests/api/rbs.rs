@@ -233,6 +233,20 @@ async fn reject_expiry_and_refunds_by_external_id() {
     assert_eq!(rejected["rejected"], true, "{rejected}");
     assert!(bank.sandbox.rbs_pay(&md_order).is_err());
 
+    // An ignored deactivation is answered as done and leaves the QR payable (a late payment).
+    let (ignored, ignored_qr, _) = bank
+        .rbs_order("ign", "500", "http://127.0.0.1:9/none")
+        .await;
+    bank.sandbox.ignore_next_deactivation(&ignored);
+    let (_, answered) = bank
+        .rbs(
+            "sbp/c2b/qr/dynamic/reject",
+            &[("mdOrder", &ignored), ("qrId", &ignored_qr)],
+        )
+        .await;
+    assert_eq!(answered["rejected"], true, "{answered}");
+    bank.sandbox.rbs_pay(&ignored).unwrap();
+
     let (expiring, _, _) = bank
         .rbs_order("exp", "500", "http://127.0.0.1:9/none")
         .await;
