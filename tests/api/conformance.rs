@@ -20,14 +20,21 @@ use crate::helpers::*;
 
 /// A bank kind under test, with the sandbox controls that play its customer.
 #[derive(Debug, Clone, Copy)]
+#[expect(
+    clippy::enum_variant_names,
+    reason = "`TBank` is the bank's own name, not a repetition of `Bank`"
+)]
 pub(crate) enum Bank {
     /// `kind = "raiffeisen"`: Raiffeisen's SBP API.
     Raiffeisen,
     /// `kind = "tbank"`: a T-Bank acquiring terminal with SBP.
     TBank,
+    /// `kind = "rbs"`: BPC's RBS gateway with SBP C2B (VTB, Alfa-Bank, MTS Bank).
+    Rbs,
 }
 
-/// The payment's id at the bank (Raiffeisen's `qrId`, T-Bank's `PaymentId`).
+/// The payment's id at the bank (Raiffeisen's `qrId`, T-Bank's `PaymentId`, RBS's order id
+/// with its `qrId`).
 fn bank_id(p: &Value) -> &str {
     p["qr"]["qr_id"].as_str().unwrap()
 }
@@ -42,6 +49,7 @@ impl Bank {
         match self {
             Bank::Raiffeisen => "raiffeisen",
             Bank::TBank => "tbank",
+            Bank::Rbs => "rbs",
         }
     }
 
@@ -57,6 +65,7 @@ impl Bank {
                     .map_err(|e| e.to_string())
             }
             Bank::TBank => app.sandbox.tbank_pay(bank_id(p)).map_err(|e| e.to_string()),
+            Bank::Rbs => app.sandbox.rbs_pay(bank_id(p)).map_err(|e| e.to_string()),
         }
     }
 
@@ -72,6 +81,7 @@ impl Bank {
                 .await;
             }
             Bank::TBank => app.sandbox.tbank_reject(bank_id(p)).unwrap(),
+            Bank::Rbs => app.sandbox.rbs_decline(bank_id(p)).unwrap(),
         }
     }
 
@@ -88,6 +98,7 @@ impl Bank {
                 .await;
             }
             Bank::TBank => app.sandbox.tbank_decline_refund(bank_id(p)).unwrap(),
+            Bank::Rbs => app.sandbox.rbs_decline_refund(bank_id(p)).unwrap(),
         }
     }
 
@@ -153,6 +164,27 @@ impl Bank {
                     .map(|r| r["amount"].as_i64().unwrap())
                     .sum();
                 payment["amount"].as_i64().unwrap() - refunded
+            }
+            Bank::Rbs => {
+                let (md_order, _) = qrpayd_bank::rbs::reference::unpack(bank_id(p));
+                let order = books["rbsOrders"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .find(|o| o["mdOrder"] == md_order.as_str())
+                    .unwrap_or_else(|| panic!("no order {md_order} in {books}"));
+                // 2 paid, 4 paid and (partly) refunded.
+                if ![2, 4].contains(&order["orderStatus"].as_i64().unwrap()) {
+                    return 0;
+                }
+                let refunded: i64 = order["refunds"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .filter(|r| r["state"] == "COMPLETED")
+                    .map(|r| r["amount"].as_i64().unwrap())
+                    .sum();
+                order["amount"].as_i64().unwrap() - refunded
             }
         }
     }
@@ -490,4 +522,8 @@ mod raiffeisen {
 
 mod tbank {
     conformance!(super::Bank::TBank);
+}
+
+mod rbs {
+    conformance!(super::Bank::Rbs);
 }

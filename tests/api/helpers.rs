@@ -20,6 +20,7 @@ pub(crate) const ADMIN_KEY: &str = "admin-test-key-0123456789";
 pub(crate) const SECRET: &str = "sandbox-secret-key";
 pub(crate) const MERCHANT: &str = "MA0000000552";
 pub(crate) const TBANK_TERMINAL: &str = qrpayd_sandbox::DEFAULT_TBANK_TERMINAL_KEY;
+pub(crate) const RBS_USER: &str = qrpayd_sandbox::DEFAULT_RBS_USER_NAME;
 
 pub(crate) struct TestApp {
     pub(crate) base: String,
@@ -130,6 +131,16 @@ base_url = "{sandbox_base}/tbank"
 terminal_key = "{TBANK_TERMINAL}"
 password = "{SECRET}"
 poll_interval_ms = 2000
+
+[[providers]]
+name = "rbs"
+kind = "rbs"
+base_url = "{sandbox_base}/rbs/payment"
+user_name = "{RBS_USER}"
+password = "{SECRET}"
+callback_key = "{SECRET}"
+poll_interval_ms = 2000
+set_callback_url = true
 "#,
         db = db.url,
         register = options.register_callback,

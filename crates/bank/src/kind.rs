@@ -14,10 +14,10 @@ use serde::Deserialize;
 
 use crate::registry::Registry;
 pub use crate::settings::Problem;
-use crate::{BankAdapter, BankError, Capabilities, raiffeisen, sandbox, tbank};
+use crate::{BankAdapter, BankError, Capabilities, raiffeisen, rbs, sandbox, tbank};
 
 /// The `kind`s a provider may have.
-pub const KINDS: [&str; 3] = ["raiffeisen", "tbank", "sandbox"];
+pub const KINDS: [&str; 4] = ["raiffeisen", "tbank", "rbs", "sandbox"];
 
 /// A provider's bank, with its settings.
 #[derive(Debug, Clone)]
@@ -26,6 +26,8 @@ pub enum BankKind {
     Raiffeisen(raiffeisen::Settings),
     /// T-Bank internet acquiring with SBP.
     Tbank(tbank::Settings),
+    /// BPC's RBS gateway with SBP C2B (VTB, Alfa-Bank, MTS Bank, …).
+    Rbs(rbs::Settings),
     /// qrpayd's own sandbox bank: Raiffeisen's protocol plus customer-presented QRs.
     Sandbox(raiffeisen::Settings),
 }
@@ -38,6 +40,7 @@ impl BankKind {
         let settings = match kind {
             "raiffeisen" => raiffeisen::Settings::deserialize(fields).map(BankKind::Raiffeisen),
             "tbank" => tbank::Settings::deserialize(fields).map(BankKind::Tbank),
+            "rbs" => rbs::Settings::deserialize(fields).map(BankKind::Rbs),
             "sandbox" => raiffeisen::Settings::deserialize(fields).map(BankKind::Sandbox),
             other => {
                 return Err(format!(
@@ -54,6 +57,7 @@ impl BankKind {
         match self {
             BankKind::Raiffeisen(_) => "raiffeisen",
             BankKind::Tbank(_) => "tbank",
+            BankKind::Rbs(_) => "rbs",
             BankKind::Sandbox(_) => "sandbox",
         }
     }
@@ -63,6 +67,7 @@ impl BankKind {
         match self {
             BankKind::Raiffeisen(s) | BankKind::Sandbox(s) => s.problems(),
             BankKind::Tbank(s) => s.problems(),
+            BankKind::Rbs(s) => s.problems(),
         }
     }
 
@@ -71,6 +76,7 @@ impl BankKind {
         match self {
             BankKind::Raiffeisen(_) => raiffeisen::CAPABILITIES,
             BankKind::Tbank(_) => tbank::CAPABILITIES,
+            BankKind::Rbs(_) => rbs::CAPABILITIES,
             BankKind::Sandbox(_) => sandbox::CAPABILITIES,
         }
     }
@@ -82,6 +88,7 @@ impl BankKind {
                 Arc::new(raiffeisen::Raiffeisen::new(s.adapter_config(timeout))?)
             }
             BankKind::Tbank(s) => Arc::new(tbank::TBank::new(s.adapter_config(timeout))?),
+            BankKind::Rbs(s) => Arc::new(rbs::Rbs::new(s.adapter_config(timeout))?),
             BankKind::Sandbox(s) => Arc::new(sandbox::SandboxBank::new(s.adapter_config(timeout))?),
         })
     }
@@ -92,7 +99,7 @@ impl BankKind {
             BankKind::Raiffeisen(_) | BankKind::Sandbox(_) => {
                 Some(raiffeisen::registry::parse(bytes).map_err(|e| e.to_string()))
             }
-            BankKind::Tbank(_) => None,
+            BankKind::Tbank(_) | BankKind::Rbs(_) => None,
         }
     }
 }
@@ -122,10 +129,17 @@ mod tests {
             ("terminal_key", "1DEMO"),
             ("password", "p"),
         ]);
+        let rbs = table(&[
+            ("preset", "alfa-test"),
+            ("user_name", "shop-api"),
+            ("password", "p"),
+            ("callback_key", "k"),
+        ]);
         for (kind, fields) in [
             ("raiffeisen", &raiffeisen),
             ("sandbox", &raiffeisen),
             ("tbank", &tbank),
+            ("rbs", &rbs),
         ] {
             let parsed = BankKind::parse(kind, fields.clone()).unwrap();
             assert_eq!(parsed.name(), kind);

@@ -43,6 +43,10 @@
 //! | `parse_callback` | SBP notice (§1.7a) or order notice (§1.7b), HMAC `X-Api-Signature-SHA256` | `Token` (SHA-256) | as Raiffeisen |
 //! | `callback_ack_body` | any body (HTTP 200) | exactly `OK` | any body |
 //!
+//! BPC's RBS gateway (`rbs`, VTB, Alfa-Bank, MTS Bank): `register.do` + `sbp/c2b/qr/dynamic/get.do`,
+//! `getOrderStatusExtended.do` + `sbp/c2b/qr/status.do`, `sbp/c2b/qr/dynamic/reject.do`,
+//! `refund.do` keyed by `externalRefundId`, form notifications with a `checksum`; see [`rbs`].
+//!
 //! Gazprombank and Bank Russian Standard publish no API (BANKS.md §3.1–3.2); a module for
 //! either implements the same trait once its documentation is at hand, following the generic
 //! cash-link life cycle (BANKS.md §2.4) for [`QrKind::CashLink`].
@@ -58,6 +62,7 @@ pub use crate::kind::{BankKind, KINDS, Problem};
 pub mod clock;
 pub mod kind;
 pub mod raiffeisen;
+pub mod rbs;
 pub mod registry;
 pub mod sandbox;
 pub mod settings;

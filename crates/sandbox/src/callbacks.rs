@@ -26,8 +26,10 @@ pub(crate) const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(10);
 pub(crate) struct Delivery {
     /// The receiver.
     pub(crate) url: String,
-    /// The JSON body.
+    /// The body.
     pub(crate) body: String,
+    /// Its `Content-Type` (JSON for Raiffeisen and T-Bank, a form for RBS).
+    pub(crate) content_type: &'static str,
     /// The `X-Api-Signature-SHA256` value (Raiffeisen; `None` for T-Bank, whose body is signed).
     /// A header that authenticates the notification (name, value), if the bank sends one.
     pub(crate) signature: Option<(&'static str, String)>,
@@ -67,7 +69,7 @@ async fn deliver(client: &reqwest::Client, delivery: &Delivery) -> bool {
     for attempt in 0..MAX_ATTEMPTS {
         let mut request = client
             .post(&delivery.url)
-            .header(reqwest::header::CONTENT_TYPE, "application/json")
+            .header(reqwest::header::CONTENT_TYPE, delivery.content_type)
             .body(delivery.body.clone());
         if let Some((header, value)) = &delivery.signature {
             request = request.header(*header, value);

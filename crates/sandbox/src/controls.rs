@@ -1,5 +1,5 @@
 //! Sandbox-only controls that span both banks: the faults (`GET`/`PUT /sandbox/faults`) and the
-//! overview of everything the sandbox holds (`GET /sandbox/qrs`).
+//! overview of everything the sandbox holds (`GET /sandbox/qrs`, RBS orders included).
 
 use crate::faults::Faults;
 use crate::handle::Sandbox;
@@ -8,6 +8,7 @@ use crate::raiffeisen::model::{
     CustomerQr, Order, PaymentStatus, Qr, QrStatus, QrType, Refund, RefundStatus,
 };
 use crate::raiffeisen::wire::{CustomerQrResponse, OrderResponse, RubleAmount, parse_body};
+use crate::rbs::books::RbsOrder;
 use crate::tbank::books::TbPayment;
 use crate::time::{expiration_text, micros_text};
 use axum::Json;
@@ -31,6 +32,8 @@ pub(crate) struct Overview {
     customer_qrs: Vec<CustomerQrResponse>,
     /// The T-Bank terminal's payments, oldest first.
     tbank_payments: Vec<serde_json::Value>,
+    /// The RBS gateway's orders, oldest first.
+    rbs_orders: Vec<serde_json::Value>,
 }
 
 impl Overview {
@@ -41,6 +44,7 @@ impl Overview {
         orders: &[Order],
         customer_qrs: &[CustomerQr],
         tbank_payments: &[TbPayment],
+        rbs_orders: &[RbsOrder],
     ) -> Self {
         Overview {
             qrs: qrs.iter().map(QrSummary::from).collect(),
@@ -48,6 +52,7 @@ impl Overview {
             orders: orders.iter().map(OrderResponse::from).collect(),
             customer_qrs: customer_qrs.iter().map(CustomerQrResponse::from).collect(),
             tbank_payments: tbank_payments.iter().map(crate::tbank::summary).collect(),
+            rbs_orders: rbs_orders.iter().map(crate::rbs::summary).collect(),
         }
     }
 }
@@ -158,12 +163,14 @@ async fn overview(State(sandbox): State<Sandbox>) -> Json<Overview> {
     let orders = state.raiffeisen.all_orders(now);
     let customer_qrs = state.raiffeisen.all_customer_qrs();
     let tbank_payments = state.tbank.all(now);
+    let rbs_orders = state.rbs.all(now);
     Json(Overview::new(
         &qrs,
         &refunds,
         &orders,
         &customer_qrs,
         &tbank_payments,
+        &rbs_orders,
     ))
 }
 

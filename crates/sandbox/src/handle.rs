@@ -7,6 +7,7 @@ use crate::books::Books;
 use crate::callbacks;
 use crate::faults::Faults;
 use crate::raiffeisen;
+use crate::rbs;
 use crate::tbank;
 use chrono::{DateTime, Utc};
 use qrpayd_bank::clock::{Clock, SystemClock};
@@ -20,6 +21,9 @@ pub const DEFAULT_BANK_MEMBER_ID: &str = "100000000007";
 /// The T-Bank terminal key the sandbox answers to unless configured otherwise (test terminals'
 /// keys end in `DEMO`).
 pub const DEFAULT_TBANK_TERMINAL_KEY: &str = "qrpaydSandboxDEMO";
+
+/// The RBS API account's login the sandbox answers to unless configured otherwise.
+pub const DEFAULT_RBS_USER_NAME: &str = "qrpayd-sandbox-api";
 
 /// Who the emulated bank serves.
 #[derive(Clone)]
@@ -41,6 +45,13 @@ pub struct SandboxConfig {
     /// The emulated T-Bank terminal's password (signs every `Token`); empty means the
     /// `secret_key`.
     pub tbank_password: String,
+    /// The RBS gateway's API login (`userName`); empty means [`DEFAULT_RBS_USER_NAME`].
+    pub rbs_user_name: String,
+    /// The RBS API account's password (also accepted as `token`); empty means the
+    /// `secret_key`.
+    pub rbs_password: String,
+    /// The RBS callback checksum key; empty means the `secret_key`.
+    pub rbs_callback_key: String,
     /// Where the bank's "now" comes from: QR and order lifetimes, `RedirectDueDate`, registry
     /// days and timestamps. The real clock ([`SystemClock`]) when the sandbox runs on its own,
     /// as the bank does; a test hands it the same [`ManualClock`](qrpayd_domain::clock::ManualClock)
@@ -58,6 +69,9 @@ impl SandboxConfig {
             public_id: String::new(),
             tbank_terminal_key: DEFAULT_TBANK_TERMINAL_KEY.to_owned(),
             tbank_password: String::new(),
+            rbs_user_name: DEFAULT_RBS_USER_NAME.to_owned(),
+            rbs_password: String::new(),
+            rbs_callback_key: String::new(),
             clock: Arc::new(SystemClock),
         }
     }
@@ -79,6 +93,9 @@ impl fmt::Debug for SandboxConfig {
             .field("public_id", &self.public_id)
             .field("tbank_terminal_key", &self.tbank_terminal_key)
             .field("tbank_password", &"<redacted>")
+            .field("rbs_user_name", &self.rbs_user_name)
+            .field("rbs_password", &"<redacted>")
+            .field("rbs_callback_key", &"<redacted>")
             .field("clock", &self.clock)
             .finish()
     }
@@ -120,6 +137,15 @@ impl Sandbox {
         if config.tbank_password.is_empty() {
             config.tbank_password.clone_from(&config.secret_key);
         }
+        if config.rbs_user_name.is_empty() {
+            DEFAULT_RBS_USER_NAME.clone_into(&mut config.rbs_user_name);
+        }
+        if config.rbs_password.is_empty() {
+            config.rbs_password.clone_from(&config.secret_key);
+        }
+        if config.rbs_callback_key.is_empty() {
+            config.rbs_callback_key.clone_from(&config.secret_key);
+        }
         let http = reqwest::Client::builder()
             .timeout(callbacks::ATTEMPT_TIMEOUT)
             .no_proxy()
@@ -134,6 +160,7 @@ impl Sandbox {
                 config.bank_member_id.clone(),
             ),
             tbank: tbank::Books::default(),
+            rbs: rbs::Books::default(),
             faults: Faults::default(),
         };
         Sandbox {

@@ -31,6 +31,8 @@
 //! | `POST /api/nspc-mock/v01/rfuture/payment/init` | — | pay a QR, or a link's live order (the bank's own sandbox call) |
 //! | `POST /tbank/v2/{Init,GetQr,GetState,Cancel,GetQrState}` | `Token` | the T-Bank terminal |
 //! | `POST /tbank/v2/SbpPayTest` | `Token` | T-Bank's own sandbox call: pay, reject or expire a payment |
+//! | `POST /rbs/payment/rest/{register,getOrderStatusExtended,refund}.do`, `…/sbp/c2b/qr/{dynamic/get,status,dynamic/reject}.do` | `userName`+`password` or `token` | BPC's RBS gateway (`rbs`) |
+//! | `POST /sandbox/rbs/orders/{mdOrder}/{pay,decline}`, `…/refunds/decline` | — | the RBS customer pays or is refused; the SBP refuses the refund in progress |
 //! | `POST /sandbox/customer-qr` | — | mint a customer QR (`{"amount_limit"?, "confirm"?: "auto"\|"manual"}`) |
 //! | `PUT /sandbox/tbank/notification-url` | — | the T-Bank terminal's notification URL (`{"url": …}`) |
 //! | `POST /sandbox/qrs/{qrId}/decline` | — | the payer's bank declines an attempt (body `{"amount":..}` optional) |
@@ -53,6 +55,7 @@
 //!   daily registry), `notify` (signed notifications and the sandbox's payer controls),
 //!   `routes` (handlers, Bearer auth, fault injection);
 //! * `tbank/` — the T-Bank terminal: `books`, `error` ([`TbankError`]), `routes`;
+//! * `rbs/` — BPC's RBS gateway (VTB, Alfa, MTS): `books`, `error` ([`RbsError`]), `routes`;
 //! * `handle` — the [`Sandbox`] handle: configuration, the books behind one lock, the clock;
 //! * `books` — both banks' books and the faults, behind the handle's lock;
 //! * `faults` — [`Faults`], shared by both banks;
@@ -72,12 +75,15 @@ mod faults;
 mod handle;
 mod qrc_id;
 mod raiffeisen;
+mod rbs;
 mod tbank;
 mod time;
 
 pub use crate::faults::{Chaos, ChaosCounts, Faults};
 pub use crate::handle::{
-    DEFAULT_BANK_MEMBER_ID, DEFAULT_TBANK_TERMINAL_KEY, Sandbox, SandboxConfig, serve,
+    DEFAULT_BANK_MEMBER_ID, DEFAULT_RBS_USER_NAME, DEFAULT_TBANK_TERMINAL_KEY, Sandbox,
+    SandboxConfig, serve,
 };
 pub use crate::raiffeisen::SandboxError;
+pub use crate::rbs::RbsError;
 pub use crate::tbank::TbankError;

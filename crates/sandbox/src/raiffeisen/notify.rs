@@ -179,6 +179,7 @@ impl Sandbox {
             &notification.transaction_date,
         );
         let delivery = callbacks::Delivery {
+            content_type: "application/json",
             url,
             body,
             signature: sign(&config.secret_key, &message).map(|s| (SIGNATURE_HEADER, s)),
@@ -216,6 +217,7 @@ impl Sandbox {
             notification.date(),
         );
         let delivery = callbacks::Delivery {
+            content_type: "application/json",
             url,
             body,
             signature: sign(&config.secret_key, &message).map(|s| (SIGNATURE_HEADER, s)),

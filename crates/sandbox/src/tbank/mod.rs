@@ -142,6 +142,7 @@ impl Sandbox {
         );
         let delivery = callbacks::Delivery {
             url,
+            content_type: "application/json",
             body,
             signature: None,
             expect_body: Some("OK"),

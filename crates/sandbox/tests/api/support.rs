@@ -28,6 +28,15 @@ pub(crate) const TERMINAL: &str = "1726675329428DEMO";
 /// Its password.
 pub(crate) const TBANK_PASSWORD: &str = "tbank-sandbox-password";
 
+/// The RBS merchant's API login.
+pub(crate) const RBS_USER: &str = "shop-api";
+
+/// Its password (also its `token`).
+pub(crate) const RBS_PASSWORD: &str = "rbs-sandbox-password";
+
+/// The RBS callback checksum key.
+pub(crate) const RBS_CALLBACK_KEY: &str = "rbs-callback-key";
+
 /// An HTTP answer (or a received callback) with field access by raw JSON text.
 #[derive(Debug)]
 pub(crate) struct Answer {
@@ -117,6 +126,9 @@ pub(crate) async fn start() -> Bank {
         public_id: String::new(),
         tbank_terminal_key: TERMINAL.into(),
         tbank_password: TBANK_PASSWORD.into(),
+        rbs_user_name: RBS_USER.into(),
+        rbs_password: RBS_PASSWORD.into(),
+        rbs_callback_key: RBS_CALLBACK_KEY.into(),
         clock: Arc::new(clock.clone()),
     });
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
