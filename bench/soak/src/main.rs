@@ -292,6 +292,7 @@ async fn soak(args: Args) -> anyhow::Result<bool> {
     let selling = started.elapsed();
 
     // Let the background work finish: refunds in progress, closing, jobs, the outbox.
+    let injected = sandbox.faults().chaos.injected;
     sandbox.set_faults(Faults::default());
     let store = qrpayd_store::Store::connect(&db.url).await?;
     let settle_deadline =
@@ -300,7 +301,8 @@ async fn soak(args: Args) -> anyhow::Result<bool> {
         let far = chrono::Utc::now() + chrono::Duration::days(36_500); // wall-clock: a real run
         let jobs = store.job_counts(far, far).await?;
         let backlog = store.outbox_backlog().await?;
-        if (jobs.payments_due + jobs.refunds_due == 0 && backlog.unpublished == 0)
+        let published = broker.is_none() || backlog.unpublished == 0;
+        if (jobs.payments_due + jobs.refunds_due == 0 && published)
             || Instant::now() > settle_deadline
         {
             break;
@@ -331,7 +333,6 @@ async fn soak(args: Args) -> anyhow::Result<bool> {
         broker.as_ref().map(|_| events.as_slice()),
     )
     .await?;
-    let injected = sandbox.faults().chaos.injected;
 
     for instance in &fleet {
         instance.stop().await;
