@@ -188,6 +188,8 @@ async fn closing_ends_even_when_the_bank_will_not_deactivate_an_unpaid_qr() {
     // Once the QR's own expiry has passed and the bank still reports it unpaid, it closes.
     app.advance_and_run(Duration::from_secs(300)).await;
     assert_eq!(app.status(id).await, "cancelled");
+    // The late watch's last look, then nothing.
+    assert_eq!(app.advance_and_run(Duration::from_secs(3600)).await, 1);
     assert_eq!(app.advance_and_run(Duration::from_secs(3600)).await, 0);
 }
 

@@ -488,6 +488,40 @@ async fn a_late_payment_is_refunded(bank: Bank) {
     assert_eq!(bank.kept(&app, &p).await, 0);
 }
 
+async fn a_late_payment_whose_notification_is_lost_is_found_by_asking(bank: Bank) {
+    let app = spawn_app().await;
+    app.faults(Faults {
+        drop_callbacks: true,
+        ..Faults::default()
+    });
+    let p = create(&app, bank, "late-quiet", 5_000).await;
+    // The bank acknowledges the cancel but the QR stays payable, and the customer pays.
+    app.sandbox.ignore_next_deactivation(bank_id(&p));
+    let c = app.cancel(id_of(&p)).await;
+    assert_eq!(
+        (c.status, &c.body["status"]),
+        (200, &json!("cancelled")),
+        "{}",
+        c.body
+    );
+    bank.customer_pays(&app, &p).await.unwrap();
+    // No notification comes; the closed payment's late watch asks the bank.
+    assert_eq!(app.status(id_of(&p)).await, "cancelled");
+    app.advance_and_run(Duration::from_secs(2)).await;
+    let late = app.get(id_of(&p)).await.body;
+    assert_eq!(
+        (&late["status"], &late["late"]),
+        (&json!("paid"), &json!(true)),
+        "{late}"
+    );
+    let refunds = late["refunds"].as_array().unwrap();
+    assert_eq!(refunds.len(), 1, "{late}");
+    assert_eq!(settle(&app, &refunds[0]).await["status"], "succeeded");
+    books_agree(&app, bank, &p).await;
+    // The watch ends with the payment paid: nothing is left to do.
+    assert_eq!(app.advance_and_run(Duration::from_secs(3600)).await, 0);
+}
+
 /// Every scenario as a test for one bank kind.
 macro_rules! conformance {
     ($bank:expr) => {
@@ -504,6 +538,7 @@ macro_rules! conformance {
             partial_and_multiple_refunds,
             a_declined_refund_frees_its_amount,
             a_late_payment_is_refunded,
+            a_late_payment_whose_notification_is_lost_is_found_by_asking,
         );
     };
     (@tests $bank:expr; $($scenario:ident),* $(,)?) => {

@@ -295,8 +295,7 @@ async fn soak(args: Args) -> anyhow::Result<bool> {
     let injected = sandbox.faults().chaos.injected;
     sandbox.set_faults(Faults::default());
     let store = qrpayd_store::Store::connect(&db.url).await?;
-    let settle_deadline =
-        Instant::now() + Duration::from_secs(args.ttl + args.refund_settle + 300);
+    let settle_deadline = Instant::now() + Duration::from_secs(args.ttl + args.refund_settle + 300);
     loop {
         let far = chrono::Utc::now() + chrono::Duration::days(36_500); // wall-clock: a real run
         let jobs = store.job_counts(far, far).await?;

@@ -518,7 +518,11 @@ impl Store {
                 .execute(&mut *tx)
                 .await?;
         }
-        if to.is_final() {
+        // A payment closed unpaid keeps its job: the late watch asks the bank a little longer,
+        // since a QR can be paid a moment after it was closed. Paid, or never given a QR:
+        // there is nothing left to ask.
+        let watched = to != PaymentState::Paid && (current.qr.is_some() || details.qr.is_some());
+        if to.is_final() && !watched {
             self.backend
                 .q("DELETE FROM payment_jobs WHERE payment_id = ?")
                 .bind(id.as_str())

@@ -28,10 +28,10 @@ impl Payments {
         };
         let now = self.clock.now();
         match payment.state {
-            PaymentState::Paid
-            | PaymentState::Failed
-            | PaymentState::Expired
-            | PaymentState::Cancelled => self.store.delete_job(&target).await,
+            PaymentState::Paid => self.store.delete_job(&target).await,
+            PaymentState::Failed | PaymentState::Expired | PaymentState::Cancelled => {
+                self.late_watch_job(&payment, attempts).await
+            }
             PaymentState::Creating => {
                 let deadline = self.creation_deadline(payment.created_at);
                 if now < deadline {
@@ -57,6 +57,54 @@ impl Payments {
             PaymentState::Pending => self.poll_job(&payment, attempts).await,
             PaymentState::Closing(_) => self.close_job(&payment, attempts).await,
         }
+    }
+
+    /// The late watch. A payment closed unpaid may still be paid for a short while: a
+    /// deactivation the bank acknowledged but had not carried out yet, a payment already on
+    /// its way through the SBP. The bank notifies such a *late* payment, but notifications get
+    /// lost and not every bank publishes a registry to reconcile against, so the closed
+    /// payment keeps its job and qrpayd asks the bank itself, with backoff, until the QR's own
+    /// expiry at the bank has certainly passed. A payment found paid then is recorded late,
+    /// and the late-payment policy applies.
+    async fn late_watch_job(&self, payment: &Payment, attempts: i64) -> Result<(), StoreError> {
+        let target = JobTarget::Payment(payment.id.clone());
+        let (Some(provider), Some((qr_id, _))) = (self.provider_of(payment), &payment.qr) else {
+            // No QR was issued (nothing to pay), or the provider is gone.
+            return self.store.delete_job(&target).await;
+        };
+        let now = self.clock.now();
+        let watch_end = payment.expires_at + super::BANK_EXPIRY_GRACE;
+        let query = Self::query_of(payment, qr_id);
+        match provider.adapter.payment_status(&query).await {
+            Ok(status) => {
+                if let Verdict::Record(PaymentEvent::BankPaid, details) =
+                    verdict(status, "late watch")
+                {
+                    tracing::warn!(payment = %payment.id, state = %payment.state, "the bank reports the closed payment paid; recording it late");
+                    return self
+                        .apply(&payment.id, PaymentEvent::BankPaid, *details, now)
+                        .await
+                        .map(drop);
+                }
+            }
+            Err(error) if now < watch_end + super::LATE_WATCH_GIVE_UP => {
+                let retry = now + chrono(backoff(provider.poll_interval, attempts));
+                return self
+                    .store
+                    .reschedule_job(&target, retry, Some(&error.to_string()))
+                    .await;
+            }
+            Err(error) => {
+                tracing::warn!(payment = %payment.id, "the late watch could not reach the bank ({error}); a late payment now arrives only by notification or reconciliation");
+                return self.store.delete_job(&target).await;
+            }
+        }
+        if now >= watch_end {
+            return self.store.delete_job(&target).await;
+        }
+        // The last look is at the watch's end.
+        let next = (now + chrono(backoff(provider.poll_interval, attempts))).min(watch_end);
+        self.store.reschedule_job(&target, next, None).await
     }
 
     pub(super) async fn poll_job(

@@ -242,6 +242,10 @@ const RETRY_BASE: Duration = Duration::from_secs(1);
 /// never confirmed a deactivation.
 const BANK_EXPIRY_GRACE: chrono::TimeDelta = chrono::TimeDelta::seconds(30);
 
+/// How long the late watch keeps asking a bank that does not answer, past the watch's end,
+/// before leaving a closed payment to notifications and reconciliation.
+const LATE_WATCH_GIVE_UP: chrono::TimeDelta = chrono::TimeDelta::hours(1);
+
 fn chrono(d: Duration) -> chrono::Duration {
     chrono::Duration::from_std(d).unwrap_or(chrono::Duration::MAX)
 }
