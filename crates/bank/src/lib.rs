@@ -121,6 +121,10 @@ pub struct Capabilities {
     pub min_lifetime_seconds: Option<u64>,
     /// How refunds are identified at the bank (see [`RefundIdentity`]).
     pub refund_identity: RefundIdentity,
+    /// The bank's refusal codes that mean the bank itself is in trouble ("internal error, try
+    /// later"), not that the request was wrong. Such a refusal counts against the provider's
+    /// health, and a create refused so may go to the register's next provider.
+    pub bank_side_codes: &'static [&'static str],
 }
 
 /// How a bank tells one refund from another, which decides whether a refund whose outcome is

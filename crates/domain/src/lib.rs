@@ -4,6 +4,7 @@
 //! * [`failure`] — why a payment or refund failed, as stable codes;
 //! * [`moscow`] — business time: Moscow dates and clock faces, in one place;
 //! * [`money`] — amounts as integer kopecks and their exact ruble text for bank wires;
+//! * [`health`] — a provider's health as a circuit breaker (down after failures, probed back);
 //! * [`ids`] — strict newtypes for everything that identifies something;
 //! * [`payment`] — payment statuses and the one transition function of the state machine;
 //! * [`refund`] — the same for refunds;
@@ -16,6 +17,7 @@
 
 pub mod clock;
 pub mod failure;
+pub mod health;
 pub mod ids;
 pub mod money;
 pub mod moscow;

@@ -12,6 +12,7 @@
 //! * [`startup`] — wiring it together; `main` and the tests start qrpayd through it;
 //! * [`events`] and [`outbox`] — the event feed for registers, and publishing events to RabbitMQ;
 //! * [`clock`] and [`hub`] — business time and in-process change notifications;
+//! * [`health`] — the providers' health (circuit breakers) that fallback, `/readyz` and metrics use;
 //! * [`metrics`] — Prometheus metrics and the providers' health for `/readyz`.
 
 pub mod api;
@@ -20,6 +21,7 @@ pub mod config;
 pub mod display;
 pub mod events;
 pub mod export;
+pub mod health;
 pub mod hub;
 pub mod journal;
 pub mod links;

@@ -1,12 +1,11 @@
-//! Prometheus metrics (`/metrics`, OpenMetrics text through `prometheus-client`) and the
-//! providers' recent health that `/readyz` reports.
+//! Prometheus metrics (`/metrics`, OpenMetrics text through `prometheus-client`).
 //!
 //! Counted as things happen: bank calls (a latency histogram by provider, operation and
 //! outcome, through [`bank::InstrumentedBank`], which wraps every adapter at startup),
 //! notifications accepted and refused, open long-polls and display streams. Read from the
 //! journal at scrape time ([`Metrics::render`]): payments by provider and status, flagged late
 //! payments, jobs due and overdue, the oldest unfinished payment, the outbox backlog, the
-//! connection pool.
+//! connection pool; and each provider's health from the [`crate::health::HealthBoard`].
 //!
 //! Not money: this is the one module with floating point (`prometheus-client` takes bucket
 //! bounds and observations in seconds as `f64`); amounts never pass through it.
@@ -14,7 +13,6 @@
 pub mod bank;
 
 use std::collections::HashMap;
-use std::sync::Mutex;
 use std::sync::atomic::AtomicI64;
 use std::time::Duration;
 
@@ -31,10 +29,6 @@ use qrpayd_store::{Store, StoreError};
 /// Label sets: `(name, value)` pairs.
 type Labels = Vec<(&'static str, String)>;
 
-/// After this many failed calls in a row (no answer, or an answer that made no sense) a
-/// provider counts as down for `/readyz`.
-pub const DOWN_AFTER_FAILURES: u32 = 3;
-
 /// A job due for longer than this is overdue: the worker runs due jobs every 200 ms, so a job
 /// this late means the worker is stuck, overloaded, or cannot reach the database.
 pub const OVERDUE_AFTER: Duration = Duration::from_secs(60);
@@ -42,24 +36,6 @@ pub const OVERDUE_AFTER: Duration = Duration::from_secs(60);
 fn latency_histogram() -> Histogram {
     // 5 ms … ~20 s: a bank answers in tens of milliseconds; the timeout is at most 60 s.
     Histogram::new(exponential_buckets(0.005, 2.0, 13))
-}
-
-/// What the providers' last calls looked like.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct ProviderHealth {
-    /// Calls since start.
-    pub calls: u64,
-    /// Failed calls in a row (no answer, unavailable, nonsense); 0 after any answer.
-    pub consecutive_failures: u32,
-    /// The last failure, as text.
-    pub last_error: Option<String>,
-}
-
-impl ProviderHealth {
-    /// Down: the last [`DOWN_AFTER_FAILURES`] calls all failed.
-    pub fn is_down(&self) -> bool {
-        self.consecutive_failures >= DOWN_AFTER_FAILURES
-    }
 }
 
 /// Every metric qrpayd keeps. One per process, shared.
@@ -78,7 +54,7 @@ pub struct Metrics {
     outbox_lag: Gauge,
     pool_connections: Family<Labels, Gauge>,
     pool_max: Gauge,
-    health: Mutex<HashMap<String, ProviderHealth>>,
+    provider_up: Family<Labels, Gauge>,
     /// One scrape at a time (scrape-time gauges are set, then encoded).
     scrape: tokio::sync::Mutex<()>,
 }
@@ -181,6 +157,12 @@ impl Metrics {
             "The most connections the pool opens",
             pool_max.clone(),
         );
+        let provider_up = Family::<Labels, Gauge>::default();
+        registry.register(
+            "qrpayd_provider_up",
+            "1 when the provider takes creates, 0 while it is down after failed calls (or being probed)",
+            provider_up.clone(),
+        );
         Metrics {
             registry,
             bank_calls,
@@ -196,19 +178,18 @@ impl Metrics {
             outbox_lag,
             pool_connections,
             pool_max,
-            health: Mutex::default(),
+            provider_up,
             scrape: tokio::sync::Mutex::default(),
         }
     }
 
-    /// One bank call: its latency, and the provider's health.
+    /// One bank call: its latency by provider, operation and outcome.
     pub fn bank_call(
         &self,
         provider: &str,
         operation: &'static str,
         outcome: &'static str,
         took: Duration,
-        error: Option<String>,
     ) {
         self.bank_calls
             .get_or_create(&vec![
@@ -217,26 +198,6 @@ impl Metrics {
                 ("outcome", outcome.to_owned()),
             ])
             .observe(took.as_secs_f64());
-        if let Ok(mut health) = self.health.lock() {
-            let entry = health.entry(provider.to_owned()).or_default();
-            entry.calls = entry.calls.saturating_add(1);
-            match error {
-                Some(e) => {
-                    entry.consecutive_failures = entry.consecutive_failures.saturating_add(1);
-                    entry.last_error = Some(e);
-                }
-                None => entry.consecutive_failures = 0,
-            }
-        }
-    }
-
-    /// The health of `provider` (default: no calls yet).
-    pub fn provider_health(&self, provider: &str) -> ProviderHealth {
-        self.health
-            .lock()
-            .ok()
-            .and_then(|h| h.get(provider).cloned())
-            .unwrap_or_default()
     }
 
     /// A bank notification and what became of it.
@@ -261,13 +222,20 @@ impl Metrics {
 
     /// Reads the journal's gauges at `now` and encodes everything. `outbox`: a broker is
     /// configured (without one, events are never published and the backlog means nothing).
+    /// `providers`: each provider's name and whether it is up.
     pub async fn render(
         &self,
         store: &Store,
         now: DateTime<Utc>,
         outbox: bool,
+        providers: &[(String, bool)],
     ) -> Result<String, StoreError> {
         let _one = self.scrape.lock().await;
+        for (provider, up) in providers {
+            self.provider_up
+                .get_or_create(&vec![("provider", provider.clone())])
+                .set(i64::from(*up));
+        }
         let mut by_status: HashMap<(String, &'static str), i64> = HashMap::new();
         for row in store.payment_status_counts().await? {
             let status = PaymentState::from_db_str(&row.status)
@@ -336,32 +304,6 @@ impl Drop for OpenGuard {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn health_goes_down_after_failures_in_a_row_and_up_after_an_answer() {
-        let m = Metrics::new();
-        assert!(!m.provider_health("raiffeisen").is_down());
-        for _ in 0..DOWN_AFTER_FAILURES {
-            m.bank_call(
-                "raiffeisen",
-                "payment_status",
-                "timeout",
-                Duration::from_millis(5),
-                Some("the bank did not answer in time".into()),
-            );
-        }
-        let health = m.provider_health("raiffeisen");
-        assert!(health.is_down(), "{health:?}");
-        m.bank_call(
-            "raiffeisen",
-            "payment_status",
-            "ok",
-            Duration::from_millis(5),
-            None,
-        );
-        assert!(!m.provider_health("raiffeisen").is_down());
-        assert_eq!(m.provider_health("raiffeisen").calls, 4);
-    }
 
     #[test]
     fn guards_count_what_is_open() {

@@ -7,6 +7,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use qrpayd_domain::health::BreakerSettings;
 use qrpayd_domain::ids::{ProviderName, RegisterId};
 use qrpayd_domain::money::Kopecks;
 use qrpayd_store::Store;
@@ -17,6 +18,7 @@ use tokio::task::JoinHandle;
 use crate::api::{self, AppState, Displays, Register, Registers};
 use crate::clock::Clock;
 use crate::config::Config;
+use crate::health::HealthBoard;
 use crate::hub::ChangeHub;
 use crate::metrics::Metrics;
 use crate::metrics::bank::InstrumentedBank;
@@ -100,6 +102,7 @@ impl Running {
 fn build_providers(
     config: &Config,
     metrics: &Arc<Metrics>,
+    health: &Arc<HealthBoard>,
 ) -> Result<HashMap<ProviderName, Provider>, StartError> {
     let mut providers = HashMap::new();
     for p in &config.providers {
@@ -110,7 +113,7 @@ fn build_providers(
             .map_err(crate::config::ConfigError)?
             .build(Duration::from_secs(config.bank_timeout_seconds))
             .map_err(|e| StartError::Provider(p.name.clone(), e))?;
-        let adapter = InstrumentedBank::wrap(adapter, &p.name, metrics.clone());
+        let adapter = InstrumentedBank::wrap(adapter, &p.name, metrics.clone(), Arc::clone(health));
         providers.insert(
             name.clone(),
             Provider {
@@ -175,12 +178,17 @@ async fn open_with(
 ) -> Result<(Payments, HashMap<ProviderName, Provider>), StartError> {
     config.validate()?;
     let store = Store::connect(&config.database_url).await?;
-    let providers = build_providers(config, metrics)?;
+    let health = Arc::new(HealthBoard::new(
+        Arc::clone(&clock),
+        BreakerSettings::default(),
+    ));
+    let providers = build_providers(config, metrics, &health)?;
     let payments = Payments::new(
         store,
         clock,
         ChangeHub::default(),
         providers.clone(),
+        health,
         Settings {
             payment_ttl: Duration::from_secs(config.payment_ttl_seconds),
             bank_timeout: Duration::from_secs(config.bank_timeout_seconds),

@@ -62,6 +62,8 @@ pub const CAPABILITIES: Capabilities = Capabilities {
     max_amount: None,
     min_lifetime_seconds: None,
     refund_identity: RefundIdentity::ById,
+    // The API's generic server-side failure (its error examples).
+    bank_side_codes: &["ERROR.INTERNAL"],
 };
 
 /// How an endpoint's answer says "done" (see the module doc).

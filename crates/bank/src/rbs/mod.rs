@@ -69,6 +69,8 @@ pub const CAPABILITIES: Capabilities = Capabilities {
     max_amount: None,
     min_lifetime_seconds: None,
     refund_identity: RefundIdentity::ById,
+    // errorCode 7: "system error" (BANKS.md §3.6).
+    bank_side_codes: &["7"],
 };
 
 /// ISO 4217 numeric code of the ruble, as the gateway takes and answers it.

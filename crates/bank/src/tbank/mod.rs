@@ -82,6 +82,9 @@ pub const CAPABILITIES: Capabilities = Capabilities {
     max_amount: Some(Kopecks::from_rubles(1_000_000)),
     min_lifetime_seconds: Some(60),
     refund_identity: RefundIdentity::ByAmounts,
+    // The error table of the spec: 3 "internal error of the acquiring system", 7999 "technical
+    // error", 9001 "try again later", 9999 "internal system error".
+    bank_side_codes: &["3", "7999", "9001", "9999"],
 };
 
 /// Longest `Description` T-Bank takes.

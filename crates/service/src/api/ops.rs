@@ -12,6 +12,7 @@ use axum::http::{StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use futures_util::StreamExt as _;
+use qrpayd_domain::health::Health;
 use serde_json::{Value, json};
 
 use super::{Admin, ApiError, AppState};
@@ -39,12 +40,19 @@ pub(super) async fn readyz(State(state): State<AppState>) -> Response {
     let mut providers = serde_json::Map::new();
     let mut any_up = false;
     for name in state.payments.provider_names() {
-        let health = state.metrics.provider_health(name.as_str());
+        let health = state.payments.health().get(name.as_str());
         any_up |= !health.is_down();
+        let (state_text, down_until) = match health.health {
+            Health::Up => ("up", None),
+            Health::Down { until } => ("down", Some(until.to_rfc3339())),
+            Health::Probing => ("probing", None),
+        };
         providers.insert(
             name.to_string(),
             json!({
                 "ok": !health.is_down(),
+                "state": state_text,
+                "down_until": down_until,
                 "calls": health.calls,
                 "consecutive_failures": health.consecutive_failures,
                 "last_error": health.last_error,
@@ -78,11 +86,29 @@ pub(super) async fn metrics_open(State(state): State<AppState>) -> Response {
     render_metrics(&state).await
 }
 
+/// Each provider's name and whether it is up.
+fn provider_states(state: &AppState) -> Vec<(String, bool)> {
+    state
+        .payments
+        .provider_names()
+        .into_iter()
+        .map(|name| {
+            let up = !state.payments.health().get(name.as_str()).is_down();
+            (name.to_string(), up)
+        })
+        .collect()
+}
+
 async fn render_metrics(state: &AppState) -> Response {
     let now = state.clock.now();
     match state
         .metrics
-        .render(state.payments.store(), now, state.outbox)
+        .render(
+            state.payments.store(),
+            now,
+            state.outbox,
+            &provider_states(state),
+        )
         .await
     {
         Ok(text) => (

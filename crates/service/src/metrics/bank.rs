@@ -1,5 +1,6 @@
 //! [`InstrumentedBank`]: a [`BankAdapter`] that times every call of the adapter it wraps and
-//! records the outcome (latency histogram, provider health). Startup wraps every provider's
+//! records the outcome (the latency histogram, and the provider's health on the
+//! [`HealthBoard`]). Startup wraps every provider's
 //! adapter in one, so the orchestration code knows nothing about metrics.
 
 use std::sync::Arc;
@@ -12,12 +13,14 @@ use qrpayd_bank::{
 };
 
 use super::Metrics;
+use crate::health::{HealthBoard, counts_against_bank};
 
 /// Times and counts the calls of `inner`.
 pub struct InstrumentedBank {
     inner: Arc<dyn BankAdapter>,
     provider: String,
     metrics: Arc<Metrics>,
+    health: Arc<HealthBoard>,
 }
 
 impl InstrumentedBank {
@@ -26,11 +29,13 @@ impl InstrumentedBank {
         inner: Arc<dyn BankAdapter>,
         provider: &str,
         metrics: Arc<Metrics>,
+        health: Arc<HealthBoard>,
     ) -> Arc<dyn BankAdapter> {
         Arc::new(InstrumentedBank {
             inner,
             provider: provider.to_owned(),
             metrics,
+            health,
         })
     }
 
@@ -46,25 +51,18 @@ impl InstrumentedBank {
                     BankError::Unsupported(_) => "unsupported",
                     BankError::LinkBusy(_) => "link_busy",
                 };
-                // The bank answered (a refusal is an answer): only silence or nonsense counts
-                // against its health.
-                let failed = matches!(
-                    e,
-                    BankError::Timeout | BankError::Unavailable(_) | BankError::Protocol(_)
-                );
+                // The bank answered (a refusal of the request is an answer): only silence,
+                // nonsense or the bank's own internal errors count against its health.
+                let failed = counts_against_bank(e, &self.inner.capabilities());
                 (outcome, failed.then(|| e.to_string()))
             }
         };
         if outcome == "unsupported" {
             return; // nothing was sent to the bank
         }
-        self.metrics.bank_call(
-            &self.provider,
-            operation,
-            outcome,
-            started.elapsed(),
-            failure,
-        );
+        self.metrics
+            .bank_call(&self.provider, operation, outcome, started.elapsed());
+        self.health.record(&self.provider, failure);
     }
 }
 

@@ -24,6 +24,7 @@ mod refunds;
 mod tests;
 
 use crate::clock::Clock;
+use crate::health::HealthBoard;
 use crate::hub::ChangeHub;
 use chrono::{DateTime, Utc};
 use qrpayd_bank::{BankAdapter, BankError, CallbackError, PaymentQuery};
@@ -228,6 +229,7 @@ pub struct Payments {
     clock: Arc<dyn Clock>,
     hub: ChangeHub,
     providers: Arc<HashMap<ProviderName, Provider>>,
+    health: Arc<HealthBoard>,
     settings: Settings,
 }
 
@@ -263,6 +265,7 @@ impl Payments {
         clock: Arc<dyn Clock>,
         hub: ChangeHub,
         providers: HashMap<ProviderName, Provider>,
+        health: Arc<HealthBoard>,
         settings: Settings,
     ) -> Self {
         Payments {
@@ -270,8 +273,14 @@ impl Payments {
             clock,
             hub,
             providers: Arc::new(providers),
+            health,
             settings,
         }
+    }
+
+    /// The providers' health.
+    pub fn health(&self) -> &HealthBoard {
+        &self.health
     }
 
     /// The change hub (shutdown releases its waiters).

@@ -29,6 +29,7 @@ impl BankAdapter for WholeRefundsOnly {
             max_amount: None,
             min_lifetime_seconds: None,
             refund_identity: RefundIdentity::ById,
+            bank_side_codes: &["ERROR.TRY_LATER"],
         }
     }
     async fn create_qr(&self, request: &CreateQr) -> Result<IssuedQr, BankError> {
@@ -95,9 +96,13 @@ async fn payments() -> (Payments, qrpayd_store::test_db::TestDb) {
     };
     let payments = Payments::new(
         store,
-        Arc::new(clock),
+        Arc::new(clock.clone()),
         ChangeHub::default(),
         HashMap::from([(name, provider)]),
+        Arc::new(crate::health::HealthBoard::new(
+            Arc::new(clock.clone()),
+            qrpayd_domain::health::BreakerSettings::default(),
+        )),
         settings,
     );
     (payments, db)
