@@ -24,10 +24,12 @@ pub(crate) enum Bank {
     /// `kind = "raiffeisen"`: Raiffeisen's SBP API.
     Raiffeisen,
     /// `kind = "tbank"`: a T-Bank acquiring terminal with SBP.
-    TBank,
+    Tbank,
+    /// `kind = "sber"`: a Sber terminal on the QR API (QR СБП).
+    Sber,
 }
 
-/// The payment's id at the bank (Raiffeisen's `qrId`, T-Bank's `PaymentId`).
+/// The payment's id at the bank (Raiffeisen's `qrId`, T-Bank's `PaymentId`, Sber's `order_id`).
 fn bank_id(p: &Value) -> &str {
     p["qr"]["qr_id"].as_str().unwrap()
 }
@@ -41,7 +43,8 @@ impl Bank {
     fn provider(self) -> &'static str {
         match self {
             Bank::Raiffeisen => "raiffeisen",
-            Bank::TBank => "tbank",
+            Bank::Tbank => "tbank",
+            Bank::Sber => "sber",
         }
     }
 
@@ -56,7 +59,8 @@ impl Bank {
                     .await
                     .map_err(|e| e.to_string())
             }
-            Bank::TBank => app.sandbox.tbank_pay(bank_id(p)).map_err(|e| e.to_string()),
+            Bank::Tbank => app.sandbox.tbank_pay(bank_id(p)).map_err(|e| e.to_string()),
+            Bank::Sber => app.sandbox.sber_pay(bank_id(p)).map_err(|e| e.to_string()),
         }
     }
 
@@ -71,7 +75,8 @@ impl Bank {
                 )
                 .await;
             }
-            Bank::TBank => app.sandbox.tbank_reject(bank_id(p)).unwrap(),
+            Bank::Tbank => app.sandbox.tbank_reject(bank_id(p)).unwrap(),
+            Bank::Sber => app.sandbox.sber_decline(bank_id(p)).unwrap(),
         }
     }
 
@@ -87,7 +92,8 @@ impl Bank {
                 )
                 .await;
             }
-            Bank::TBank => app.sandbox.tbank_decline_refund(bank_id(p)).unwrap(),
+            Bank::Tbank => app.sandbox.tbank_decline_refund(bank_id(p)).unwrap(),
+            Bank::Sber => app.sandbox.sber_decline_refund(bank_id(p)).unwrap(),
         }
     }
 
@@ -128,7 +134,7 @@ impl Bank {
                     .sum();
                 paid - refunded
             }
-            Bank::TBank => {
+            Bank::Tbank => {
                 let payment = books["tbankPayments"]
                     .as_array()
                     .unwrap()
@@ -153,6 +159,25 @@ impl Bank {
                     .map(|r| r["amount"].as_i64().unwrap())
                     .sum();
                 payment["amount"].as_i64().unwrap() - refunded
+            }
+            Bank::Sber => {
+                let order = books["sberOrders"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .find(|o| o["orderId"] == bank_id(p))
+                    .unwrap_or_else(|| panic!("no order {} in {books}", bank_id(p)));
+                // Approved operations only (`response_code` `00`): money that moved.
+                let moved = |kind: &str| -> i64 {
+                    order["operations"]
+                        .as_array()
+                        .unwrap()
+                        .iter()
+                        .filter(|o| o["operation_type"] == kind && o["response_code"] == "00")
+                        .map(|o| o["operation_sum"].as_i64().unwrap())
+                        .sum()
+                };
+                moved("PAY") - moved("REFUND") - moved("REVERSE")
             }
         }
     }
@@ -489,5 +514,9 @@ mod raiffeisen {
 }
 
 mod tbank {
-    conformance!(super::Bank::TBank);
+    conformance!(super::Bank::Tbank);
+}
+
+mod sber {
+    conformance!(super::Bank::Sber);
 }

@@ -10,14 +10,15 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use qrpayd_domain::clock::Clock;
 use serde::Deserialize;
 
 use crate::registry::Registry;
 pub use crate::settings::Problem;
-use crate::{BankAdapter, BankError, Capabilities, raiffeisen, sandbox, tbank};
+use crate::{BankAdapter, BankError, Capabilities, raiffeisen, sandbox, sber, tbank};
 
 /// The `kind`s a provider may have.
-pub const KINDS: [&str; 3] = ["raiffeisen", "tbank", "sandbox"];
+pub const KINDS: [&str; 4] = ["raiffeisen", "tbank", "sber", "sandbox"];
 
 /// A provider's bank, with its settings.
 #[derive(Debug, Clone)]
@@ -26,6 +27,8 @@ pub enum BankKind {
     Raiffeisen(raiffeisen::Settings),
     /// T-Bank internet acquiring with SBP.
     Tbank(tbank::Settings),
+    /// Sber's QR API ("Плати QR" v3, QR СБП).
+    Sber(sber::Settings),
     /// qrpayd's own sandbox bank: Raiffeisen's protocol plus customer-presented QRs.
     Sandbox(raiffeisen::Settings),
 }
@@ -38,6 +41,7 @@ impl BankKind {
         let settings = match kind {
             "raiffeisen" => raiffeisen::Settings::deserialize(fields).map(BankKind::Raiffeisen),
             "tbank" => tbank::Settings::deserialize(fields).map(BankKind::Tbank),
+            "sber" => sber::Settings::deserialize(fields).map(BankKind::Sber),
             "sandbox" => raiffeisen::Settings::deserialize(fields).map(BankKind::Sandbox),
             other => {
                 return Err(format!(
@@ -54,6 +58,7 @@ impl BankKind {
         match self {
             BankKind::Raiffeisen(_) => "raiffeisen",
             BankKind::Tbank(_) => "tbank",
+            BankKind::Sber(_) => "sber",
             BankKind::Sandbox(_) => "sandbox",
         }
     }
@@ -63,6 +68,7 @@ impl BankKind {
         match self {
             BankKind::Raiffeisen(s) | BankKind::Sandbox(s) => s.problems(),
             BankKind::Tbank(s) => s.problems(),
+            BankKind::Sber(s) => s.problems(),
         }
     }
 
@@ -71,17 +77,27 @@ impl BankKind {
         match self {
             BankKind::Raiffeisen(_) => raiffeisen::CAPABILITIES,
             BankKind::Tbank(_) => tbank::CAPABILITIES,
+            BankKind::Sber(_) => sber::CAPABILITIES,
             BankKind::Sandbox(_) => sandbox::CAPABILITIES,
         }
     }
 
-    /// Builds the adapter, with `timeout` for each bank call.
-    pub fn build(&self, timeout: Duration) -> Result<Arc<dyn BankAdapter>, BankError> {
+    /// Builds the adapter, with `timeout` for each bank call and `clock` for the business time
+    /// an adapter needs (request timestamps, token expiry).
+    pub fn build(
+        &self,
+        timeout: Duration,
+        clock: Arc<dyn Clock>,
+    ) -> Result<Arc<dyn BankAdapter>, BankError> {
         Ok(match self {
             BankKind::Raiffeisen(s) => {
                 Arc::new(raiffeisen::Raiffeisen::new(s.adapter_config(timeout))?)
             }
             BankKind::Tbank(s) => Arc::new(tbank::TBank::new(s.adapter_config(timeout))?),
+            BankKind::Sber(s) => Arc::new(sber::Sber::new(
+                s.adapter_config(timeout, clock)
+                    .map_err(|p| BankError::Unavailable(p.message))?,
+            )?),
             BankKind::Sandbox(s) => Arc::new(sandbox::SandboxBank::new(s.adapter_config(timeout))?),
         })
     }
@@ -92,6 +108,7 @@ impl BankKind {
             BankKind::Raiffeisen(_) | BankKind::Sandbox(_) => {
                 Some(raiffeisen::registry::parse(bytes).map_err(|e| e.to_string()))
             }
+            BankKind::Sber(_) => Some(sber::registry::parse(bytes)),
             BankKind::Tbank(_) => None,
         }
     }
@@ -130,7 +147,11 @@ mod tests {
             let parsed = BankKind::parse(kind, fields.clone()).unwrap();
             assert_eq!(parsed.name(), kind);
             assert_eq!(parsed.problems(), vec![], "{kind}");
-            assert!(parsed.build(Duration::from_secs(1)).is_ok());
+            assert!(
+                parsed
+                    .build(Duration::from_secs(1), Arc::new(crate::clock::SystemClock))
+                    .is_ok()
+            );
             assert!(KINDS.contains(&kind));
         }
         assert_eq!(

@@ -60,6 +60,7 @@ pub mod kind;
 pub mod raiffeisen;
 pub mod registry;
 pub mod sandbox;
+pub mod sber;
 pub mod settings;
 pub mod tbank;
 

@@ -2,7 +2,7 @@
 //! the fallback for unknown paths.
 
 use crate::handle::Sandbox;
-use crate::{controls, raiffeisen, tbank};
+use crate::{controls, raiffeisen, sber, tbank};
 
 impl Sandbox {
     /// All routes, rooted at `/` (paths start with `/api/...` and `/sandbox/...`). The caller
@@ -10,6 +10,7 @@ impl Sandbox {
     pub fn router(&self) -> axum::Router {
         raiffeisen::router(self)
             .merge(tbank::router(self))
+            .merge(sber::router(self))
             .merge(controls::router())
             .fallback(raiffeisen::unknown_path)
             .with_state(self.clone())

@@ -2,7 +2,7 @@
 //! lock: each bank's books and the injected faults.
 
 use crate::faults::Faults;
-use crate::{raiffeisen, tbank};
+use crate::{raiffeisen, sber, tbank};
 
 /// Both banks' books and the faults.
 #[derive(Debug)]
@@ -11,6 +11,8 @@ pub(crate) struct Books {
     pub(crate) raiffeisen: raiffeisen::State,
     /// The T-Bank terminal's payments and notification URL.
     pub(crate) tbank: tbank::Books,
+    /// The Sber terminal's orders, tokens and notification URL.
+    pub(crate) sber: sber::Books,
     /// Injected faults.
     pub(crate) faults: Faults,
 }

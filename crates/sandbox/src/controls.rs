@@ -1,5 +1,6 @@
 //! Sandbox-only controls that span both banks: the faults (`GET`/`PUT /sandbox/faults`) and the
-//! overview of everything the sandbox holds (`GET /sandbox/qrs`).
+//! overview of everything the sandbox holds (`GET /sandbox/qrs`, with the T-Bank payments and
+//! the Sber orders).
 
 use crate::faults::Faults;
 use crate::handle::Sandbox;
@@ -8,6 +9,7 @@ use crate::raiffeisen::model::{
     CustomerQr, Order, PaymentStatus, Qr, QrStatus, QrType, Refund, RefundStatus,
 };
 use crate::raiffeisen::wire::{CustomerQrResponse, OrderResponse, RubleAmount, parse_body};
+use crate::sber::books::SbOrder;
 use crate::tbank::books::TbPayment;
 use crate::time::{expiration_text, micros_text};
 use axum::Json;
@@ -31,6 +33,8 @@ pub(crate) struct Overview {
     customer_qrs: Vec<CustomerQrResponse>,
     /// The T-Bank terminal's payments, oldest first.
     tbank_payments: Vec<serde_json::Value>,
+    /// The Sber terminal's orders with their operations, oldest first.
+    sber_orders: Vec<serde_json::Value>,
 }
 
 impl Overview {
@@ -41,6 +45,7 @@ impl Overview {
         orders: &[Order],
         customer_qrs: &[CustomerQr],
         tbank_payments: &[TbPayment],
+        sber_orders: &[SbOrder],
     ) -> Self {
         Overview {
             qrs: qrs.iter().map(QrSummary::from).collect(),
@@ -48,6 +53,7 @@ impl Overview {
             orders: orders.iter().map(OrderResponse::from).collect(),
             customer_qrs: customer_qrs.iter().map(CustomerQrResponse::from).collect(),
             tbank_payments: tbank_payments.iter().map(crate::tbank::summary).collect(),
+            sber_orders: sber_orders.iter().map(crate::sber::summary).collect(),
         }
     }
 }
@@ -149,7 +155,7 @@ impl From<&Refund> for RefundSummary {
     }
 }
 
-/// `GET /sandbox/qrs`: every QR, refund, order, customer QR and T-Bank payment.
+/// `GET /sandbox/qrs`: every QR, refund, order, customer QR, T-Bank payment and Sber order.
 async fn overview(State(sandbox): State<Sandbox>) -> Json<Overview> {
     let now = sandbox.now();
     let mut state = sandbox.lock();
@@ -158,12 +164,14 @@ async fn overview(State(sandbox): State<Sandbox>) -> Json<Overview> {
     let orders = state.raiffeisen.all_orders(now);
     let customer_qrs = state.raiffeisen.all_customer_qrs();
     let tbank_payments = state.tbank.all(now);
+    let sber_orders = state.sber.all();
     Json(Overview::new(
         &qrs,
         &refunds,
         &orders,
         &customer_qrs,
         &tbank_payments,
+        &sber_orders,
     ))
 }
 

@@ -1,5 +1,5 @@
-//! The [`Sandbox`] handle and its configuration: one emulated bank (a Raiffeisen merchant and a
-//! T-Bank terminal), its books behind one lock, its clock, and the HTTP client that sends its
+//! The [`Sandbox`] handle and its configuration: one emulated bank (a Raiffeisen merchant, a
+//! T-Bank terminal and a Sber terminal), its books behind one lock, its clock, and the HTTP client that sends its
 //! notifications. Cheap to clone; clones share the books. Each bank's folder adds its own
 //! methods (payer controls, notifications) to the handle.
 
@@ -7,6 +7,7 @@ use crate::books::Books;
 use crate::callbacks;
 use crate::faults::Faults;
 use crate::raiffeisen;
+use crate::sber;
 use crate::tbank;
 use chrono::{DateTime, Utc};
 use qrpayd_bank::clock::{Clock, SystemClock};
@@ -20,6 +21,16 @@ pub const DEFAULT_BANK_MEMBER_ID: &str = "100000000007";
 /// The T-Bank terminal key the sandbox answers to unless configured otherwise (test terminals'
 /// keys end in `DEMO`).
 pub const DEFAULT_TBANK_TERMINAL_KEY: &str = "qrpaydSandboxDEMO";
+
+/// The Sber terminal (`tid`) the sandbox answers to unless configured otherwise (the spec's
+/// sample SBP terminal).
+pub const DEFAULT_SBER_TID: &str = "20188357";
+
+/// The Sber client id (`member_id`) the sandbox answers to unless configured otherwise.
+pub const DEFAULT_SBER_MEMBER_ID: &str = "00000001";
+
+/// The OAuth `client_id` of the Sber terminal unless configured otherwise.
+pub const DEFAULT_SBER_CLIENT_ID: &str = "qrpayd-sandbox-client";
 
 /// Who the emulated bank serves.
 #[derive(Clone)]
@@ -41,6 +52,15 @@ pub struct SandboxConfig {
     /// The emulated T-Bank terminal's password (signs every `Token`); empty means the
     /// `secret_key`.
     pub tbank_password: String,
+    /// The emulated Sber application's OAuth `client_id`; empty means
+    /// [`DEFAULT_SBER_CLIENT_ID`].
+    pub sber_client_id: String,
+    /// Its `client_secret`; empty means the `secret_key`.
+    pub sber_client_secret: String,
+    /// The emulated Sber terminal (`tid`, also `id_qr`); empty means [`DEFAULT_SBER_TID`].
+    pub sber_tid: String,
+    /// The Sber client id (`member_id`); empty means [`DEFAULT_SBER_MEMBER_ID`].
+    pub sber_member_id: String,
     /// Where the bank's "now" comes from: QR and order lifetimes, `RedirectDueDate`, registry
     /// days and timestamps. The real clock ([`SystemClock`]) when the sandbox runs on its own,
     /// as the bank does; a test hands it the same [`ManualClock`](qrpayd_domain::clock::ManualClock)
@@ -58,6 +78,10 @@ impl SandboxConfig {
             public_id: String::new(),
             tbank_terminal_key: DEFAULT_TBANK_TERMINAL_KEY.to_owned(),
             tbank_password: String::new(),
+            sber_client_id: DEFAULT_SBER_CLIENT_ID.to_owned(),
+            sber_client_secret: String::new(),
+            sber_tid: DEFAULT_SBER_TID.to_owned(),
+            sber_member_id: DEFAULT_SBER_MEMBER_ID.to_owned(),
             clock: Arc::new(SystemClock),
         }
     }
@@ -79,6 +103,10 @@ impl fmt::Debug for SandboxConfig {
             .field("public_id", &self.public_id)
             .field("tbank_terminal_key", &self.tbank_terminal_key)
             .field("tbank_password", &"<redacted>")
+            .field("sber_client_id", &self.sber_client_id)
+            .field("sber_client_secret", &"<redacted>")
+            .field("sber_tid", &self.sber_tid)
+            .field("sber_member_id", &self.sber_member_id)
             .field("clock", &self.clock)
             .finish()
     }
@@ -120,6 +148,18 @@ impl Sandbox {
         if config.tbank_password.is_empty() {
             config.tbank_password.clone_from(&config.secret_key);
         }
+        if config.sber_client_id.is_empty() {
+            DEFAULT_SBER_CLIENT_ID.clone_into(&mut config.sber_client_id);
+        }
+        if config.sber_client_secret.is_empty() {
+            config.sber_client_secret.clone_from(&config.secret_key);
+        }
+        if config.sber_tid.is_empty() {
+            DEFAULT_SBER_TID.clone_into(&mut config.sber_tid);
+        }
+        if config.sber_member_id.is_empty() {
+            DEFAULT_SBER_MEMBER_ID.clone_into(&mut config.sber_member_id);
+        }
         let http = reqwest::Client::builder()
             .timeout(callbacks::ATTEMPT_TIMEOUT)
             .no_proxy()
@@ -134,6 +174,7 @@ impl Sandbox {
                 config.bank_member_id.clone(),
             ),
             tbank: tbank::Books::default(),
+            sber: sber::Books::default(),
             faults: Faults::default(),
         };
         Sandbox {

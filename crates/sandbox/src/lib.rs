@@ -72,12 +72,15 @@ mod faults;
 mod handle;
 mod qrc_id;
 mod raiffeisen;
+mod sber;
 mod tbank;
 mod time;
 
 pub use crate::faults::Faults;
 pub use crate::handle::{
-    DEFAULT_BANK_MEMBER_ID, DEFAULT_TBANK_TERMINAL_KEY, Sandbox, SandboxConfig, serve,
+    DEFAULT_BANK_MEMBER_ID, DEFAULT_SBER_CLIENT_ID, DEFAULT_SBER_MEMBER_ID, DEFAULT_SBER_TID,
+    DEFAULT_TBANK_TERMINAL_KEY, Sandbox, SandboxConfig, serve,
 };
 pub use crate::raiffeisen::SandboxError;
+pub use crate::sber::SberError;
 pub use crate::tbank::TbankError;

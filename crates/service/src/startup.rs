@@ -100,6 +100,7 @@ impl Running {
 fn build_providers(
     config: &Config,
     metrics: &Arc<Metrics>,
+    clock: &Arc<dyn Clock>,
 ) -> Result<HashMap<ProviderName, Provider>, StartError> {
     let mut providers = HashMap::new();
     for p in &config.providers {
@@ -108,7 +109,10 @@ fn build_providers(
         let adapter = p
             .bank()
             .map_err(crate::config::ConfigError)?
-            .build(Duration::from_secs(config.bank_timeout_seconds))
+            .build(
+                Duration::from_secs(config.bank_timeout_seconds),
+                clock.clone(),
+            )
             .map_err(|e| StartError::Provider(p.name.clone(), e))?;
         let adapter = InstrumentedBank::wrap(adapter, &p.name, metrics.clone());
         providers.insert(
@@ -175,7 +179,7 @@ async fn open_with(
 ) -> Result<(Payments, HashMap<ProviderName, Provider>), StartError> {
     config.validate()?;
     let store = Store::connect(&config.database_url).await?;
-    let providers = build_providers(config, metrics)?;
+    let providers = build_providers(config, metrics, &clock)?;
     let payments = Payments::new(
         store,
         clock,

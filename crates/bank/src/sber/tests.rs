@@ -1,0 +1,1 @@
+//! Sber adapter tests.
