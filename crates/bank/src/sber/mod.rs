@@ -873,8 +873,9 @@ impl BankAdapter for Sber {
                     Some(other) => format!("the revocation answered order_state {other}"),
                 }
             }
-            // Already paid, declined or revoked, or being paid: the order's status tells.
-            Err(BankError::Rejected { code, message }) => {
+            // Already paid, declined or revoked, or being paid: the order's status tells. (The
+            // gateway's own refusals, `HTTP_…`, are not about the order.)
+            Err(BankError::Rejected { code, message }) if !code.starts_with("HTTP_") => {
                 format!("Sber refused the revocation ({code}: {message})")
             }
             Err(other) => return Err(other),
