@@ -1,6 +1,6 @@
 //! Black-box tests of the sandbox over HTTP on 127.0.0.1: the Raiffeisen-compatible API
 //! (QRs, cash-register links and their orders), the customer-QR extension, the T-Bank
-//! terminal, the sandbox controls, signed callbacks, fault injection, and qrpayd's bank
+//! terminal, the Sber terminal, the sandbox controls, signed callbacks, fault injection, and qrpayd's bank
 //! adapters against it.
 //!
 //! Amounts are checked as raw JSON text, never through floating point.
@@ -21,6 +21,7 @@ mod links;
 mod qrs;
 mod refunds;
 mod registry;
+mod sber;
 mod spec;
 mod support;
 mod tbank;
