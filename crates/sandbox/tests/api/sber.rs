@@ -9,6 +9,9 @@
     reason = "answers are read by key (a missing key reads as null and fails the assertion) and the test's own base64 indexes its alphabet with a six-bit value"
 )]
 
+// fixed-dates: `rq_tm`, `order_create_date` and the registry's period are written for the day the
+// shared manual clock starts on (`support::test_start`), which never moves with the wall clock.
+
 use qrpayd_domain::nspk::parse_link;
 use qrpayd_sandbox::Faults;
 use serde_json::{Value, json};
