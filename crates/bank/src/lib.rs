@@ -43,6 +43,9 @@
 //! | `parse_callback` | SBP notice (§1.7a) or order notice (§1.7b), HMAC `X-Api-Signature-SHA256` | `Token` (SHA-256) | as Raiffeisen |
 //! | `callback_ack_body` | any body (HTTP 200) | exactly `OK` | any body |
 //!
+//! Sber (`sber`): dynamic QR only, `/qr/order/v3/creation`, `/status`, `/revocation` and
+//! `/cancel` (refunds by amounts, like T-Bank), unsigned notifications as hints; see [`sber`].
+//!
 //! Gazprombank and Bank Russian Standard publish no API (BANKS.md §3.1–3.2); a module for
 //! either implements the same trait once its documentation is at hand, following the generic
 //! cash-link life cycle (BANKS.md §2.4) for [`QrKind::CashLink`].

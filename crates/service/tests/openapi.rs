@@ -19,6 +19,7 @@ const VIEW_SOURCE: &str = include_str!("../src/api/view.rs");
 const SANDBOX_ROUTES_SOURCE: &str = concat!(
     include_str!("../../sandbox/src/raiffeisen/routes.rs"),
     include_str!("../../sandbox/src/tbank/routes.rs"),
+    include_str!("../../sandbox/src/sber/routes.rs"),
     include_str!("../../sandbox/src/controls.rs"),
 );
 /// Where `api::router` nests the sandbox bank.
