@@ -173,27 +173,42 @@ impl Settings {
         if !all_there {
             return;
         }
-        if let Err(problem) = self.tls_files().and_then(|files| files.check()) {
-            problems.push(problem);
+        match self.tls_files() {
+            Ok(files) => {
+                if let Err(problem) = files.check() {
+                    problems.push(problem);
+                }
+            }
+            Err(unreadable) => problems.extend(unreadable),
         }
     }
 
-    /// The certificate files, read.
-    fn tls_files(&self) -> Result<TlsFiles, Problem> {
-        let read = |field: &'static str, path: &Option<String>| {
+    /// The certificate files, read (every file that cannot be read is a problem).
+    fn tls_files(&self) -> Result<TlsFiles, Vec<Problem>> {
+        let mut unreadable = Vec::new();
+        let mut read = |field: &'static str, path: &Option<String>| {
             let path = path.as_deref().unwrap_or_default();
-            std::fs::read(path)
-                .map_err(|e| Problem::new(field, format!("{field} {path:?} cannot be read: {e}")))
+            std::fs::read(path).unwrap_or_else(|e| {
+                unreadable.push(Problem::new(
+                    field,
+                    format!("{field} {path:?} cannot be read: {e}"),
+                ));
+                Vec::new()
+            })
         };
-        let certificate = read("client_certificate", &self.client_certificate)?;
+        let certificate = read("client_certificate", &self.client_certificate);
         let key = if self.client_key == self.client_certificate {
             Vec::new()
         } else {
-            read("client_key", &self.client_key)?
+            read("client_key", &self.client_key)
         };
+        let roots = read("root_certificate", &self.root_certificate);
+        if !unreadable.is_empty() {
+            return Err(unreadable);
+        }
         Ok(TlsFiles {
             identity: [certificate, b"\n".to_vec(), key].concat(),
-            roots: read("root_certificate", &self.root_certificate)?,
+            roots,
         })
     }
 
@@ -205,7 +220,10 @@ impl Settings {
         clock: Arc<dyn Clock>,
     ) -> Result<SberConfig, Problem> {
         let tls = if self.uses_tls() {
-            Some(self.tls_files()?)
+            Some(
+                self.tls_files()
+                    .map_err(|mut unreadable| unreadable.remove(0))?,
+            )
         } else {
             None
         };

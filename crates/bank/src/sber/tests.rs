@@ -758,6 +758,11 @@ fn certificate_files_must_exist_parse_and_match_over_https_and_are_refused_over_
         "{:?}",
         missing.problems()
     );
+    let two_missing = settings("https://x", "nope.pem", "client.key", "nope-root.pem");
+    assert_eq!(
+        problem_fields(&two_missing),
+        ["client_certificate", "root_certificate"]
+    );
     let not_a_root = settings("https://x", "client.pem", "client.key", "client.key");
     assert_eq!(problem_fields(&not_a_root), ["root_certificate"]);
     let not_its_key = settings("https://x", "client.pem", "stray.key", "root.pem");
