@@ -729,13 +729,23 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                         .map(|read| (p.name.clone(), read))
                 })
                 .collect();
-            let (provider, read) = match (with_registry.as_slice(), &provider) {
-                ([one], _) => one.clone(),
-                ([], Some(name)) => anyhow::bail!(
+            // Several banks publish registries (Raiffeisen's CSV, Sber's JSON): the file is
+            // the one bank's whose reader takes it, if only one does.
+            let readable: Vec<_> = with_registry
+                .iter()
+                .filter(|(_, read)| read.is_ok())
+                .cloned()
+                .collect();
+            let (provider, read) = match (with_registry.as_slice(), readable.as_slice(), &provider)
+            {
+                ([one], _, _) | (_, [one], None) => one.clone(),
+                ([], _, Some(name)) => anyhow::bail!(
                     "provider {name:?} is not configured, or its bank publishes no registry qrpayd reads"
                 ),
-                ([], None) => anyhow::bail!("no configured provider's bank publishes a registry"),
-                (_, _) => anyhow::bail!(
+                ([], _, None) => {
+                    anyhow::bail!("no configured provider's bank publishes a registry")
+                }
+                (_, _, _) => anyhow::bail!(
                     "several providers' banks publish registries: name one with --provider"
                 ),
             };

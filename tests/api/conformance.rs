@@ -31,10 +31,12 @@ pub(crate) enum Bank {
     TBank,
     /// `kind = "rbs"`: BPC's RBS gateway with SBP C2B (VTB, Alfa-Bank, MTS Bank).
     Rbs,
+    /// `kind = "sber"`: a Sber terminal on the QR API (QR СБП).
+    Sber,
 }
 
 /// The payment's id at the bank (Raiffeisen's `qrId`, T-Bank's `PaymentId`, RBS's order id
-/// with its `qrId`).
+/// with its `qrId`, Sber's `order_id`).
 fn bank_id(p: &Value) -> &str {
     p["qr"]["qr_id"].as_str().unwrap()
 }
@@ -50,6 +52,7 @@ impl Bank {
             Bank::Raiffeisen => "raiffeisen",
             Bank::TBank => "tbank",
             Bank::Rbs => "rbs",
+            Bank::Sber => "sber",
         }
     }
 
@@ -66,6 +69,7 @@ impl Bank {
             }
             Bank::TBank => app.sandbox.tbank_pay(bank_id(p)).map_err(|e| e.to_string()),
             Bank::Rbs => app.sandbox.rbs_pay(bank_id(p)).map_err(|e| e.to_string()),
+            Bank::Sber => app.sandbox.sber_pay(bank_id(p)).map_err(|e| e.to_string()),
         }
     }
 
@@ -82,6 +86,7 @@ impl Bank {
             }
             Bank::TBank => app.sandbox.tbank_reject(bank_id(p)).unwrap(),
             Bank::Rbs => app.sandbox.rbs_decline(bank_id(p)).unwrap(),
+            Bank::Sber => app.sandbox.sber_decline(bank_id(p)).unwrap(),
         }
     }
 
@@ -99,6 +104,7 @@ impl Bank {
             }
             Bank::TBank => app.sandbox.tbank_decline_refund(bank_id(p)).unwrap(),
             Bank::Rbs => app.sandbox.rbs_decline_refund(bank_id(p)).unwrap(),
+            Bank::Sber => app.sandbox.sber_decline_refund(bank_id(p)).unwrap(),
         }
     }
 
@@ -185,6 +191,25 @@ impl Bank {
                     .map(|r| r["amount"].as_i64().unwrap())
                     .sum();
                 order["amount"].as_i64().unwrap() - refunded
+            }
+            Bank::Sber => {
+                let order = books["sberOrders"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .find(|o| o["orderId"] == bank_id(p))
+                    .unwrap_or_else(|| panic!("no order {} in {books}", bank_id(p)));
+                // Approved operations only (`response_code` `00`): money that moved.
+                let moved = |kind: &str| -> i64 {
+                    order["operations"]
+                        .as_array()
+                        .unwrap()
+                        .iter()
+                        .filter(|o| o["operation_type"] == kind && o["response_code"] == "00")
+                        .map(|o| o["operation_sum"].as_i64().unwrap())
+                        .sum()
+                };
+                moved("PAY") - moved("REFUND") - moved("REVERSE")
             }
         }
     }
@@ -557,6 +582,10 @@ mod raiffeisen {
 
 mod tbank {
     conformance!(super::Bank::TBank);
+}
+
+mod sber {
+    conformance!(super::Bank::Sber);
 }
 
 mod rbs {

@@ -21,6 +21,12 @@ pub(crate) const SECRET: &str = "sandbox-secret-key";
 pub(crate) const MERCHANT: &str = "MA0000000552";
 pub(crate) const TBANK_TERMINAL: &str = qrpayd_sandbox::DEFAULT_TBANK_TERMINAL_KEY;
 pub(crate) const RBS_USER: &str = qrpayd_sandbox::DEFAULT_RBS_USER_NAME;
+/// The sandbox's Sber application (OAuth `client_id`).
+pub(crate) const SBER_CLIENT_ID: &str = qrpayd_sandbox::DEFAULT_SBER_CLIENT_ID;
+/// The sandbox's Sber terminal.
+pub(crate) const SBER_TID: &str = qrpayd_sandbox::DEFAULT_SBER_TID;
+/// The sandbox's Sber client id.
+pub(crate) const SBER_MEMBER_ID: &str = qrpayd_sandbox::DEFAULT_SBER_MEMBER_ID;
 
 pub(crate) struct TestApp {
     pub(crate) base: String,
@@ -141,6 +147,16 @@ password = "{SECRET}"
 callback_key = "{SECRET}"
 poll_interval_ms = 2000
 set_callback_url = true
+
+[[providers]]
+name = "sber"
+kind = "sber"
+base_url = "{sandbox_base}/sber"
+client_id = "{SBER_CLIENT_ID}"
+client_secret = "{SECRET}"
+tid = "{SBER_TID}"
+member_id = "{SBER_MEMBER_ID}"
+poll_interval_ms = 2000
 "#,
         db = db.url,
         register = options.register_callback,
@@ -173,6 +189,9 @@ set_callback_url = true
         config_text: text,
         _db: db,
     };
+    // Sber has no API for its notification URL (its support sets it up): the sandbox's control.
+    app.sandbox
+        .set_sber_notification_url(Some(format!("{}/v1/callbacks/sber", app.base)));
     if !options.register_callback {
         app.sandbox_call(
             reqwest::Method::POST,

@@ -10,14 +10,15 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use qrpayd_domain::clock::Clock;
 use serde::Deserialize;
 
 use crate::registry::Registry;
 pub use crate::settings::Problem;
-use crate::{BankAdapter, BankError, Capabilities, raiffeisen, rbs, sandbox, tbank};
+use crate::{BankAdapter, BankError, Capabilities, raiffeisen, rbs, sandbox, sber, tbank};
 
 /// The `kind`s a provider may have.
-pub const KINDS: [&str; 4] = ["raiffeisen", "tbank", "rbs", "sandbox"];
+pub const KINDS: [&str; 5] = ["raiffeisen", "tbank", "rbs", "sber", "sandbox"];
 
 /// A provider's bank, with its settings.
 #[derive(Debug, Clone)]
@@ -28,6 +29,8 @@ pub enum BankKind {
     Tbank(tbank::Settings),
     /// BPC's RBS gateway with SBP C2B (VTB, Alfa-Bank, MTS Bank, …).
     Rbs(rbs::Settings),
+    /// Sber's QR API ("Плати QR" v3, QR СБП).
+    Sber(sber::Settings),
     /// qrpayd's own sandbox bank: Raiffeisen's protocol plus customer-presented QRs.
     Sandbox(raiffeisen::Settings),
 }
@@ -41,6 +44,7 @@ impl BankKind {
             "raiffeisen" => raiffeisen::Settings::deserialize(fields).map(BankKind::Raiffeisen),
             "tbank" => tbank::Settings::deserialize(fields).map(BankKind::Tbank),
             "rbs" => rbs::Settings::deserialize(fields).map(BankKind::Rbs),
+            "sber" => sber::Settings::deserialize(fields).map(BankKind::Sber),
             "sandbox" => raiffeisen::Settings::deserialize(fields).map(BankKind::Sandbox),
             other => {
                 return Err(format!(
@@ -58,6 +62,7 @@ impl BankKind {
             BankKind::Raiffeisen(_) => "raiffeisen",
             BankKind::Tbank(_) => "tbank",
             BankKind::Rbs(_) => "rbs",
+            BankKind::Sber(_) => "sber",
             BankKind::Sandbox(_) => "sandbox",
         }
     }
@@ -68,6 +73,7 @@ impl BankKind {
             BankKind::Raiffeisen(s) | BankKind::Sandbox(s) => s.problems(),
             BankKind::Tbank(s) => s.problems(),
             BankKind::Rbs(s) => s.problems(),
+            BankKind::Sber(s) => s.problems(),
         }
     }
 
@@ -77,18 +83,28 @@ impl BankKind {
             BankKind::Raiffeisen(_) => raiffeisen::CAPABILITIES,
             BankKind::Tbank(_) => tbank::CAPABILITIES,
             BankKind::Rbs(_) => rbs::CAPABILITIES,
+            BankKind::Sber(_) => sber::CAPABILITIES,
             BankKind::Sandbox(_) => sandbox::CAPABILITIES,
         }
     }
 
-    /// Builds the adapter, with `timeout` for each bank call.
-    pub fn build(&self, timeout: Duration) -> Result<Arc<dyn BankAdapter>, BankError> {
+    /// Builds the adapter, with `timeout` for each bank call and `clock` for the business time
+    /// an adapter needs (request timestamps, token expiry).
+    pub fn build(
+        &self,
+        timeout: Duration,
+        clock: Arc<dyn Clock>,
+    ) -> Result<Arc<dyn BankAdapter>, BankError> {
         Ok(match self {
             BankKind::Raiffeisen(s) => {
                 Arc::new(raiffeisen::Raiffeisen::new(s.adapter_config(timeout))?)
             }
             BankKind::Tbank(s) => Arc::new(tbank::TBank::new(s.adapter_config(timeout))?),
             BankKind::Rbs(s) => Arc::new(rbs::Rbs::new(s.adapter_config(timeout))?),
+            BankKind::Sber(s) => Arc::new(sber::Sber::new(
+                s.adapter_config(timeout, clock)
+                    .map_err(|p| BankError::Unavailable(p.message))?,
+            )?),
             BankKind::Sandbox(s) => Arc::new(sandbox::SandboxBank::new(s.adapter_config(timeout))?),
         })
     }
@@ -99,6 +115,7 @@ impl BankKind {
             BankKind::Raiffeisen(_) | BankKind::Sandbox(_) => {
                 Some(raiffeisen::registry::parse(bytes).map_err(|e| e.to_string()))
             }
+            BankKind::Sber(_) => Some(sber::registry::parse(bytes)),
             BankKind::Tbank(_) | BankKind::Rbs(_) => None,
         }
     }
@@ -144,7 +161,11 @@ mod tests {
             let parsed = BankKind::parse(kind, fields.clone()).unwrap();
             assert_eq!(parsed.name(), kind);
             assert_eq!(parsed.problems(), vec![], "{kind}");
-            assert!(parsed.build(Duration::from_secs(1)).is_ok());
+            assert!(
+                parsed
+                    .build(Duration::from_secs(1), Arc::new(crate::clock::SystemClock))
+                    .is_ok()
+            );
             assert!(KINDS.contains(&kind));
         }
         assert_eq!(

@@ -46,6 +46,8 @@
 //! BPC's RBS gateway (`rbs`, VTB, Alfa-Bank, MTS Bank): `register.do` + `sbp/c2b/qr/dynamic/get.do`,
 //! `getOrderStatusExtended.do` + `sbp/c2b/qr/status.do`, `sbp/c2b/qr/dynamic/reject.do`,
 //! `refund.do` keyed by `externalRefundId`, form notifications with a `checksum`; see [`rbs`].
+//! Sber (`sber`): dynamic QR only, `/qr/order/v3/creation`, `/status`, `/revocation` and
+//! `/cancel` (refunds by amounts, like T-Bank), unsigned notifications as hints; see [`sber`].
 //!
 //! Gazprombank and Bank Russian Standard publish no API (BANKS.md §3.1–3.2); a module for
 //! either implements the same trait once its documentation is at hand, following the generic
@@ -65,6 +67,7 @@ pub mod raiffeisen;
 pub mod rbs;
 pub mod registry;
 pub mod sandbox;
+pub mod sber;
 pub mod settings;
 pub mod tbank;
 

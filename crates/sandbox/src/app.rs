@@ -2,7 +2,7 @@
 //! the fallback for unknown paths.
 
 use crate::handle::Sandbox;
-use crate::{controls, raiffeisen, rbs, tbank};
+use crate::{controls, raiffeisen, rbs, sber, tbank};
 
 impl Sandbox {
     /// All routes, rooted at `/` (paths start with `/api/...` and `/sandbox/...`). The caller
@@ -11,6 +11,7 @@ impl Sandbox {
         raiffeisen::router(self)
             .merge(tbank::router(self))
             .merge(rbs::router(self))
+            .merge(sber::router(self))
             .merge(controls::router())
             .fallback(raiffeisen::unknown_path)
             .with_state(self.clone())

@@ -2,7 +2,7 @@
 //! lock: each bank's books and the injected faults.
 
 use crate::faults::Faults;
-use crate::{raiffeisen, rbs, tbank};
+use crate::{raiffeisen, rbs, sber, tbank};
 
 /// Both banks' books and the faults.
 #[derive(Debug)]
@@ -13,6 +13,8 @@ pub(crate) struct Books {
     pub(crate) tbank: tbank::Books,
     /// The RBS gateway merchant's orders.
     pub(crate) rbs: rbs::Books,
+    /// The Sber terminal's orders, tokens and notification URL.
+    pub(crate) sber: sber::Books,
     /// Injected faults.
     pub(crate) faults: Faults,
 }

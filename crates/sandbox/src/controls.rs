@@ -1,5 +1,6 @@
 //! Sandbox-only controls that span both banks: the faults (`GET`/`PUT /sandbox/faults`) and the
-//! overview of everything the sandbox holds (`GET /sandbox/qrs`, RBS orders included).
+//! overview of everything the sandbox holds (`GET /sandbox/qrs`, with the T-Bank payments, the
+//! RBS orders and the Sber orders).
 
 use crate::faults::Faults;
 use crate::handle::Sandbox;
@@ -9,6 +10,7 @@ use crate::raiffeisen::model::{
 };
 use crate::raiffeisen::wire::{CustomerQrResponse, OrderResponse, RubleAmount, parse_body};
 use crate::rbs::books::RbsOrder;
+use crate::sber::books::SbOrder;
 use crate::tbank::books::TbPayment;
 use crate::time::{expiration_text, micros_text};
 use axum::Json;
@@ -34,6 +36,8 @@ pub(crate) struct Overview {
     tbank_payments: Vec<serde_json::Value>,
     /// The RBS gateway's orders, oldest first.
     rbs_orders: Vec<serde_json::Value>,
+    /// The Sber terminal's orders with their operations, oldest first.
+    sber_orders: Vec<serde_json::Value>,
 }
 
 impl Overview {
@@ -45,6 +49,7 @@ impl Overview {
         customer_qrs: &[CustomerQr],
         tbank_payments: &[TbPayment],
         rbs_orders: &[RbsOrder],
+        sber_orders: &[SbOrder],
     ) -> Self {
         Overview {
             qrs: qrs.iter().map(QrSummary::from).collect(),
@@ -53,6 +58,7 @@ impl Overview {
             customer_qrs: customer_qrs.iter().map(CustomerQrResponse::from).collect(),
             tbank_payments: tbank_payments.iter().map(crate::tbank::summary).collect(),
             rbs_orders: rbs_orders.iter().map(crate::rbs::summary).collect(),
+            sber_orders: sber_orders.iter().map(crate::sber::summary).collect(),
         }
     }
 }
@@ -154,7 +160,7 @@ impl From<&Refund> for RefundSummary {
     }
 }
 
-/// `GET /sandbox/qrs`: every QR, refund, order, customer QR and T-Bank payment.
+/// `GET /sandbox/qrs`: every QR, refund, order, customer QR, T-Bank payment and Sber order.
 async fn overview(State(sandbox): State<Sandbox>) -> Json<Overview> {
     let now = sandbox.now();
     let mut state = sandbox.lock();
@@ -164,6 +170,7 @@ async fn overview(State(sandbox): State<Sandbox>) -> Json<Overview> {
     let customer_qrs = state.raiffeisen.all_customer_qrs();
     let tbank_payments = state.tbank.all(now);
     let rbs_orders = state.rbs.all(now);
+    let sber_orders = state.sber.all();
     Json(Overview::new(
         &qrs,
         &refunds,
@@ -171,6 +178,7 @@ async fn overview(State(sandbox): State<Sandbox>) -> Json<Overview> {
         &customer_qrs,
         &tbank_payments,
         &rbs_orders,
+        &sber_orders,
     ))
 }
 

@@ -1,5 +1,5 @@
-//! The [`Sandbox`] handle and its configuration: one emulated bank (a Raiffeisen merchant and a
-//! T-Bank terminal), its books behind one lock, its clock, and the HTTP client that sends its
+//! The [`Sandbox`] handle and its configuration: one emulated bank (a Raiffeisen merchant, a
+//! T-Bank terminal and a Sber terminal), its books behind one lock, its clock, and the HTTP client that sends its
 //! notifications. Cheap to clone; clones share the books. Each bank's folder adds its own
 //! methods (payer controls, notifications) to the handle.
 
@@ -8,6 +8,7 @@ use crate::callbacks;
 use crate::faults::Faults;
 use crate::raiffeisen;
 use crate::rbs;
+use crate::sber;
 use crate::tbank;
 use chrono::{DateTime, Utc};
 use qrpayd_bank::clock::{Clock, SystemClock};
@@ -24,6 +25,15 @@ pub const DEFAULT_TBANK_TERMINAL_KEY: &str = "qrpaydSandboxDEMO";
 
 /// The RBS API account's login the sandbox answers to unless configured otherwise.
 pub const DEFAULT_RBS_USER_NAME: &str = "qrpayd-sandbox-api";
+/// The Sber terminal (`tid`) the sandbox answers to unless configured otherwise (the spec's
+/// sample SBP terminal).
+pub const DEFAULT_SBER_TID: &str = "20188357";
+
+/// The Sber client id (`member_id`) the sandbox answers to unless configured otherwise.
+pub const DEFAULT_SBER_MEMBER_ID: &str = "00000001";
+
+/// The OAuth `client_id` of the Sber terminal unless configured otherwise.
+pub const DEFAULT_SBER_CLIENT_ID: &str = "qrpayd-sandbox-client";
 
 /// Who the emulated bank serves.
 #[derive(Clone)]
@@ -52,6 +62,15 @@ pub struct SandboxConfig {
     pub rbs_password: String,
     /// The RBS callback checksum key; empty means the `secret_key`.
     pub rbs_callback_key: String,
+    /// The emulated Sber application's OAuth `client_id`; empty means
+    /// [`DEFAULT_SBER_CLIENT_ID`].
+    pub sber_client_id: String,
+    /// Its `client_secret`; empty means the `secret_key`.
+    pub sber_client_secret: String,
+    /// The emulated Sber terminal (`tid`, also `id_qr`); empty means [`DEFAULT_SBER_TID`].
+    pub sber_tid: String,
+    /// The Sber client id (`member_id`); empty means [`DEFAULT_SBER_MEMBER_ID`].
+    pub sber_member_id: String,
     /// Where the bank's "now" comes from: QR and order lifetimes, `RedirectDueDate`, registry
     /// days and timestamps. The real clock ([`SystemClock`]) when the sandbox runs on its own,
     /// as the bank does; a test hands it the same [`ManualClock`](qrpayd_domain::clock::ManualClock)
@@ -72,6 +91,10 @@ impl SandboxConfig {
             rbs_user_name: DEFAULT_RBS_USER_NAME.to_owned(),
             rbs_password: String::new(),
             rbs_callback_key: String::new(),
+            sber_client_id: DEFAULT_SBER_CLIENT_ID.to_owned(),
+            sber_client_secret: String::new(),
+            sber_tid: DEFAULT_SBER_TID.to_owned(),
+            sber_member_id: DEFAULT_SBER_MEMBER_ID.to_owned(),
             clock: Arc::new(SystemClock),
         }
     }
@@ -96,6 +119,10 @@ impl fmt::Debug for SandboxConfig {
             .field("rbs_user_name", &self.rbs_user_name)
             .field("rbs_password", &"<redacted>")
             .field("rbs_callback_key", &"<redacted>")
+            .field("sber_client_id", &self.sber_client_id)
+            .field("sber_client_secret", &"<redacted>")
+            .field("sber_tid", &self.sber_tid)
+            .field("sber_member_id", &self.sber_member_id)
             .field("clock", &self.clock)
             .finish()
     }
@@ -146,6 +173,18 @@ impl Sandbox {
         if config.rbs_callback_key.is_empty() {
             config.rbs_callback_key.clone_from(&config.secret_key);
         }
+        if config.sber_client_id.is_empty() {
+            DEFAULT_SBER_CLIENT_ID.clone_into(&mut config.sber_client_id);
+        }
+        if config.sber_client_secret.is_empty() {
+            config.sber_client_secret.clone_from(&config.secret_key);
+        }
+        if config.sber_tid.is_empty() {
+            DEFAULT_SBER_TID.clone_into(&mut config.sber_tid);
+        }
+        if config.sber_member_id.is_empty() {
+            DEFAULT_SBER_MEMBER_ID.clone_into(&mut config.sber_member_id);
+        }
         let http = reqwest::Client::builder()
             .timeout(callbacks::ATTEMPT_TIMEOUT)
             .no_proxy()
@@ -161,6 +200,7 @@ impl Sandbox {
             ),
             tbank: tbank::Books::default(),
             rbs: rbs::Books::default(),
+            sber: sber::Books::default(),
             faults: Faults::default(),
         };
         Sandbox {

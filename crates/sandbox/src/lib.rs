@@ -76,14 +76,16 @@ mod handle;
 mod qrc_id;
 mod raiffeisen;
 mod rbs;
+mod sber;
 mod tbank;
 mod time;
 
 pub use crate::faults::{Chaos, ChaosCounts, Faults};
 pub use crate::handle::{
-    DEFAULT_BANK_MEMBER_ID, DEFAULT_RBS_USER_NAME, DEFAULT_TBANK_TERMINAL_KEY, Sandbox,
-    SandboxConfig, serve,
+    DEFAULT_BANK_MEMBER_ID, DEFAULT_RBS_USER_NAME, DEFAULT_SBER_CLIENT_ID, DEFAULT_SBER_MEMBER_ID,
+    DEFAULT_SBER_TID, DEFAULT_TBANK_TERMINAL_KEY, Sandbox, SandboxConfig, serve,
 };
 pub use crate::raiffeisen::SandboxError;
 pub use crate::rbs::RbsError;
+pub use crate::sber::SberError;
 pub use crate::tbank::TbankError;

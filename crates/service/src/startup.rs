@@ -103,6 +103,7 @@ fn build_providers(
     config: &Config,
     metrics: &Arc<Metrics>,
     health: &Arc<HealthBoard>,
+    clock: &Arc<dyn Clock>,
 ) -> Result<HashMap<ProviderName, Provider>, StartError> {
     let mut providers = HashMap::new();
     for p in &config.providers {
@@ -111,7 +112,10 @@ fn build_providers(
         let adapter = p
             .bank()
             .map_err(crate::config::ConfigError)?
-            .build(Duration::from_secs(config.bank_timeout_seconds))
+            .build(
+                Duration::from_secs(config.bank_timeout_seconds),
+                clock.clone(),
+            )
             .map_err(|e| StartError::Provider(p.name.clone(), e))?;
         let adapter = InstrumentedBank::wrap(adapter, &p.name, metrics.clone(), Arc::clone(health));
         providers.insert(
@@ -182,7 +186,7 @@ async fn open_with(
         Arc::clone(&clock),
         BreakerSettings::default(),
     ));
-    let providers = build_providers(config, metrics, &health)?;
+    let providers = build_providers(config, metrics, &health, &clock)?;
     let payments = Payments::new(
         store,
         clock,

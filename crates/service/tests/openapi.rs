@@ -20,6 +20,7 @@ const SANDBOX_ROUTES_SOURCE: &str = concat!(
     include_str!("../../sandbox/src/raiffeisen/routes.rs"),
     include_str!("../../sandbox/src/tbank/routes.rs"),
     include_str!("../../sandbox/src/rbs/routes.rs"),
+    include_str!("../../sandbox/src/sber/routes.rs"),
     include_str!("../../sandbox/src/controls.rs"),
 );
 /// Where `api::router` nests the sandbox bank.

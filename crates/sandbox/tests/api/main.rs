@@ -1,6 +1,6 @@
 //! Black-box tests of the sandbox over HTTP on 127.0.0.1: the Raiffeisen-compatible API
 //! (QRs, cash-register links and their orders), the customer-QR extension, the T-Bank
-//! terminal, the RBS gateway, the sandbox controls, signed callbacks, fault injection, and qrpayd's bank
+//! terminal, the RBS gateway, the Sber terminal, the sandbox controls, signed callbacks, fault injection, and qrpayd's bank
 //! adapters against it.
 //!
 //! Amounts are checked as raw JSON text, never through floating point.
@@ -22,6 +22,7 @@ mod qrs;
 mod rbs;
 mod refunds;
 mod registry;
+mod sber;
 mod spec;
 mod support;
 mod tbank;

@@ -27,6 +27,14 @@ pub(crate) const SECRET: &str = "test-secret-key";
 pub(crate) const TERMINAL: &str = "1726675329428DEMO";
 /// Its password.
 pub(crate) const TBANK_PASSWORD: &str = "tbank-sandbox-password";
+/// The Sber application's OAuth client id.
+pub(crate) const SBER_CLIENT_ID: &str = "sber-test-client";
+/// Its client secret.
+pub(crate) const SBER_CLIENT_SECRET: &str = "sber-test-secret";
+/// The Sber terminal.
+pub(crate) const SBER_TID: &str = "20188357";
+/// The Sber client id.
+pub(crate) const SBER_MEMBER_ID: &str = "00000001";
 
 /// The RBS merchant's API login.
 pub(crate) const RBS_USER: &str = "shop-api";
@@ -129,6 +137,10 @@ pub(crate) async fn start() -> Bank {
         rbs_user_name: RBS_USER.into(),
         rbs_password: RBS_PASSWORD.into(),
         rbs_callback_key: RBS_CALLBACK_KEY.into(),
+        sber_client_id: SBER_CLIENT_ID.into(),
+        sber_client_secret: SBER_CLIENT_SECRET.into(),
+        sber_tid: SBER_TID.into(),
+        sber_member_id: SBER_MEMBER_ID.into(),
         clock: Arc::new(clock.clone()),
     });
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
