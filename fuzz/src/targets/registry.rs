@@ -61,10 +61,25 @@ fn run(data: &[u8]) -> Result<String, String> {
     Ok(outcomes.join(" "))
 }
 
-/// A registry as the writer can express it: line numbers are where a row stood in its file,
-/// and a line break inside a cell is written as a space (a cell never breaks a line).
+/// A registry as the writer can express it: line numbers are where a row stood in its file, a
+/// line break inside a cell is written as a space (a cell never breaks a line), and a character
+/// Windows-1251 cannot hold as `?` (all as `registry::write` documents).
 fn as_written(registry: &Registry) -> Registry {
-    let flat = |text: &mut String| *text = text.replace(['\r', '\n'], " ");
+    let flat = |text: &mut String| {
+        *text = text
+            .chars()
+            .map(|c| match c {
+                '\r' | '\n' => ' ',
+                c if encoding_rs::WINDOWS_1251
+                    .encode(c.encode_utf8(&mut [0; 4]))
+                    .2 =>
+                {
+                    '?'
+                }
+                c => c,
+            })
+            .collect();
+    };
     let mut registry = registry.clone();
     flat(&mut registry.title);
     for row in &mut registry.rows {
