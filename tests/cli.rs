@@ -90,9 +90,12 @@ fn check_config_accepts_a_good_file_and_explains_a_bad_one() {
 #[test]
 fn the_demo_runs_from_an_empty_directory() {
     let dir = tempfile::tempdir().unwrap();
-    // The demo listens on 127.0.0.1:8080; skip quietly only if something else holds it.
+    // The demo listens on 127.0.0.1:8080; skip (loudly) only if something else holds it.
     if std::net::TcpListener::bind("127.0.0.1:8080").is_err() {
-        eprintln!("port 8080 busy; demo test skipped");
+        qrpayd_store::test_env::skipped(
+            "the_demo_runs_from_an_empty_directory",
+            "127.0.0.1:8080, the demo's fixed port, is taken by another program.",
+        );
         return;
     }
     let mut child = Command::new(BIN)

@@ -11,8 +11,9 @@
 //! The store admin's journal page (`/admin`) is opened the same way: the day's totals, a
 //! payment's history, the search by receipt.
 //!
-//! Without `/usr/bin/chromium` the tests are skipped with a loud message, unless
-//! `QRPAYD_REQUIRE_BROWSER` is set (`.ci/run` sets it and installs Chromium), then they fail.
+//! Without `chromium` on `PATH` the tests are skipped with a loud message, unless
+//! `QRPAYD_REQUIRE_BROWSER` is set (`.ci/run` sets it and installs Chromium), then they fail
+//! (`qrpayd_store::test_env`).
 
 #![expect(
     clippy::unwrap_used,
@@ -33,26 +34,20 @@ use serde_json::{Value, json};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::process::{Child, ChildStdin, ChildStdout, Command};
 
-const CHROMIUM: &str = "/usr/bin/chromium";
 const KEY: &str = "pos1-browser-test-key-0123";
 const DISPLAY_KEY: &str = "pos1-browser-display-key-0123";
 const SECRET: &str = "sandbox-browser-secret";
 const ADMIN_KEY: &str = "admin-browser-test-key-0123";
 
 /// Chromium, or `None` (skip) when it is absent and not required.
-fn chromium() -> Option<&'static str> {
-    if Path::new(CHROMIUM).exists() {
-        return Some(CHROMIUM);
+fn chromium(test: &str) -> Option<String> {
+    if let Some(path) = qrpayd_store::test_env::on_path("chromium") {
+        return Some(path.display().to_string());
     }
-    assert!(
-        std::env::var_os("QRPAYD_REQUIRE_BROWSER").is_none(),
-        "QRPAYD_REQUIRE_BROWSER is set but {CHROMIUM} is missing: apt-get install chromium"
-    );
-    eprintln!(
-        "\n{bar}\n!!! SKIPPED: {CHROMIUM} is not installed, so the customer display was NOT tested\n\
-         !!! in a browser. Install it (apt-get install --no-install-recommends chromium) or run\n\
-         !!! .ci/run, which installs it and sets QRPAYD_REQUIRE_BROWSER=1.\n{bar}\n",
-        bar = "!".repeat(88)
+    qrpayd_store::test_env::missing(
+        test,
+        &qrpayd_store::test_env::CHROMIUM,
+        "no `chromium` on PATH, so the customer display was NOT tested in a browser",
     );
     None
 }
@@ -364,11 +359,13 @@ fn qr_codes_in(png: &[u8]) -> Vec<String> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_display_shows_the_qr_then_paid_within_two_seconds_then_idle() {
-    let Some(executable) = chromium() else {
+    let Some(executable) =
+        chromium("the_display_shows_the_qr_then_paid_within_two_seconds_then_idle")
+    else {
         return;
     };
     let app = Qrpayd::start().await;
-    let mut browser = Browser::launch(executable);
+    let mut browser = Browser::launch(&executable);
     let url = format!("{}/display/pos-1?key={DISPLAY_KEY}", app.base);
     // An 800×480 customer display, nobody touching it.
     let display = browser.open(&url, 800, 480).await;
@@ -507,11 +504,11 @@ async fn the_display_shows_the_qr_then_paid_within_two_seconds_then_idle() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_cashier_demo_page_creates_pays_and_refunds() {
-    let Some(executable) = chromium() else {
+    let Some(executable) = chromium("the_cashier_demo_page_creates_pays_and_refunds") else {
         return;
     };
     let app = Qrpayd::start().await;
-    let mut browser = Browser::launch(executable);
+    let mut browser = Browser::launch(&executable);
     // The key travels in the fragment: the browser never sends it to qrpayd.
     let page = browser
         .open(&format!("{}/demo#key={KEY}", app.base), 1000, 900)
@@ -588,7 +585,9 @@ async fn the_cashier_demo_page_creates_pays_and_refunds() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_admin_journal_page_shows_the_day_a_payment_s_history_and_finds_a_receipt() {
-    let Some(executable) = chromium() else {
+    let Some(executable) =
+        chromium("the_admin_journal_page_shows_the_day_a_payment_s_history_and_finds_a_receipt")
+    else {
         return;
     };
     let app = Qrpayd::start().await;
@@ -611,7 +610,7 @@ async fn the_admin_journal_page_shows_the_day_a_payment_s_history_and_finds_a_re
         }
     }
     let _pending = app.create("sale-2", 5000).await;
-    let mut browser = Browser::launch(executable);
+    let mut browser = Browser::launch(&executable);
     // The key travels in the fragment: never sent to qrpayd, and the page drops it from the
     // address bar once read.
     let page = browser

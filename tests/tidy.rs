@@ -38,6 +38,8 @@ fn sources() -> Vec<PathBuf> {
             rust_files(&src, &mut files);
         }
     }
+    // The fuzz targets and their driver (fuzz/, outside crates/ like cargo-fuzz's layout).
+    rust_files(&root.join("fuzz/src"), &mut files);
     files
 }
 
@@ -80,6 +82,7 @@ fn test_code() -> Vec<(PathBuf, String)> {
     let mut out = Vec::new();
     let mut test_files = Vec::new();
     rust_files(&root.join("tests"), &mut test_files);
+    rust_files(&root.join("fuzz/tests"), &mut test_files);
     for krate in std::fs::read_dir(root.join("crates")).unwrap() {
         let tests = krate.unwrap().path().join("tests");
         if tests.is_dir() {

@@ -459,22 +459,16 @@ fn escpos_bytes_match_the_golden_files() {
 }
 
 /// Debian's `zbarimg`, an independent decoder: required when `QRPAYD_REQUIRE_ZBAR` is set
-/// (`.ci/run` sets it and installs zbar-tools), else skipped with a loud message.
-fn zbarimg() -> Option<&'static str> {
-    let found = std::process::Command::new("zbarimg")
-        .arg("--version")
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if found {
-        return Some("zbarimg");
+/// (`.ci/run` sets it and installs zbar-tools), else skipped with a loud message
+/// (`qrpayd_store::test_env`).
+fn zbarimg(test: &str) -> Option<String> {
+    if let Some(path) = qrpayd_store::test_env::on_path("zbarimg") {
+        return Some(path.display().to_string());
     }
-    assert!(
-        std::env::var_os("QRPAYD_REQUIRE_ZBAR").is_none(),
-        "QRPAYD_REQUIRE_ZBAR is set but zbarimg is not installed (apt-get install zbar-tools)"
-    );
-    eprintln!(
-        "\n!!! SKIPPED: zbarimg is not installed, so the PNGs were not checked by an independent \
-         decoder. Install it with `apt-get install zbar-tools` (.ci/run does).\n"
+    qrpayd_store::test_env::missing(
+        test,
+        &qrpayd_store::test_env::ZBARIMG,
+        "no `zbarimg` on PATH, so the PNGs were NOT checked by an independent decoder",
     );
     None
 }
@@ -499,7 +493,7 @@ fn zbar_decode(tool: &str, file: &Path) -> String {
 
 #[tokio::test]
 async fn zbarimg_reads_the_png_and_the_printed_raster() {
-    let Some(tool) = zbarimg() else {
+    let Some(tool) = zbarimg("zbarimg_reads_the_png_and_the_printed_raster") else {
         return;
     };
     let app = spawn_app().await;
@@ -518,7 +512,7 @@ async fn zbarimg_reads_the_png_and_the_printed_raster() {
         .await;
         let file = dir.join(format!("qr-{size}.png"));
         std::fs::write(&file, &png.body).unwrap();
-        assert_eq!(zbar_decode(tool, &file), payload, "{}", file.display());
+        assert_eq!(zbar_decode(&tool, &file), payload, "{}", file.display());
     }
     let raster = fetch(
         &app,
@@ -528,5 +522,5 @@ async fn zbarimg_reads_the_png_and_the_printed_raster() {
     .await;
     let file = dir.join("receipt-58-raster.png");
     escpos_raster(&raster.body).save(&file).unwrap();
-    assert_eq!(zbar_decode(tool, &file), payload, "{}", file.display());
+    assert_eq!(zbar_decode(&tool, &file), payload, "{}", file.display());
 }

@@ -18,6 +18,7 @@ mod schema;
 mod sql;
 mod stats;
 pub mod test_db;
+pub mod test_env;
 
 use std::str::FromStr;
 use std::sync::Arc;

@@ -4,7 +4,12 @@
 //! servers are found at `QRPAYD_TEST_MARIADB_URL` (default `mysql://root@127.0.0.1:3306`) and
 //! `QRPAYD_TEST_POSTGRES_URL` (default `postgres://root@127.0.0.1:5432`). Each call creates a
 //! database named `qrpayd_t_<random>`, so tests and test runs never see each other's data;
-//! `.ci/run` drops them afterwards. An unreachable server is an error, never a skip.
+//! `.ci/run` drops them afterwards.
+//!
+//! Choosing a server backend is what requires the server: without `QRPAYD_TEST_BACKEND` a
+//! run needs nothing outside the process (SQLite), and with it an unreachable server fails the
+//! test, naming the variable, never a skip (see [`crate::test_env`]). An unknown backend name
+//! fails too, so a typo never quietly runs the suite on SQLite.
 
 use sqlx::{AnyConnection, AssertSqlSafe, Connection};
 
@@ -29,11 +34,19 @@ impl Drop for TempDir {
 }
 
 /// Which backend this test run uses.
+#[expect(
+    clippy::panic,
+    reason = "a misspelt backend must fail the run, not quietly test SQLite instead"
+)]
 pub fn backend() -> crate::Backend {
     match std::env::var("QRPAYD_TEST_BACKEND").as_deref() {
         Ok("mariadb" | "mysql") => crate::Backend::MySql,
         Ok("postgres" | "postgresql") => crate::Backend::Postgres,
-        _ => crate::Backend::Sqlite,
+        Ok("sqlite" | "") | Err(std::env::VarError::NotPresent) => crate::Backend::Sqlite,
+        Ok(other) => panic!("QRPAYD_TEST_BACKEND={other:?}: use sqlite, mariadb or postgres"),
+        Err(std::env::VarError::NotUnicode(_)) => {
+            panic!("QRPAYD_TEST_BACKEND is not UTF-8: use sqlite, mariadb or postgres")
+        }
     }
 }
 
@@ -52,16 +65,18 @@ pub async fn fresh() -> Result<TestDb, String> {
             })
         }
         crate::Backend::MySql | crate::Backend::Postgres => {
-            let (server, admin_db) = match backend {
+            let (server, admin_db, url_variable) = match backend {
                 crate::Backend::MySql => (
                     std::env::var("QRPAYD_TEST_MARIADB_URL")
                         .unwrap_or_else(|_| "mysql://root@127.0.0.1:3306".into()),
                     "",
+                    "QRPAYD_TEST_MARIADB_URL",
                 ),
                 _ => (
                     std::env::var("QRPAYD_TEST_POSTGRES_URL")
                         .unwrap_or_else(|_| "postgres://root@127.0.0.1:5432".into()),
                     "postgres",
+                    "QRPAYD_TEST_POSTGRES_URL",
                 ),
             };
             let server = server.trim_end_matches('/').to_owned();
@@ -70,8 +85,10 @@ pub async fn fresh() -> Result<TestDb, String> {
                 .await
                 .map_err(|e| {
                     format!(
-                        "cannot reach the {} test server at {server}: {e}",
-                        backend.name()
+                        "QRPAYD_TEST_BACKEND asks for {name}, but the {name} test server at \
+                         {server} ({url_variable}) cannot be reached: {e}. Start it, or unset \
+                         QRPAYD_TEST_BACKEND to run on SQLite",
+                        name = backend.name()
                     )
                 })?;
             sqlx::raw_sql(AssertSqlSafe(format!("CREATE DATABASE {name}")))
