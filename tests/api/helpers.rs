@@ -51,6 +51,8 @@ pub(crate) struct Options {
     pub(crate) clock: Option<ManualClock>,
     /// `amqp_url` and `amqp_exchange`: publish events to this broker.
     pub(crate) amqp: Option<(String, String)>,
+    /// More configuration (registers, providers), appended to the file.
+    pub(crate) extra_config: Option<String>,
 }
 
 /// Where every test's manual clock starts. qrpayd, the sandbox bank and the test helpers all
@@ -166,7 +168,7 @@ poll_interval_ms = 2000
             .as_ref()
             .map(|(url, exchange)| format!("amqp_url = \"{url}\"\namqp_exchange = \"{exchange}\""))
             .unwrap_or_default(),
-    );
+    ) + options.extra_config.as_deref().unwrap_or_default();
     let config = Config::from_toml(&text, Vec::new()).unwrap();
     let running = start(
         &config,

@@ -19,6 +19,7 @@ mod cancel_and_expiry;
 mod conformance;
 mod display;
 mod events;
+mod fallback;
 mod flow;
 mod links;
 mod media;

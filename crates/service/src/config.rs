@@ -78,6 +78,11 @@ pub struct Config {
     /// `text` (default) or `json` log lines on stdout.
     #[serde(default = "defaults::log_format")]
     pub log_format: String,
+    /// The ordered providers of registers that name neither `provider` nor `providers`: a
+    /// create goes to the first available one and falls over to the next while the bank
+    /// cannot have issued a QR (empty: the only configured provider, if there is one).
+    #[serde(default)]
+    pub default_providers: Vec<String>,
     /// Cash registers and kiosks allowed to use the API.
     #[serde(default)]
     pub registers: Vec<RegisterConfig>,
@@ -100,6 +105,11 @@ pub struct RegisterConfig {
     /// Provider used when a request names none.
     #[serde(default)]
     pub provider: Option<String>,
+    /// Instead of `provider`: the ordered providers of a request that names none. A create goes
+    /// to the first available one (by its health) and, for a dynamic QR, falls over to the next
+    /// when the bank fails before a QR exists.
+    #[serde(default)]
+    pub providers: Vec<String>,
     /// Key of the register's customer display / kiosk screen (`/display/<id>?key=…`). It
     /// shows only this register's current payment (amount, QR, status, time left) and changes
     /// nothing; absent = no display for this register.
@@ -520,14 +530,68 @@ impl Config {
                     r.id, r.qr_type
                 ));
             }
-            if let Some(p) = &r.provider
-                && !self.providers.iter().any(|x| &x.name == p)
-            {
+            if r.provider.is_some() && !r.providers.is_empty() {
                 problems.push(format!(
-                    "register {:?}: provider {p:?} is not configured",
+                    "register {:?}: give either provider or providers, not both",
                     r.id
                 ));
             }
+            self.check_provider_list(
+                &format!("register {:?}", r.id),
+                r.provider.iter().chain(&r.providers),
+                problems,
+            );
+        }
+        self.check_provider_list("default_providers", &self.default_providers, problems);
+        let longest = self
+            .registers
+            .iter()
+            .map(|r| self.register_providers(r).len())
+            .max()
+            .unwrap_or(0);
+        let create_wait = self
+            .bank_timeout_seconds
+            .saturating_mul(u64::try_from(longest).unwrap_or(u64::MAX));
+        if longest > 1 && create_wait >= self.register_timeout_seconds {
+            problems.push(format!(
+                "a create that falls over through {longest} providers may take {longest} × bank_timeout_seconds = {create_wait} s, not less than register_timeout_seconds = {}",
+                self.register_timeout_seconds
+            ));
+        }
+    }
+
+    /// Every name in `names` is a configured provider, once.
+    fn check_provider_list<'a>(
+        &self,
+        whose: &str,
+        names: impl IntoIterator<Item = &'a String>,
+        problems: &mut Vec<String>,
+    ) {
+        let mut seen = HashSet::new();
+        for p in names {
+            if !self.providers.iter().any(|x| &x.name == p) {
+                problems.push(format!("{whose}: provider {p:?} is not configured"));
+            } else if !seen.insert(p) {
+                problems.push(format!("{whose}: provider {p:?} is listed twice"));
+            }
+        }
+    }
+
+    /// The ordered providers of `register`'s requests that name none: its `provider`, its
+    /// `providers`, the store's `default_providers`, or the only configured provider.
+    pub fn register_providers(&self, register: &RegisterConfig) -> Vec<String> {
+        if let Some(p) = &register.provider {
+            return vec![p.clone()];
+        }
+        if !register.providers.is_empty() {
+            return register.providers.clone();
+        }
+        if !self.default_providers.is_empty() {
+            return self.default_providers.clone();
+        }
+        match self.providers.as_slice() {
+            [only] => vec![only.name.clone()],
+            _ => Vec::new(),
         }
     }
 

@@ -59,11 +59,12 @@ pub fn register_provider(
         .iter()
         .find(|r| r.id == register)
         .ok_or_else(|| LinkError::UnknownRegister(register.to_owned()))?;
-    let name = match (&entry.provider, config.providers.as_slice()) {
-        (Some(p), _) => p.clone(),
-        (None, [only]) => only.name.clone(),
-        (None, _) => return Err(LinkError::ProviderRequired(register.to_owned())),
-    };
+    // A printed link belongs to one bank: the register's first provider.
+    let name = config
+        .register_providers(entry)
+        .into_iter()
+        .next()
+        .ok_or_else(|| LinkError::ProviderRequired(register.to_owned()))?;
     Ok((RegisterId::parse(register)?, ProviderName::parse(&name)?))
 }
 

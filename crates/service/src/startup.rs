@@ -134,11 +134,11 @@ fn build_registers(config: &Config) -> Result<Registers, StartError> {
     let mut entries = Vec::new();
     for r in &config.registers {
         let id = RegisterId::parse(&r.id).map_err(|e| crate::config::ConfigError(e.to_string()))?;
-        let provider = r
-            .provider
-            .as_deref()
-            .map(ProviderName::parse)
-            .transpose()
+        let providers = config
+            .register_providers(r)
+            .iter()
+            .map(|p| ProviderName::parse(p))
+            .collect::<Result<Vec<_>, _>>()
             .map_err(|e| crate::config::ConfigError(e.to_string()))?;
         let qr_type = qrpayd_domain::payment::QrType::parse(&r.qr_type)
             .unwrap_or(qrpayd_domain::payment::QrType::Dynamic);
@@ -146,7 +146,7 @@ fn build_registers(config: &Config) -> Result<Registers, StartError> {
             r.api_key.clone(),
             Register {
                 id,
-                provider,
+                providers,
                 qr_type,
             },
         ));
@@ -196,6 +196,7 @@ async fn open_with(
         Settings {
             payment_ttl: Duration::from_secs(config.payment_ttl_seconds),
             bank_timeout: Duration::from_secs(config.bank_timeout_seconds),
+            register_timeout: Duration::from_secs(config.register_timeout_seconds),
             refund_settle: Duration::from_secs(config.refund_settle_seconds),
             late_payment_policy: if config.late_payment_policy == "flag" {
                 LatePolicy::Flag
@@ -221,9 +222,6 @@ pub async fn start(
     let (payments, providers) = open_with(config, options.clock.clone(), &metrics).await?;
     // SQLite is one process's file: a second `serve` on it would double every job.
     payments.store().claim_single_instance()?;
-    let only_provider = (providers.len() == 1)
-        .then(|| providers.keys().next().cloned())
-        .flatten();
     let worker = Worker::new(
         payments.clone(),
         options.clock.clone(),
@@ -234,7 +232,6 @@ pub async fn start(
         registers: Arc::new(build_registers(config)?),
         max_wait: Duration::from_secs(config.max_wait_seconds),
         max_amount: Kopecks::new(config.max_amount_kopecks).unwrap_or(Kopecks::MAX),
-        only_provider,
         displays: Arc::new(build_displays(config)?),
         demo: config.sandbox.is_some(),
         clock: options.clock.clone(),

@@ -12,6 +12,7 @@
 
 mod events;
 mod links;
+mod moves;
 mod record;
 mod refunds;
 mod schema;

@@ -42,7 +42,7 @@ pub struct Register {
     /// Its id.
     pub id: RegisterId,
     /// Its default provider.
-    pub provider: Option<ProviderName>,
+    pub providers: Vec<ProviderName>,
     /// Its default QR type.
     pub qr_type: qrpayd_domain::payment::QrType,
 }

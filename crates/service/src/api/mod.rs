@@ -28,7 +28,6 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use qrpayd_domain::ids::ProviderName;
 use qrpayd_domain::money::Kopecks;
 use serde_json::json;
 use tower_http::catch_panic::CatchPanicLayer;
@@ -61,7 +60,6 @@ pub struct AppState {
     pub max_amount: Kopecks,
     /// The provider used when a request names none and the register has no default, if
     /// exactly one is configured.
-    pub only_provider: Option<ProviderName>,
     /// Customer-display keys.
     pub displays: Arc<Displays>,
     /// Serve the cashier demo page (`/demo`): the configuration has a `[sandbox]`.

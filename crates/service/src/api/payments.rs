@@ -146,12 +146,14 @@ fn parse_create(
             )
         })?,
     };
-    let provider = match optional_string(&map, "provider")? {
+    // A provider named in the request is exactly that provider; otherwise the register's list,
+    // first available first, the rest to fall over to.
+    let (provider, fallback) = match optional_string(&map, "provider")? {
         Some(name) => {
             let name = ProviderName::parse(name)
                 .ok()
                 .filter(|n| state.payments.provider(n.as_str()).is_some());
-            name.ok_or_else(|| {
+            let name = name.ok_or_else(|| {
                 let known: Vec<&str> = state
                     .payments
                     .provider_names()
@@ -162,18 +164,18 @@ fn parse_create(
                     "unknown_provider",
                     format!("unknown provider; configured: {}", known.join(", ")),
                 )
-            })?
+            })?;
+            (name, Vec::new())
         }
-        None => register
-            .provider
-            .clone()
-            .or_else(|| state.only_provider.clone())
-            .ok_or_else(|| {
-                ApiError::unprocessable(
+        None => match register.providers.split_first() {
+            Some((first, rest)) => (first.clone(), rest.to_vec()),
+            None => {
+                return Err(ApiError::unprocessable(
                     "provider_required",
                     "name the `provider` (payment module): several are configured",
-                )
-            })?,
+                ));
+            }
+        },
     };
     let order = optional_string(&map, "order")?
         .map(|o| {
@@ -228,6 +230,7 @@ fn parse_create(
         amount,
         currency,
         provider,
+        fallback,
         order,
         description,
         qr_type,

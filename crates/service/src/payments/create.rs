@@ -11,9 +11,17 @@ use std::time::Duration;
 
 use super::outcome::{failure, failure_code, stored_creation_error};
 use super::{
-    CreatePayment, Created, MAX_BACKOFF, PaymentError, Payments, RETRY_BASE, backoff, chrono,
+    CreatePayment, Created, MAX_BACKOFF, PaymentError, Payments, Provider, RETRY_BASE, backoff,
+    chrono,
 };
 use qrpayd_domain::failure::FailureCode;
+
+/// May a create that failed so go to the next provider? Only when the bank is the trouble (no
+/// answer, a server error, nonsense, its own internal error); a refusal of the request itself
+/// would be refused by the next bank too.
+fn falls_over(error: &BankError, provider: &Provider) -> bool {
+    crate::health::counts_against_bank(error, &provider.adapter.capabilities())
+}
 
 impl Payments {
     /// Creates a payment and its QR (or returns the earlier one for a repeated key).
@@ -48,6 +56,33 @@ impl Payments {
                 request.amount.to_rubles_fixed()
             )));
         }
+        // Where the create may go: the first choice and, for a dynamic QR (which nobody can pay
+        // before qrpayd shows it), the register's other providers that can take it.
+        let mut candidates = vec![provider.clone()];
+        if request.qr_type == QrType::Dynamic {
+            candidates.extend(
+                request
+                    .fallback
+                    .iter()
+                    .filter_map(|name| self.providers.get(name))
+                    .filter(|p| {
+                        let c = p.adapter.capabilities();
+                        c.supports(QrType::Dynamic) && c.accepts_amount(request.amount)
+                    })
+                    .cloned(),
+            );
+        }
+        // The first provider whose health admits a create; the first choice if none does. A
+        // provider named in the request is used whatever its health.
+        let start = if candidates.len() > 1 {
+            candidates
+                .iter()
+                .position(|p| self.health.admit(p.name.as_str()))
+                .unwrap_or(0)
+        } else {
+            0
+        };
+        let provider = candidates.get(start).unwrap_or(&provider).clone();
         let kind = match request.qr_type {
             QrType::Dynamic => QrKind::Dynamic,
             QrType::Customer => QrKind::Customer {
@@ -79,7 +114,7 @@ impl Payments {
             request_hash: request.hash(),
             amount: request.amount,
             currency: request.currency,
-            provider: request.provider.clone(),
+            provider: provider.name.clone(),
             order: request.order.clone(),
             description: request.description.clone(),
             created_at: now,
@@ -104,7 +139,72 @@ impl Payments {
             description: payment.description.clone(),
             kind,
         };
-        match provider.adapter.create_qr(&asked).await {
+        let mut payment = payment;
+        let mut index = start;
+        let mut provider = provider;
+        loop {
+            let result = provider.adapter.create_qr(&asked).await;
+            if let Err(error) = &result
+                && falls_over(error, &provider)
+                && self.another_call_fits(&payment)
+                && let Some(next) = self.next_provider(&candidates, index)
+            {
+                let now = self.clock.now();
+                let why = error.to_string();
+                if let Some(moved) = self
+                    .store
+                    .move_to_provider(
+                        &payment.id,
+                        &provider.name,
+                        &next.1.name,
+                        &why,
+                        now,
+                        self.creation_deadline(now),
+                    )
+                    .await?
+                {
+                    tracing::warn!(payment = %payment.id, from = %provider.name, to = %next.1.name, "the bank failed before any QR existed ({why}); the create goes to the next provider");
+                    self.hub.changed(payment.id.as_str());
+                    payment = moved;
+                    index = next.0;
+                    provider = next.1.clone();
+                    continue;
+                }
+            }
+            return self
+                .creation_answered(register, payment, &provider, result)
+                .await;
+        }
+    }
+
+    /// Does one more bank call fit before the register stops waiting for this create?
+    fn another_call_fits(&self, payment: &Payment) -> bool {
+        self.clock.now() + chrono(self.settings.bank_timeout)
+            < payment.created_at + chrono(self.settings.register_timeout)
+    }
+
+    /// The next of `candidates` after `index` that may take a create now (by its health).
+    fn next_provider<'a>(
+        &self,
+        candidates: &'a [Provider],
+        index: usize,
+    ) -> Option<(usize, &'a Provider)> {
+        candidates
+            .iter()
+            .enumerate()
+            .skip(index.saturating_add(1))
+            .find(|(_, p)| self.health.admit(p.name.as_str()))
+    }
+
+    /// Records what the bank answered to a create.
+    async fn creation_answered(
+        &self,
+        register: &RegisterId,
+        payment: Payment,
+        provider: &Provider,
+        result: Result<qrpayd_bank::IssuedQr, BankError>,
+    ) -> Result<Created, PaymentError> {
+        match result {
             Ok(qr) => {
                 let first_poll =
                     (self.clock.now() + chrono(provider.poll_interval)).min(payment.expires_at);

@@ -33,7 +33,8 @@ impl Payments {
                 self.late_watch_job(&payment, attempts).await
             }
             PaymentState::Creating => {
-                let deadline = self.creation_deadline(payment.created_at);
+                // A create that moved to another provider started its bank call then.
+                let deadline = self.creation_deadline(payment.updated_at.max(payment.created_at));
                 if now < deadline {
                     return self.store.reschedule_job(&target, deadline, None).await;
                 }

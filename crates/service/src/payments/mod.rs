@@ -65,6 +65,9 @@ pub struct Settings {
     pub payment_ttl: Duration,
     /// Timeout of one bank call.
     pub bank_timeout: Duration,
+    /// How long the register waits for an answer: a create falls over to another provider
+    /// only while one more bank call fits.
+    pub register_timeout: Duration,
     /// How long a refund without a bank id may show no trace before it is recorded failed.
     pub refund_settle: Duration,
     /// What to do when a customer pays after the payment was closed.
@@ -87,8 +90,11 @@ pub struct CreatePayment {
     pub amount: Kopecks,
     /// RUB.
     pub currency: Currency,
-    /// Which bank.
+    /// Which bank: the register's first choice, or the one the request named.
     pub provider: ProviderName,
+    /// The providers to fall over to, in order, when `provider` is down or fails before a QR
+    /// exists (a dynamic QR only; empty when the request named its provider).
+    pub fallback: Vec<ProviderName>,
     /// The sale receipt id.
     pub order: Option<OrderRef>,
     /// Payment purpose shown in the bank app.

@@ -73,6 +73,54 @@ impl BankAdapter for WholeRefundsOnly {
     }
 }
 
+/// A bank that refuses every create with the code in the payment's description: a refusal of
+/// the request (`ERROR.AMOUNT`), or its own internal error (`ERROR.TRY_LATER`).
+struct Refuses;
+
+#[async_trait]
+impl BankAdapter for Refuses {
+    fn capabilities(&self) -> Capabilities {
+        WholeRefundsOnly.capabilities()
+    }
+    async fn create_qr(&self, request: &CreateQr) -> Result<IssuedQr, BankError> {
+        Err(BankError::Rejected {
+            code: request.description.clone().unwrap_or_default(),
+            message: "refused".into(),
+        })
+    }
+    async fn register_cash_link(&self) -> Result<IssuedQr, BankError> {
+        WholeRefundsOnly.register_cash_link().await
+    }
+    async fn payment_status(&self, q: &PaymentQuery) -> Result<BankPaymentStatus, BankError> {
+        WholeRefundsOnly.payment_status(q).await
+    }
+    async fn deactivate_qr(&self, q: &PaymentQuery) -> Result<Deactivation, BankError> {
+        WholeRefundsOnly.deactivate_qr(q).await
+    }
+    async fn refund(&self, r: &RefundRequest) -> Result<BankRefundStatus, BankError> {
+        WholeRefundsOnly.refund(r).await
+    }
+    async fn refund_status(
+        &self,
+        r: &RefundRequest,
+    ) -> Result<Option<BankRefundStatus>, BankError> {
+        WholeRefundsOnly.refund_status(r).await
+    }
+    async fn register_callback_url(&self, url: &str) -> Result<(), BankError> {
+        WholeRefundsOnly.register_callback_url(url).await
+    }
+    fn parse_callback(
+        &self,
+        h: &reqwest::header::HeaderMap,
+        b: &[u8],
+    ) -> Result<CallbackNotice, CallbackError> {
+        WholeRefundsOnly.parse_callback(h, b)
+    }
+    fn callback_ack_body(&self) -> Option<&'static str> {
+        None
+    }
+}
+
 async fn payments() -> (Payments, qrpayd_store::test_db::TestDb) {
     let db = qrpayd_store::test_db::fresh().await.unwrap();
     let store = Store::connect(&db.url).await.unwrap();
@@ -82,15 +130,25 @@ async fn payments() -> (Payments, qrpayd_store::test_db::TestDb) {
             .unwrap()
             .to_utc(),
     );
-    let name = ProviderName::parse("whole").unwrap();
-    let provider = Provider {
-        name: name.clone(),
-        adapter: Arc::new(WholeRefundsOnly),
-        poll_interval: Duration::from_secs(2),
+    let provider = |name: &str, adapter: Arc<dyn BankAdapter>| {
+        let name = ProviderName::parse(name).unwrap();
+        (
+            name.clone(),
+            Provider {
+                name,
+                adapter,
+                poll_interval: Duration::from_secs(2),
+            },
+        )
     };
+    let providers = HashMap::from([
+        provider("whole", Arc::new(WholeRefundsOnly)),
+        provider("refuses", Arc::new(Refuses)),
+    ]);
     let settings = Settings {
         payment_ttl: Duration::from_secs(300),
         bank_timeout: Duration::from_secs(1),
+        register_timeout: Duration::from_secs(310),
         refund_settle: Duration::from_secs(600),
         late_payment_policy: LatePolicy::Refund,
     };
@@ -98,7 +156,7 @@ async fn payments() -> (Payments, qrpayd_store::test_db::TestDb) {
         store,
         Arc::new(clock.clone()),
         ChangeHub::default(),
-        HashMap::from([(name, provider)]),
+        providers,
         Arc::new(crate::health::HealthBoard::new(
             Arc::new(clock.clone()),
             qrpayd_domain::health::BreakerSettings::default(),
@@ -120,6 +178,7 @@ async fn a_bank_without_partial_refunds_gets_whole_refunds_only_and_nothing_is_s
                 amount: Kopecks::new(5_000).unwrap(),
                 currency: Currency::Rub,
                 provider: ProviderName::parse("whole").unwrap(),
+                fallback: Vec::new(),
                 order: None,
                 description: None,
                 qr_type: QrType::Dynamic,
@@ -177,4 +236,48 @@ async fn a_bank_without_notifications_has_no_notification_endpoint() {
         matches!(outcome, Err(CallbackProblem::UnknownProvider)),
         "{outcome:?}"
     );
+}
+
+#[tokio::test]
+async fn only_the_banks_own_trouble_moves_a_create_to_the_next_provider() {
+    let (payments, _db) = payments().await;
+    let register = RegisterId::parse("pos-1").unwrap();
+    let request = |code: &str| CreatePayment {
+        amount: Kopecks::new(5_000).unwrap(),
+        currency: Currency::Rub,
+        provider: ProviderName::parse("refuses").unwrap(),
+        fallback: vec![ProviderName::parse("whole").unwrap()],
+        order: None,
+        description: Some(code.to_owned()),
+        qr_type: QrType::Dynamic,
+        customer_qr: None,
+    };
+    // The request's own fault: the next bank would refuse it too; it fails where it was.
+    let refused = payments
+        .create(
+            &register,
+            IdempotencyKey::parse("sale-1").unwrap(),
+            request("ERROR.AMOUNT"),
+        )
+        .await;
+    match refused {
+        Err(PaymentError::CreationFailed(p, BankError::Rejected { code, .. })) => {
+            assert_eq!(
+                (p.provider.as_str(), code.as_str()),
+                ("refuses", "ERROR.AMOUNT")
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+    // The bank's own internal error: the create moves on.
+    let moved = payments
+        .create(
+            &register,
+            IdempotencyKey::parse("sale-2").unwrap(),
+            request("ERROR.TRY_LATER"),
+        )
+        .await
+        .unwrap();
+    assert_eq!(moved.payment.provider.as_str(), "whole");
+    assert_eq!(moved.payment.state, PaymentState::Pending);
 }
