@@ -336,10 +336,6 @@ async fn soak(args: Args) -> anyhow::Result<bool> {
     for instance in &fleet {
         instance.stop().await;
     }
-    if let Some(b) = &broker {
-        b.stop().await;
-    }
-    db.stop().await;
 
     // The report.
     let mut scenarios: std::collections::BTreeMap<String, usize> = Default::default();

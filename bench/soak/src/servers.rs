@@ -249,12 +249,6 @@ impl Database {
         self.launch().await
     }
 
-    /// Stops the server for good.
-    pub(crate) async fn stop(&self) {
-        if let Err(e) = self.crash().await {
-            tracing::warn!("stopping the soak's database: {e:#}");
-        }
-    }
 
     /// Is it a server (that can be restarted), rather than a file?
     pub(crate) fn is_server(&self) -> bool {
@@ -344,10 +338,56 @@ impl Broker {
         .await
     }
 
-    /// Stops the node for good.
-    pub(crate) async fn stop(&self) {
-        if let Err(e) = self.stop_node().await {
-            tracing::warn!("stopping the soak's broker: {e:#}");
+}
+
+/// Runs `program` with `args` to the end, quietly (a server's last stop, from `Drop`).
+fn stop_now(program: &std::ffi::OsStr, args: &[&std::ffi::OsStr]) {
+    let _ = std::process::Command::new(program)
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status();
+}
+
+/// The servers stop when the run ends, however it ends (a failed check, an error).
+impl Drop for Database {
+    fn drop(&mut self) {
+        match self.kind {
+            Db::Sqlite => {}
+            Db::Mariadb => {
+                if let Ok(pid) = std::fs::read_to_string(self.dir.join("pid")) {
+                    stop_now("kill".as_ref(), &["-9".as_ref(), pid.trim().as_ref()]);
+                }
+            }
+            Db::Postgres => {
+                if let Ok(pg_ctl) = postgres_bin("pg_ctl") {
+                    let data = self.dir.join("data");
+                    stop_now(
+                        "runuser".as_ref(),
+                        &[
+                            "-u".as_ref(),
+                            "postgres".as_ref(),
+                            "--".as_ref(),
+                            pg_ctl.as_os_str(),
+                            "-D".as_ref(),
+                            data.as_os_str(),
+                            "-m".as_ref(),
+                            "immediate".as_ref(),
+                            "stop".as_ref(),
+                        ],
+                    );
+                }
+            }
         }
+    }
+}
+
+impl Drop for Broker {
+    fn drop(&mut self) {
+        stop_now(
+            "rabbitmqctl".as_ref(),
+            &["-n".as_ref(), self.node.as_ref(), "-q".as_ref(), "stop".as_ref()],
+        );
     }
 }
