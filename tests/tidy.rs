@@ -40,6 +40,7 @@ fn sources() -> Vec<PathBuf> {
     }
     // The fuzz targets and their driver (fuzz/, outside crates/ like cargo-fuzz's layout).
     rust_files(&root.join("fuzz/src"), &mut files);
+    rust_files(&root.join("bench/src"), &mut files);
     files
 }
 

@@ -53,6 +53,8 @@ pub(crate) struct Options {
     pub(crate) amqp: Option<(String, String)>,
     /// More configuration (registers, providers), appended to the file.
     pub(crate) extra_config: Option<String>,
+    /// More top-level configuration lines (limits, timeouts).
+    pub(crate) extra: Option<String>,
 }
 
 /// Where every test's manual clock starts. qrpayd, the sandbox bank and the test helpers all
@@ -107,10 +109,11 @@ public_url = "http://{addr}"
 payment_ttl_seconds = 300
 register_timeout_seconds = 310
 bank_timeout_seconds = 1
-max_wait_seconds = 10
+{max_wait}
 late_payment_policy = "{late_policy}"
 admin_api_key = "{ADMIN_KEY}"
 {amqp}
+{extra}
 
 [[registers]]
 id = "pos-1"
@@ -163,6 +166,17 @@ poll_interval_ms = 2000
         db = db.url,
         register = options.register_callback,
         late_policy = options.late_policy.unwrap_or("refund"),
+        // An `extra` may set its own wait cap.
+        max_wait = if options
+            .extra
+            .as_deref()
+            .is_some_and(|e| e.contains("max_wait_seconds"))
+        {
+            ""
+        } else {
+            "max_wait_seconds = 10"
+        },
+        extra = options.extra.as_deref().unwrap_or_default(),
         amqp = options
             .amqp
             .as_ref()

@@ -21,6 +21,7 @@ mod display;
 mod events;
 mod fallback;
 mod flow;
+mod limits;
 mod links;
 mod media;
 mod reconcile;

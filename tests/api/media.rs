@@ -225,10 +225,24 @@ async fn the_qr_is_read_like_the_payment_and_only_while_payable() {
     let path = format!("/v1/payments/{id}/qr.png");
 
     assert_eq!(fetch(&app, &path, None).await.code(), "unauthorized");
-    // Another register's payment does not exist for this key; the admin reads everything.
+    // Another register's payment does not exist for this key; the admin key reads payments
+    // but gets no QR picture or slip (a payable QR goes to the register's screen or printer).
     let other = fetch(&app, &path, Some(OTHER_KEY)).await;
     assert_eq!((other.status, other.code()), (404, "not_found".to_owned()));
-    assert_eq!(fetch(&app, &path, Some(ADMIN_KEY)).await.status, 200);
+    for what in [
+        "qr.png",
+        "qr.svg",
+        "qr.txt",
+        "receipt.escpos",
+        "receipt.txt",
+    ] {
+        let admin = fetch(&app, &format!("/v1/payments/{id}/{what}"), Some(ADMIN_KEY)).await;
+        assert_eq!(
+            (admin.status, admin.code()),
+            (403, "admin_read_only".to_owned()),
+            "{what}"
+        );
+    }
     let unknown = fetch(&app, "/v1/payments/pay_nope/qr.svg", Some(KEY)).await;
     assert_eq!(unknown.code(), "not_found");
 

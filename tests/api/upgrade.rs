@@ -108,6 +108,9 @@ async fn a_previous_release_s_journal_with_pending_work_is_upgraded_and_finished
     assert_eq!(reconciliation.body, json!({"last": null}));
 }
 
+/// Undoes the listing indexes (sqlite 0010, postgres 0010).
+const LIST_INDEXES_UNDO: &str = "DROP INDEX payments_register_created; DROP INDEX payments_order_created; DROP INDEX payments_status_created; DROP INDEX payments_late_created; DROP INDEX payments_paid; DROP INDEX refunds_created; DROP INDEX refunds_status_finished; DROP INDEX refunds_status_created";
+
 /// The previous release's last migration on `backend`, and how to undo each migration added
 /// since (version, statement), oldest first.
 fn since_previous_release(backend: qrpayd_store::Backend) -> (i64, Vec<(i64, &'static str)>) {
@@ -118,6 +121,7 @@ fn since_previous_release(backend: qrpayd_store::Backend) -> (i64, Vec<(i64, &'s
             vec![
                 (5, "DROP TABLE reconciliations"),
                 (6, "ALTER TABLE refunds DROP COLUMN sent_at"),
+                (10, LIST_INDEXES_UNDO),
             ],
         ),
         Backend::Postgres => (
@@ -125,6 +129,7 @@ fn since_previous_release(backend: qrpayd_store::Backend) -> (i64, Vec<(i64, &'s
             vec![
                 (4, "DROP TABLE reconciliations"),
                 (5, "ALTER TABLE refunds DROP COLUMN sent_at"),
+                (10, LIST_INDEXES_UNDO),
             ],
         ),
         Backend::MySql => (
@@ -133,6 +138,14 @@ fn since_previous_release(backend: qrpayd_store::Backend) -> (i64, Vec<(i64, &'s
                 (21, "DROP TABLE reconciliations"),
                 (22, "ALTER TABLE refunds DROP COLUMN sent_at"),
                 (23, "SELECT 1"),
+                (30, "DROP INDEX payments_register_created ON payments"),
+                (31, "DROP INDEX payments_order_created ON payments"),
+                (32, "DROP INDEX payments_status_created ON payments"),
+                (33, "DROP INDEX payments_late_created ON payments"),
+                (34, "DROP INDEX payments_paid ON payments"),
+                (35, "DROP INDEX refunds_created ON refunds"),
+                (36, "DROP INDEX refunds_status_finished ON refunds"),
+                (37, "DROP INDEX refunds_status_created ON refunds"),
             ],
         ),
     }

@@ -179,7 +179,7 @@ ERROR_CODES = [
     ("payload_required", "422", "`POST /v1/links/check` without the scanned `payload`."),
     ("unknown_field", "422", "The request body carries a field qrpayd does not know (a typo such as `povider`): a payment takes `amount`, `currency`, `provider`, `order`, `description`; a refund takes `amount`, `reason`. Refused rather than ignored, so a typo never silently falls back to a default."),
     ("invalid_query", "400", "The query string cannot be read (e.g. invalid percent-encoding), or, on `GET /v1/payments`, names an unknown parameter or has a bad value (`status`, `late`, `from`, `to`, `limit`, `register`); on the QR pictures and receipt slips, names a parameter the endpoint does not take."),
-    ("admin_read_only", "403", "The admin key (`admin_api_key`) was used for an operation that changes something (create, cancel, refund). The admin key only lists and reads; use a register's key."),
+    ("admin_read_only", "403", "The admin key (`admin_api_key`) was used for an operation only a register may do: one that changes something (create, cancel, refund), a link check, or a QR picture or receipt slip (a payable QR goes to the register's own screen or printer). The admin key reads payments, refunds and events only; use a register's key."),
     ("forbidden", "403", "`GET /v1/payments?register=...` by a register naming another register: a register lists only its own payments (leave `register` out)."),
     ("invalid_reason", "422", "A refund's `reason` is longer than 140 characters or contains control characters."),
     ("payment_not_refundable", "409", "Refund refused: only a `paid` payment can be refunded (this one is `pending`, `failed`, `expired` or `cancelled`). `payment` is included."),
@@ -191,6 +191,9 @@ ERROR_CODES = [
     ("qr_not_payable", "409", "A QR picture or receipt slip was asked for a payment that is no longer `pending` (paid, failed, expired or cancelled): its QR can no longer be paid and must not reach a screen or the receipt tape. Also for a payment whose QR the customer presents (there is none to show)."),
     ("admin_only", "403", "An admin endpoint (`/v1/admin/...`, `GET /metrics`) was called with a register's key: it needs the `admin_api_key`."),
     ("unknown_display", "404", "`GET /display/{register_id}/events`: no customer display at this address: the register does not exist, has no `display_key`, or `key` is wrong (all three look the same)."),
+    ("rate_limited", "429", "Too many requests from this client address to the paths that need no register key (bank callbacks, the customer display and its assets, the pages, the embedded sandbox bank, this document): more than `rate_limit_burst` at once or `rate_limit_per_second` on average. `Retry-After` says when to try again. `/healthz` and `/readyz` are never limited."),
+    ("too_many_displays", "429", "`GET /display/{register_id}/events`: the register already has `max_display_streams_per_register` display streams open (default 4); the newest gives way, the screens already open keep theirs. `Retry-After` (5 s); the display page retries by itself."),
+    ("overloaded", "503", "qrpayd is at a limit that protects the others: the connection cap (`max_connections`; answered at once on the new connection, which is then closed) or, for `qr.png` and `receipt.escpos`, the render pool (`max_concurrent_renders` running and as many waiting). `Retry-After: 1`."),
 ]
 
 error_table = "\n".join(f"| `{c}` | {s} | {d} |" for c, s, d in ERROR_CODES)
@@ -209,9 +212,20 @@ INFO_DESCRIPTION = f"""The point-of-sale API of **qrpayd**, an SBP (Faster Payme
 Every `/v1` call except the bank callbacks (`/v1/callbacks/{{provider}}`) needs `Authorization: Bearer <key>`. A missing, malformed or unknown key answers `401 unauthorized`. Two kinds of key:
 
 * **A register's key** (`registerKey`): the `api_key` of the register's `[[registers]]` entry in the configuration. **A register sees only its own payments and refunds**: another register's payment or refund answers `404 not_found`, exactly like an id that does not exist.
-* **The admin key** (`adminKey`): the configuration's `admin_api_key` (absent = no admin access). **Read-only, over every register**: it may call `GET /v1/payments` (and filter by `register`), `GET /v1/payments/{{id}}` and `GET /v1/refunds/{{id}}`; every operation that changes something (create, cancel, refund) answers `403 admin_read_only` to it.
+* **The admin key** (`adminKey`): the configuration's `admin_api_key` (absent = no admin access). **Read-only, over every register**, and exactly these: `GET /v1/payments` (and filter by `register`), `GET /v1/payments/{{id}}`, `GET /v1/refunds/{{id}}`, `GET /v1/events` (every register's events), the journal endpoints `/v1/admin/...` and `GET /metrics`. Everything else under `/v1` answers it `403 admin_read_only`: what changes something (create, cancel, refund), `POST /v1/links/check`, and the QR pictures and receipt slips (a payable QR goes to the register's own screen or printer only).
 
 Bank callbacks are authenticated by the bank's signature instead; `/healthz` and `/openapi.json` need no key.
+
+## Limits
+
+qrpayd keeps answering registers when clients misbehave; over a limit the answer is quick, with `Retry-After`, never a stall:
+
+* A request's headers must arrive within `header_read_timeout_seconds` (default 10) of the connection opening or of the previous answer on it (so an idle kept-alive connection closes after that time too); a connection on which no byte moves for `idle_timeout_seconds` (default 120, above `max_wait_seconds`) is closed.
+* At most `max_connections` connections are served at once (default 4096, lowered to the open-file limit); one more is answered `503 overloaded` at once and closed.
+* Each register keeps at most `max_long_polls_per_register` long-polls open (`?wait=` on payments, refunds and events together; default 8; the admin key has its own). **The oldest gives way**: when one more starts, the oldest is answered at once with the current state, exactly as when its wait runs out (a register waits on one thing at a time; older waits are left over from a reconnect).
+* At most `max_display_streams_per_register` display streams per register (default 4); **the newest gives way** (`429 too_many_displays`).
+* The paths that need no register key (bank callbacks, displays, pages and assets, the sandbox bank, this document) are rate-limited per client address (`rate_limit_per_second`, default 20, `rate_limit_burst`, default 100): `429 rate_limited`.
+* `qr.png` and `receipt.escpos` render off the request threads, `max_concurrent_renders` at once (default 2) and as many waiting: more are `503 overloaded`.
 
 ## Idempotency
 
@@ -865,8 +879,16 @@ responses = {
         {"not_found": ex("Unknown refund", err("not_found", "no such payment"))},
     ),
     "AdminReadOnly": error_response(
-        "`admin_read_only`: the admin key cannot change anything; use a register's key.",
-        {"admin_read_only": ex("Admin key", err("admin_read_only", "the admin key can list and read payments and refunds, not change them; use a register's key"))},
+        "`admin_read_only`: the admin key reads payments, refunds and events only; use a register's key.",
+        {"admin_read_only": ex("Admin key", err("admin_read_only", "the admin key only reads payments, refunds and events; changing them, checking links, QR pictures and slips need a register's key"))},
+    ),
+    "RateLimited": error_response(
+        "`rate_limited`: too many requests from this address to paths without a register key. `Retry-After` says when to try again.",
+        {"rate_limited": ex("Too fast", err("rate_limited", "too many requests from this address to paths without a register key; retry after the time in Retry-After"))},
+    ),
+    "Overloaded": error_response(
+        "`overloaded`: qrpayd is at its connection cap or its render pool is full; `Retry-After: 1`.",
+        {"overloaded": ex("Render pool full", err("overloaded", "too many pictures are being rendered; retry in a second"))},
     ),
     "InternalError": error_response(
         "qrpayd could not complete the request (`internal_error`); retry.",
@@ -894,15 +916,17 @@ def media_get(operation_id, summary, description, parameters, content, bad_reque
             "tags": ["qr"],
             "summary": summary,
             "description": description,
-            "security": READ_SECURITY,
+            "security": REGISTER_SECURITY,
             "parameters": [{"$ref": "#/components/parameters/PaymentId"}] + parameters,
             "responses": {
                 "200": {"description": "The picture or slip.", "headers": {"Cache-Control": {"description": "`no-store`: a QR is shown only while it is payable.", "schema": {"type": "string"}}}, "content": content},
                 "400": bad_request,
                 "401": {"$ref": "#/components/responses/Unauthorized"},
+                "403": {"$ref": "#/components/responses/AdminReadOnly"},
                 "404": {"$ref": "#/components/responses/PaymentNotFound"},
                 "409": QR_NOT_PAYABLE,
                 "500": {"$ref": "#/components/responses/InternalError"},
+                "503": {"$ref": "#/components/responses/Overloaded"},
             },
         }
     }
@@ -1037,6 +1061,10 @@ display_paths = {
                     "description": "The event stream. Its `data` lines carry `DisplayState`, e.g. `event: state` / `id: 3f9c0e1a2b4d5c6e` / `retry: 2000` / `data: {\"status\":\"paid\",\"amount\":12345,\"amount_rubles\":\"123.45\",\"currency\":\"RUB\"}`.",
                     "content": {"text/event-stream": {"schema": REF("DisplayState"), "examples": {"paid": ex("The data of a `paid` event", {"status": "paid", "amount": 12345, "amount_rubles": "123.45", "currency": "RUB"})}}},
                 },
+                "429": error_response(
+                    "`too_many_displays`: the register has `max_display_streams_per_register` streams open already (`Retry-After: 5`); or `rate_limited`.",
+                    {"too_many_displays": ex("Too many screens", err("too_many_displays", "this register has as many customer displays open as allowed (max_display_streams_per_register); retry later"))},
+                ),
                 "404": error_response(
                     "`unknown_display`: unknown register, no `display_key`, or a wrong `key`.",
                     {"unknown_display": ex("Wrong key", err("unknown_display", "no customer display here: the register does not exist, has no display_key, or the key is wrong"))},
@@ -1445,7 +1473,7 @@ paths = {
                 },
                 "400": error_response("`invalid_json`: the body is not a JSON object.", {"invalid_json": ex("Not JSON", err("invalid_json", "the body must be a JSON object"))}),
                 "401": {"$ref": "#/components/responses/Unauthorized"},
-                "403": error_response("`admin_read_only`: the admin key cannot check links.", {"admin_read_only": ex("Admin key", err("admin_read_only", "the admin key can list and read payments and refunds, not change them; use a register's key"))}),
+                "403": error_response("`admin_read_only`: the admin key cannot check links.", {"admin_read_only": ex("Admin key", err("admin_read_only", "the admin key only reads payments, refunds and events; changing them, checking links, QR pictures and slips need a register's key"))}),
                 "422": error_response("`payload_required`, `unknown_field`, `invalid_field`.", {"payload_required": ex("Nothing scanned", err("payload_required", "send the scanned text as `payload`"))}),
                 "500": {"$ref": "#/components/responses/InternalError"},
             },
@@ -1803,6 +1831,14 @@ paths = with_inserted(paths, "/openapi.json", display_paths)
 paths = with_inserted(paths, "/healthz", ops_paths)
 paths = with_inserted(paths, "/v1/callbacks/{provider}", admin_paths)
 
+# Every path that needs no register key is rate-limited per client address (`crate::limits`).
+for path, item in paths.items():
+    limited = path not in ("/healthz", "/readyz") and (not path.startswith("/v1/") or path.startswith("/v1/callbacks/"))
+    if limited:
+        for operation in item.values():
+            if isinstance(operation, dict) and "responses" in operation:
+                operation["responses"].setdefault("429", {"$ref": "#/components/responses/RateLimited"})
+
 SANDBOX_TAG = """The embedded SBP sandbox bank, an emulator of Raiffeisenbank's SBP QR API (and of a T-Bank acquiring terminal, a BPC RBS gateway and a Sber QR terminal) for demos, tests and staff training. **Exists only when the configuration has a `[sandbox]` section**; it is mounted under `/sandbox-bank`, and a provider with `base_url = "http://<listen>/sandbox-bank"` talks to it. Its answers are the bank's own JSON (`{"code":"SUCCESS",...}` / `{"code":"ERROR.X","message":"..."}`, messages in Russian), not this API's envelope, and amounts are **rubles** as JSON numbers. Routes (all under `/sandbox-bank`; "auth" = `Authorization: Bearer <sandbox secret_key>`):
 
 * bank API: `POST /api/sbp/v2/qrs` and `POST /api/sbp/v1/qr/register` (register a QR), `GET /api/sbp/v2/qrs/{qr_id}` (auth, QR status), `DELETE /api/sbp/v2/qrs/{qr_id}` (auth, cancel a QR), `GET /api/sbp/v1/qr/{qr_id}/info` (auth), `GET /api/sbp/v1/qr/{qr_id}/payment-info` (auth), `POST /api/sbp/v1/refund` and `GET /api/sbp/v1/refund/{refund_id}` (auth, refunds), `POST /api/settings/v1/callback` (auth, set the callback URL); cash-register links (`qrType` `QRVariable` at `POST /api/sbp/v2/qrs`): `POST /api/payment/v1/orders` (auth, activate a link with an amount; one live order per link, else `ERROR.ORDER_ALREADY_ACTIVE`), `GET`/`DELETE /api/payment/v1/orders/{order_id}` (auth, an order's status; cancel a `NEW` one, else `ORDER_HAS_FINAL_STATUS`), `POST`/`GET /api/payments/v1/orders/{order_id}/refunds/{refund_id}` (auth, refunds of a paid order); `POST /sandbox/customer-qr/charge` (auth, a sandbox-only extension: charge a customer-presented QR, used by providers of `kind = "sandbox"`). Faults apply to these.
@@ -1828,7 +1864,7 @@ doc = {
         {"name": "refunds", "description": "Registers refund paid payments, fully or in parts, and follow the refunds; the late-payment policy's automatic refunds appear here too. Creating needs a register's key; reading also accepts the admin key."},
         {"name": "links", "description": "Cash-register links (one printed static QR per register): checking a scanned sticker. Links are registered and bound with `qrpayd links register|bind|list`."},
         {"name": "events", "description": "The feed of payment and refund events (the same events qrpayd publishes to RabbitMQ)."},
-        {"name": "qr", "description": "A pending payment's QR as SVG, PNG or terminal text, and the QR slip for the receipt printer (ESC/POS bytes or plain text), for registers that do not draw the QR themselves. Read like the payment: a register's key or the admin key."},
+        {"name": "qr", "description": "A pending payment's QR as SVG, PNG or terminal text, and the QR slip for the receipt printer (ESC/POS bytes or plain text), for registers that do not draw the QR themselves. The register's own key only (the admin key answers `403 admin_read_only`)."},
         {"name": "display", "description": "Pages for people, served by qrpayd itself (no internet needed): the customer display / kiosk page of a register with its event stream (opened with the register's `display_key`, never an API key), their assets, and, with a `[sandbox]`, the cashier demo page."},
         {"name": "callbacks", "description": "Bank notifications about payments, authenticated by the bank's signature."},
         {"name": "admin", "description": "The store admin's read-only journal: the `/admin` page and the JSON it reads (`/v1/admin/...`, admin key only)."},
@@ -1846,7 +1882,7 @@ doc = {
             "adminKey": {
                 "type": "http",
                 "scheme": "bearer",
-                "description": "The store admin's `admin_api_key` from the configuration (at least 16 characters; absent = no admin access): `Authorization: Bearer <key>`. Read-only, over every register: accepted by `GET /v1/payments`, `GET /v1/payments/{id}` and `GET /v1/refunds/{id}`; every other `/v1` operation answers it `403 admin_read_only`.",
+                "description": "The store admin's `admin_api_key` from the configuration (at least 16 characters; absent = no admin access): `Authorization: Bearer <key>`. Read-only, over every register: accepted by `GET /v1/payments`, `GET /v1/payments/{id}`, `GET /v1/refunds/{id}`, `GET /v1/events` (every register's), `/v1/admin/...` and `GET /metrics`; every other `/v1` operation (changes, link checks, QR pictures and slips) answers it `403 admin_read_only`.",
             },
         },
         "schemas": schemas,

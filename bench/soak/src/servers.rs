@@ -249,7 +249,6 @@ impl Database {
         self.launch().await
     }
 
-
     /// Is it a server (that can be restarted), rather than a file?
     pub(crate) fn is_server(&self) -> bool {
         self.kind != Db::Sqlite
@@ -337,7 +336,6 @@ impl Broker {
         )
         .await
     }
-
 }
 
 /// Runs `program` with `args` to the end, quietly (a server's last stop, from `Drop`).
@@ -387,7 +385,12 @@ impl Drop for Broker {
     fn drop(&mut self) {
         stop_now(
             "rabbitmqctl".as_ref(),
-            &["-n".as_ref(), self.node.as_ref(), "-q".as_ref(), "stop".as_ref()],
+            &[
+                "-n".as_ref(),
+                self.node.as_ref(),
+                "-q".as_ref(),
+                "stop".as_ref(),
+            ],
         );
     }
 }

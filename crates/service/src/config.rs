@@ -83,6 +83,39 @@ pub struct Config {
     /// cannot have issued a QR (empty: the only configured provider, if there is one).
     #[serde(default)]
     pub default_providers: Vec<String>,
+    /// A connection must deliver a complete request head within this many seconds of the
+    /// server starting to wait for one (after connecting, and after each answer on a kept-alive
+    /// connection, so it is also the keep-alive idle time).
+    #[serde(default = "defaults::header_read_timeout_seconds")]
+    pub header_read_timeout_seconds: u64,
+    /// A connection on which no byte moved for this many seconds is closed (longer than
+    /// `max_wait_seconds`).
+    #[serde(default = "defaults::idle_timeout_seconds")]
+    pub idle_timeout_seconds: u64,
+    /// Most connections served at once (lowered to what the open-file limit allows); beyond
+    /// it a new connection is answered `503 overloaded` with `Retry-After` and closed.
+    #[serde(default = "defaults::max_connections")]
+    pub max_connections: u64,
+    /// Most long-polls (`?wait=` on payments, refunds and events) one register keeps open; a
+    /// newer one makes the oldest answer at once with the current state.
+    #[serde(default = "defaults::max_long_polls_per_register")]
+    pub max_long_polls_per_register: u64,
+    /// Most customer-display streams open per register; one more is refused with `429
+    /// too_many_displays` and `Retry-After` (the screens already open keep theirs).
+    #[serde(default = "defaults::max_display_streams_per_register")]
+    pub max_display_streams_per_register: u64,
+    /// Requests per second each client address may make to the paths that need no register
+    /// key (bank callbacks, displays and their assets, pages, the sandbox bank, OpenAPI);
+    /// beyond it `429 rate_limited` with `Retry-After`.
+    #[serde(default = "defaults::rate_limit_per_second")]
+    pub rate_limit_per_second: u64,
+    /// How many such requests a client address may make at once before the rate applies.
+    #[serde(default = "defaults::rate_limit_burst")]
+    pub rate_limit_burst: u64,
+    /// QR pictures and receipt rasters rendered at once, off the async threads; as many again
+    /// may wait per slot, more are refused with `503 overloaded`.
+    #[serde(default = "defaults::max_concurrent_renders")]
+    pub max_concurrent_renders: u64,
     /// Cash registers and kiosks allowed to use the API.
     #[serde(default)]
     pub registers: Vec<RegisterConfig>,
@@ -220,6 +253,30 @@ mod defaults {
     pub(super) fn log_format() -> String {
         "text".into()
     }
+    pub(super) fn header_read_timeout_seconds() -> u64 {
+        10
+    }
+    pub(super) fn idle_timeout_seconds() -> u64 {
+        120
+    }
+    pub(super) fn max_connections() -> u64 {
+        4096
+    }
+    pub(super) fn max_long_polls_per_register() -> u64 {
+        8
+    }
+    pub(super) fn max_display_streams_per_register() -> u64 {
+        4
+    }
+    pub(super) fn rate_limit_per_second() -> u64 {
+        20
+    }
+    pub(super) fn rate_limit_burst() -> u64 {
+        100
+    }
+    pub(super) fn max_concurrent_renders() -> u64 {
+        2
+    }
     pub(super) fn poll_interval_ms() -> u64 {
         2000
     }
@@ -234,7 +291,7 @@ mod defaults {
 pub struct ConfigError(pub String);
 
 /// Top-level keys that may be overridden from the environment, with their TOML type.
-const TOP_LEVEL: [(&str, bool); 15] = [
+const TOP_LEVEL: [(&str, bool); 23] = [
     ("amqp_url", false),
     ("amqp_exchange", false),
     ("late_payment_policy", false),
@@ -250,6 +307,14 @@ const TOP_LEVEL: [(&str, bool); 15] = [
     ("max_amount_kopecks", true),
     ("log_format", false),
     ("metrics_listen", false),
+    ("header_read_timeout_seconds", true),
+    ("idle_timeout_seconds", true),
+    ("max_connections", true),
+    ("max_long_polls_per_register", true),
+    ("max_display_streams_per_register", true),
+    ("rate_limit_per_second", true),
+    ("rate_limit_burst", true),
+    ("max_concurrent_renders", true),
 ];
 
 impl Config {
@@ -266,13 +331,15 @@ impl Config {
         text: &str,
         env: impl IntoIterator<Item = (String, String)>,
     ) -> Result<Config, ConfigError> {
-        let mut value: toml::Table = text
-            .parse()
-            .map_err(|e: toml::de::Error| ConfigError(format!("not valid TOML: {e}")))?;
+        // The toml crate's own text quotes the offending line, which may hold a key: only its
+        // message and position are shown (see `toml_problem`).
+        let mut value: toml::Table = text.parse().map_err(|e: toml::de::Error| {
+            ConfigError(format!("not valid TOML: {}", toml_problem(text, &e)))
+        })?;
         apply_env(&mut value, env)?;
         let config: Config = toml::Value::Table(value)
             .try_into()
-            .map_err(|e: toml::de::Error| ConfigError(e.message().to_owned()))?;
+            .map_err(|e: toml::de::Error| ConfigError(without_values(e.message())))?;
         config.validate()?;
         Ok(config)
     }
@@ -281,24 +348,19 @@ impl Config {
     pub fn validate(&self) -> Result<(), ConfigError> {
         let mut problems = Vec::new();
         if self.listen.parse::<SocketAddr>().is_err() {
-            problems.push(format!(
-                "listen = {:?} is not an address like \"127.0.0.1:8080\"",
-                self.listen
-            ));
+            problems.push("listen is not an address like \"127.0.0.1:8080\"".into());
         }
         if qrpayd_store::Backend::from_url(&self.database_url).is_none() {
-            problems.push(format!(
+            problems.push(
                 "database_url: use sqlite://qrpayd.db?mode=rwc (embedded), mysql://user:password@host/db (MariaDB) \
-                 or postgres://user:password@host/db (PostgreSQL); got a URL starting {:?}",
-                self.database_url.split(':').next().unwrap_or_default()
-            ));
+                 or postgres://user:password@host/db (PostgreSQL)"
+                    .into(),
+            );
         }
         if let Some(url) = &self.public_url
             && !(url.starts_with("http://") || url.starts_with("https://"))
         {
-            problems.push(format!(
-                "public_url = {url:?} must start with http:// or https://"
-            ));
+            problems.push("public_url must start with http:// or https://".into());
         }
         if self.payment_ttl_seconds < 30 {
             problems.push(format!(
@@ -350,10 +412,10 @@ impl Config {
             problems.push("amqp_exchange must be 1 to 127 characters".into());
         }
         if !matches!(self.late_payment_policy.as_str(), "refund" | "flag") {
-            problems.push(format!(
-                "late_payment_policy = {:?}: use \"refund\" (give the money back) or \"flag\" (mark for a person)",
-                self.late_payment_policy
-            ));
+            problems.push(
+                "late_payment_policy: use \"refund\" (give the money back) or \"flag\" (mark for a person)"
+                    .into(),
+            );
         }
         if let Some(key) = &self.admin_api_key
             && key.expose().len() < 16
@@ -367,9 +429,9 @@ impl Config {
         }
         if let Some(metrics) = &self.metrics_listen {
             match metrics.parse::<SocketAddr>() {
-                Err(_) => problems.push(format!(
-                    "metrics_listen = {metrics:?} is not an address like \"127.0.0.1:9464\""
-                )),
+                Err(_) => problems.push(
+                    "metrics_listen is not an address like \"127.0.0.1:9464\"".into(),
+                ),
                 Ok(addr) if Some(addr) == self.listen.parse::<SocketAddr>().ok() => problems.push(
                     "metrics_listen must differ from listen (the API needs its key; metrics_listen has none)"
                         .into(),
@@ -378,11 +440,9 @@ impl Config {
             }
         }
         if !matches!(self.log_format.as_str(), "text" | "json") {
-            problems.push(format!(
-                "log_format = {:?}: use \"text\" or \"json\"",
-                self.log_format
-            ));
+            problems.push("log_format: use \"text\" or \"json\"".into());
         }
+        self.validate_limits(&mut problems);
         self.validate_providers(&mut problems);
         self.validate_registers(&mut problems);
         if problems.is_empty() {
@@ -401,20 +461,24 @@ impl Config {
             problems.push("no [[providers]]: add at least one bank".into());
         }
         let mut names = HashSet::new();
-        for p in &self.providers {
+        for (i, p) in self.providers.iter().enumerate() {
             if ProviderName::parse(&p.name).is_err() {
                 problems.push(format!(
-                    "provider name {:?}: use letters, digits, '-', '_' or '.'",
-                    p.name
+                    "{}: the name must be letters, digits, '-', '_' or '.'",
+                    entry("providers", i, &p.name)
                 ));
             }
             if !names.insert(p.name.as_str()) {
-                problems.push(format!("provider {:?} is configured twice", p.name));
+                problems.push(format!(
+                    "{} is configured twice",
+                    entry("providers", i, &p.name)
+                ));
             }
             if p.poll_interval_ms < 200 {
                 problems.push(format!(
-                    "provider {:?}: poll_interval_ms = {} is too frequent for a bank (200 at least)",
-                    p.name, p.poll_interval_ms
+                    "{}: poll_interval_ms = {} is too frequent for a bank (200 at least)",
+                    entry("providers", i, &p.name),
+                    p.poll_interval_ms
                 ));
             }
             let bank = match p.bank() {
@@ -452,11 +516,61 @@ impl Config {
             if let Some(min) = bank.capabilities().min_lifetime_seconds
                 && self.payment_ttl_seconds < min.saturating_add(self.bank_timeout_seconds)
             {
-                problems.push(format!(
-                    "provider {:?}: payment_ttl_seconds = {} is too short: the bank takes QR lifetimes of {min} s at least, and one bank call (bank_timeout_seconds = {}) must fit before it",
-                    p.name, self.payment_ttl_seconds, self.bank_timeout_seconds
+                problems.push(format!("{}: payment_ttl_seconds = {} is too short: the bank takes QR lifetimes of {min} s at least, and one bank call (bank_timeout_seconds = {}) must fit before it", entry("providers", i, &p.name), self.payment_ttl_seconds, self.bank_timeout_seconds
                 ));
             }
+        }
+    }
+
+    fn validate_limits(&self, problems: &mut Vec<String>) {
+        let ranges: [(&str, u64, u64, u64); 7] = [
+            (
+                "header_read_timeout_seconds",
+                self.header_read_timeout_seconds,
+                1,
+                300,
+            ),
+            ("max_connections", self.max_connections, 1, 1_000_000),
+            (
+                "max_long_polls_per_register",
+                self.max_long_polls_per_register,
+                1,
+                100_000,
+            ),
+            (
+                "max_display_streams_per_register",
+                self.max_display_streams_per_register,
+                1,
+                100_000,
+            ),
+            (
+                "rate_limit_per_second",
+                self.rate_limit_per_second,
+                1,
+                1_000_000,
+            ),
+            ("rate_limit_burst", self.rate_limit_burst, 1, 1_000_000),
+            ("max_concurrent_renders", self.max_concurrent_renders, 1, 64),
+        ];
+        for (name, value, low, high) in ranges {
+            if !(low..=high).contains(&value) {
+                problems.push(format!("{name} = {value} must be between {low} and {high}"));
+            }
+        }
+        if self.idle_timeout_seconds <= self.max_wait_seconds || self.idle_timeout_seconds > 3600 {
+            problems.push(format!(
+                "idle_timeout_seconds = {} must be above max_wait_seconds ({}: a long-poll moves no byte while it waits) and at most 3600",
+                self.idle_timeout_seconds, self.max_wait_seconds
+            ));
+        }
+    }
+
+    /// The HTTP server's limits.
+    pub fn serve_limits(&self) -> crate::serve::ServeLimits {
+        crate::serve::ServeLimits {
+            header_read_timeout: std::time::Duration::from_secs(self.header_read_timeout_seconds),
+            idle_timeout: std::time::Duration::from_secs(self.idle_timeout_seconds),
+            max_connections: usize::try_from(self.max_connections).unwrap_or(usize::MAX),
         }
     }
 
@@ -466,39 +580,40 @@ impl Config {
         }
         let mut ids = HashSet::new();
         let mut keys = HashSet::new();
-        for r in &self.registers {
+        for (i, r) in self.registers.iter().enumerate() {
             if RegisterId::parse(&r.id).is_err() {
                 problems.push(format!(
-                    "register id {:?}: use letters, digits, '-', '_' or '.'",
-                    r.id
+                    "{}: the id must be letters, digits, '-', '_' or '.'",
+                    entry("registers", i, &r.id)
                 ));
             }
             if !ids.insert(r.id.as_str()) {
-                problems.push(format!("register {:?} is configured twice", r.id));
+                problems.push(format!(
+                    "{} is configured twice",
+                    entry("registers", i, &r.id)
+                ));
             }
             if r.api_key.expose().len() < 16 {
                 problems.push(format!(
-                    "register {:?}: api_key must be at least 16 characters",
-                    r.id
+                    "{}: api_key must be at least 16 characters",
+                    entry("registers", i, &r.id)
                 ));
             }
             if !keys.insert(r.api_key.expose()) {
                 problems.push(format!(
-                    "register {:?}: api_key is shared with another register; each needs its own",
-                    r.id
+                    "{}: api_key is shared with another register; each needs its own",
+                    entry("registers", i, &r.id)
                 ));
             }
             if let Some(display) = &r.display_key {
                 if display.expose().len() < 16 {
                     problems.push(format!(
-                        "register {:?}: display_key must be at least 16 characters",
-                        r.id
+                        "{}: display_key must be at least 16 characters",
+                        entry("registers", i, &r.id)
                     ));
                 }
                 if !display.expose().bytes().all(|b| b.is_ascii_graphic()) {
-                    problems.push(format!(
-                        "register {:?}: display_key must be printable ASCII without spaces (it goes into the display's URL)",
-                        r.id
+                    problems.push(format!("{}: display_key must be printable ASCII without spaces (it goes into the display's URL)", entry("registers", i, &r.id)
                     ));
                 }
                 let api_keys = self.registers.iter().map(|x| &x.api_key);
@@ -506,9 +621,7 @@ impl Config {
                     .chain(self.admin_api_key.as_ref())
                     .any(|k| k == display)
                 {
-                    problems.push(format!(
-                        "register {:?}: display_key must differ from every api_key and the admin_api_key (a display only reads)",
-                        r.id
+                    problems.push(format!("{}: display_key must differ from every api_key and the admin_api_key (a display only reads)", entry("registers", i, &r.id)
                     ));
                 }
                 if self
@@ -518,22 +631,20 @@ impl Config {
                     .count()
                     > 1
                 {
-                    problems.push(format!(
-                        "register {:?}: display_key is shared with another register; each display needs its own",
-                        r.id
+                    problems.push(format!("{}: display_key is shared with another register; each display needs its own", entry("registers", i, &r.id)
                     ));
                 }
             }
             if qrpayd_domain::payment::QrType::parse(&r.qr_type).is_none() {
                 problems.push(format!(
-                    "register {:?}: qr_type {:?}: use \"dynamic\", \"cash_register\" or \"customer\"",
-                    r.id, r.qr_type
+                    "{}: qr_type: use \"dynamic\", \"cash_register\" or \"customer\"",
+                    entry("registers", i, &r.id)
                 ));
             }
             if r.provider.is_some() && !r.providers.is_empty() {
                 problems.push(format!(
-                    "register {:?}: give either provider or providers, not both",
-                    r.id
+                    "{}: give either provider or providers, not both",
+                    entry("registers", i, &r.id)
                 ));
             }
             self.check_provider_list(
@@ -606,8 +717,122 @@ impl Config {
     pub fn listen_addr(&self) -> Result<SocketAddr, ConfigError> {
         self.listen
             .parse()
-            .map_err(|_| ConfigError(format!("bad listen address {:?}", self.listen)))
+            .map_err(|_| ConfigError("listen is not an address like \"127.0.0.1:8080\"".into()))
     }
+}
+
+/// How an error names a provider or register: by its name when that is a valid one (names are
+/// identifiers, shown in logs anyway), else by its position, so a value typed into the wrong
+/// place is never repeated.
+fn entry(list: &str, index: usize, name: &str) -> String {
+    let valid = match list {
+        "providers" => ProviderName::parse(name).is_ok(),
+        _ => RegisterId::parse(name).is_ok(),
+    };
+    let singular = list.trim_end_matches('s');
+    if valid {
+        format!("{singular} {name:?}")
+    } else {
+        format!("{list}[{index}]")
+    }
+}
+
+/// A TOML syntax error as its message and position only: the toml crate's `Display` quotes the
+/// offending line, which may hold a key or password.
+fn toml_problem(text: &str, error: &toml::de::Error) -> String {
+    let message = without_values(error.message());
+    match error.span() {
+        Some(span) => {
+            let before = text.get(..span.start).unwrap_or_default();
+            let line = before.matches('\n').count().saturating_add(1);
+            let column = before
+                .rsplit('\n')
+                .next()
+                .unwrap_or_default()
+                .chars()
+                .count()
+                .saturating_add(1);
+            format!("line {line}, column {column}: {message}")
+        }
+        None => message,
+    }
+}
+
+/// A deserialisation message without the values it quotes: serde says `invalid type: string
+/// "…", expected u64` or `unknown variant `…``, and the value may be a secret typed into the
+/// wrong key. Quoted and back-ticked parts become `…`, except after `field`/`key` (names of
+/// keys, which help).
+fn without_values(message: &str) -> String {
+    let mut out = String::with_capacity(message.len());
+    let mut rest = message;
+    while let Some(at) = rest.find(['"', '`']) {
+        let (head, tail) = rest.split_at(at);
+        out.push_str(head);
+        let quote = tail.chars().next().unwrap_or('"');
+        let body = tail.get(1..).unwrap_or_default();
+        let Some(end) = body.find(quote) else {
+            out.push('…');
+            return out;
+        };
+        let names_a_key = ["field ", "key ", "one of ", ", "]
+            .iter()
+            .any(|w| head.ends_with(w))
+            && !head.contains("variant");
+        out.push(quote);
+        out.push_str(if names_a_key {
+            body.get(..end).unwrap_or_default()
+        } else {
+            "…"
+        });
+        out.push(quote);
+        rest = body.get(end.saturating_add(1)..).unwrap_or_default();
+    }
+    out.push_str(rest);
+    out
+}
+
+/// A URL fit to print: the password in its user part and the values of query parameters
+/// that carry credentials (`password`, `pass`, `pwd`, `secret`, `key`, `token`, …) become
+/// `***`. For banners, logs and errors (`database_url`, `amqp_url`).
+pub fn redacted_url(url: &str) -> String {
+    let (scheme, rest) = match url.split_once("://") {
+        Some((scheme, rest)) => (Some(scheme), rest),
+        None => (None, url),
+    };
+    let (before_query, query) = match rest.split_once('?') {
+        Some((head, query)) => (head, Some(query)),
+        None => (rest, None),
+    };
+    // The last `@` ends the user part (a password may hold `/` or `@` unencoded).
+    let location = match before_query.rsplit_once('@') {
+        Some((user_info, host)) => match user_info.split_once(':') {
+            Some((user, _password)) => format!("{user}:***@{host}"),
+            None => format!("{user_info}@{host}"),
+        },
+        None => before_query.to_owned(),
+    };
+    let mut out = match scheme {
+        Some(scheme) => format!("{scheme}://{location}"),
+        None => location,
+    };
+    if let Some(query) = query {
+        let credential = |name: &str| {
+            let name = name.to_ascii_lowercase();
+            ["pass", "pwd", "secret", "key", "token", "auth"]
+                .iter()
+                .any(|word| name.contains(word))
+        };
+        let pairs: Vec<String> = query
+            .split('&')
+            .map(|pair| match pair.split_once('=') {
+                Some((name, _)) if credential(name) => format!("{name}=***"),
+                _ => pair.to_owned(),
+            })
+            .collect();
+        out.push('?');
+        out.push_str(&pairs.join("&"));
+    }
+    out
 }
 
 /// `pos-1` → `POS_1`, for environment variable names.
@@ -625,14 +850,14 @@ fn apply_env(
         };
         let lower = rest.to_ascii_lowercase();
         if let Some(&(name, numeric)) = TOP_LEVEL.iter().find(|(n, _)| *n == lower) {
-            let value =
-                if numeric {
-                    toml::Value::Integer(val.parse().map_err(|_| {
-                        ConfigError(format!("{key} = {val:?} must be a whole number"))
-                    })?)
-                } else {
-                    toml::Value::String(val)
-                };
+            let value = if numeric {
+                toml::Value::Integer(
+                    val.parse()
+                        .map_err(|_| ConfigError(format!("{key} must be a whole number")))?,
+                )
+            } else {
+                toml::Value::String(val)
+            };
             table.insert(name.to_owned(), value);
             continue;
         }
@@ -665,7 +890,7 @@ fn apply_env(
         let value = match field.as_str() {
             "poll_interval_ms" => toml::Value::Integer(
                 val.parse()
-                    .map_err(|_| ConfigError(format!("{key} = {val:?} must be a whole number")))?,
+                    .map_err(|_| ConfigError(format!("{key} must be a whole number")))?,
             ),
             "set_callback_url" => toml::Value::Boolean(val == "true"),
             _ => toml::Value::String(val),
@@ -832,9 +1057,14 @@ secret_key = "file-secret"
             .replace("0123456789abcdef-pos1", "short")
             .replace("127.0.0.1:8080\"\ndatabase", "nowhere\"\ndatabase");
         let err = Config::from_toml(&text, no_env()).unwrap_err().0;
-        assert!(err.contains("unknown kind \"sberbank\""), "{err}");
+        assert!(err.contains("unknown kind"), "{err}");
         assert!(err.contains("api_key must be at least 16"), "{err}");
-        assert!(err.contains("listen = \"nowhere\""), "{err}");
+        assert!(err.contains("listen is not an address"), "{err}");
+        // Values are never repeated.
+        assert!(
+            !err.contains("sberbank") && !err.contains("nowhere"),
+            "{err}"
+        );
     }
 
     #[test]
@@ -856,7 +1086,7 @@ secret_key = "file-secret"
         let err = Config::from_toml(&format!("metrics_listen = \"nowhere\"\n{GOOD}"), no_env())
             .unwrap_err()
             .0;
-        assert!(err.contains("metrics_listen = \"nowhere\""), "{err}");
+        assert!(err.contains("metrics_listen is not an address"), "{err}");
         let err = Config::from_toml(
             &format!("metrics_listen = \"127.0.0.1:8080\"\n{GOOD}"),
             no_env(),
@@ -870,6 +1100,96 @@ secret_key = "file-secret"
         )];
         let c = Config::from_toml(GOOD, env).unwrap();
         assert_eq!(c.metrics_listen.as_deref(), Some("127.0.0.1:9100"));
+    }
+
+    #[test]
+    fn errors_never_repeat_what_was_written() {
+        const SECRET: &str = "hunter2-very-secret-key";
+        // A syntax error on a line holding a key: the toml crate would quote the line.
+        let broken = GOOD.replace(
+            "secret_key = \"file-secret\"",
+            &format!("secret_key = \"{SECRET}"),
+        );
+        let err = Config::from_toml(&broken, no_env()).unwrap_err().0;
+        assert!(err.contains("not valid TOML: line "), "{err}");
+        assert!(!err.contains(SECRET), "{err}");
+        // A key typed into the wrong place (a number expected, a string given).
+        let misplaced = GOOD.replace(
+            "payment_ttl_seconds = 300",
+            &format!("payment_ttl_seconds = \"{SECRET}\""),
+        );
+        let err = Config::from_toml(&misplaced, no_env()).unwrap_err().0;
+        assert!(!err.contains(SECRET), "{err}");
+        assert!(err.contains("invalid type"), "{err}");
+        let misplaced = GOOD
+            .replace(
+                "public_url = \"http://127.0.0.1:8080\"",
+                &format!("public_url = \"{SECRET}\""),
+            )
+            .replace("kind = \"raiffeisen\"", &format!("kind = \"{SECRET}\""))
+            .replace("id = \"pos-1\"", &format!("id = \"{SECRET} x\""))
+            .replace("https://pay-test.raif.ru", SECRET);
+        let err = Config::from_toml(&format!("log_format = \"{SECRET}\"\n{misplaced}"), no_env())
+            .unwrap_err()
+            .0;
+        assert!(!err.contains(SECRET), "{err}");
+        assert!(err.contains("registers[0]"), "{err}");
+        // An environment value that is not a number.
+        let env = vec![("QRPAYD_MAX_WAIT_SECONDS".to_owned(), SECRET.to_owned())];
+        let err = Config::from_toml(GOOD, env).unwrap_err().0;
+        assert!(!err.contains(SECRET), "{err}");
+        // Unknown keys are named (key names help and are not secrets).
+        let err = Config::from_toml(&format!("{GOOD}\nlisten_port = 1\n"), no_env())
+            .unwrap_err()
+            .0;
+        assert!(err.contains("listen_port"), "{err}");
+    }
+
+    #[test]
+    fn urls_are_printed_without_credentials() {
+        for (url, printed) in [
+            (
+                "mysql://qrpayd:s3cret@db.store.lan:3306/qrpayd",
+                "mysql://qrpayd:***@db.store.lan:3306/qrpayd",
+            ),
+            (
+                "postgres://qrpayd:p%40ss:word@db/qrpayd?sslmode=require&password=s3cret",
+                "postgres://qrpayd:***@db/qrpayd?sslmode=require&password=***",
+            ),
+            (
+                "amqp://guest:guest@127.0.0.1:5672/%2f",
+                "amqp://guest:***@127.0.0.1:5672/%2f",
+            ),
+            ("sqlite://qrpayd.db?mode=rwc", "sqlite://qrpayd.db?mode=rwc"),
+            ("postgres://user@db/x", "postgres://user@db/x"),
+            ("mysql://u:pa/ss@host/db", "mysql://u:***@host/db"),
+            ("sqlite::memory:", "sqlite::memory:"),
+        ] {
+            assert_eq!(redacted_url(url), printed, "{url}");
+        }
+    }
+
+    #[test]
+    fn limits_have_defaults_and_are_checked() {
+        let c = Config::from_toml(GOOD, no_env()).unwrap();
+        assert_eq!(c.header_read_timeout_seconds, 10);
+        assert_eq!(c.max_long_polls_per_register, 8);
+        assert_eq!(c.serve_limits().max_connections, 4096);
+        let env = vec![
+            ("QRPAYD_MAX_CONNECTIONS".to_owned(), "0".to_owned()),
+            ("QRPAYD_IDLE_TIMEOUT_SECONDS".to_owned(), "30".to_owned()),
+        ];
+        let err = Config::from_toml(GOOD, env).unwrap_err().0;
+        assert!(err.contains("max_connections = 0"), "{err}");
+        assert!(
+            err.contains("idle_timeout_seconds = 30 must be above max_wait_seconds (60"),
+            "{err}"
+        );
+        let env = vec![("QRPAYD_RATE_LIMIT_PER_SECOND".to_owned(), "5".to_owned())];
+        assert_eq!(
+            Config::from_toml(GOOD, env).unwrap().rate_limit_per_second,
+            5
+        );
     }
 
     #[test]

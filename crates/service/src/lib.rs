@@ -13,7 +13,10 @@
 //! * [`events`] and [`outbox`] — the event feed for registers, and publishing events to RabbitMQ;
 //! * [`clock`] and [`hub`] — business time and in-process change notifications;
 //! * [`health`] — the providers' health (circuit breakers) that fallback, `/readyz` and metrics use;
-//! * [`metrics`] — Prometheus metrics and the providers' health for `/readyz`.
+//! * [`metrics`] — Prometheus metrics;
+//! * [`serve`] — the HTTP server loop (header-read and idle timeouts, the connection cap);
+//! * [`limits`] — rate limits, per-register caps on long-polls and displays, the render pool;
+//! * [`screens`] — one shared display screen per register, fanned out to its streams.
 
 pub mod api;
 pub mod clock;
@@ -24,11 +27,14 @@ pub mod export;
 pub mod health;
 pub mod hub;
 pub mod journal;
+pub mod limits;
 pub mod links;
 pub mod media;
 pub mod metrics;
 pub mod outbox;
 pub mod payments;
 pub mod reconcile;
+pub mod screens;
+pub mod serve;
 pub mod startup;
 pub mod worker;

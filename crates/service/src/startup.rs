@@ -237,6 +237,11 @@ pub async fn start(
         clock: options.clock.clone(),
         metrics,
         outbox: config.amqp_url.is_some(),
+        limits: Arc::new(crate::limits::Limits::from_config(config)),
+        screens: Arc::new(crate::screens::Screens::new(
+            payments.clone(),
+            options.clock.clone(),
+        )),
     };
     let metrics_listener = match &config.metrics_listen {
         Some(addr) => Some(
@@ -248,30 +253,26 @@ pub async fn start(
     };
     let metrics_app = api::metrics_router(state.clone());
     let app = api::router(state, options.demo_bank.clone());
+    let limits = config.serve_limits().fitted_to_fd_limit();
     let (shutdown, shutdown_rx) = watch::channel(false);
-    let mut stop = shutdown_rx.clone();
     let hub = payments.hub().clone();
     // Logged before the server answers anything, so whoever sees `/healthz` answer also finds
     // this line in the log.
     tracing::info!(%addr, "qrpayd is listening");
-    let server = tokio::spawn(async move {
-        axum::serve(listener, app)
-            .with_graceful_shutdown(async move {
-                let _ = stop.wait_for(|s| *s).await;
-                // Answer open long-polls now with the current state instead of waiting them out.
-                hub.close();
-            })
-            .await
-    });
+    let server = tokio::spawn(crate::serve::serve(
+        listener,
+        app,
+        limits,
+        shutdown_rx.clone(),
+        // Answer open long-polls now with the current state instead of waiting them out.
+        move || hub.close(),
+    ));
     let mut background = Vec::new();
     if let Some(listener) = metrics_listener {
-        let mut stop = shutdown_rx.clone();
+        // The same timeouts and cap as the API: a port scanner gets nothing more here.
+        let stop = shutdown_rx.clone();
         background.push(tokio::spawn(async move {
-            let served = axum::serve(listener, metrics_app)
-                .with_graceful_shutdown(async move {
-                    let _ = stop.wait_for(|s| *s).await;
-                })
-                .await;
+            let served = crate::serve::serve(listener, metrics_app, limits, stop, || {}).await;
             if let Err(e) = served {
                 tracing::error!("metrics listener: {e}");
             }

@@ -210,15 +210,18 @@ impl Store {
         register: Option<&RegisterId>,
         limit: i64,
     ) -> Result<Vec<Event>, StoreError> {
-        let rows = self
-            .backend
-            .q("SELECT * FROM events WHERE seq > ? AND (? IS NULL OR register_id = ?) ORDER BY seq LIMIT ?")
-            .bind(after)
-            .bind(register.map(|r| r.as_str().to_owned()))
-            .bind(register.map(|r| r.as_str().to_owned()))
-            .bind(limit)
-            .fetch_all(&self.pool)
-            .await?;
+        // Two statements, so each walks its own index: a register's rows (`events_register`)
+        // rather than every row after the cursor.
+        let query = match register {
+            Some(register) => self
+                .backend
+                .q("SELECT * FROM events WHERE register_id = ? AND seq > ? ORDER BY seq LIMIT ?")
+                .bind(register.as_str().to_owned()),
+            None => self
+                .backend
+                .q("SELECT * FROM events WHERE seq > ? ORDER BY seq LIMIT ?"),
+        };
+        let rows = query.bind(after).bind(limit).fetch_all(&self.pool).await?;
         rows.iter().map(event_from_row).collect()
     }
 
@@ -248,7 +251,7 @@ impl Store {
             .q("UPDATE events SET published_at = ? WHERE seq = ? AND published_at IS NULL")
             .bind(to_ms(now))
             .bind(seq)
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await?;
         Ok(())
     }
@@ -271,7 +274,7 @@ impl Store {
             .bind(name.to_owned())
             .bind(holder.to_owned())
             .bind(to_ms(now))
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await?;
         if updated.rows_affected() == 1 {
             return Ok(true);
@@ -283,7 +286,7 @@ impl Store {
             .bind(name.to_owned())
             .bind(holder.to_owned())
             .bind(until)
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await
         {
             Ok(_) => Ok(true),

@@ -169,6 +169,11 @@ pub struct ClaimedJob {
 #[derive(Debug, Clone)]
 pub struct Store {
     pool: AnyPool,
+    /// Where write transactions run. SQLite: a pool of its own with one connection, so writers
+    /// queue in order inside qrpayd instead of sleeping in SQLite's busy handler (which backs
+    /// off up to 100 ms at a time and made creates wait over a second under load). Other
+    /// backends: the same pool as reads.
+    writer: AnyPool,
     backend: Backend,
     /// The SQLite file's path (None for other backends and in-memory databases).
     sqlite_path: Option<std::path::PathBuf>,
@@ -207,7 +212,7 @@ impl Store {
                 url.split('@').next_back().unwrap_or_default()
             ))
         })?;
-        let pool = match backend {
+        let (pool, writer) = match backend {
             Backend::Sqlite => {
                 let in_memory = url.contains(":memory:") || url.contains("mode=memory");
                 if !in_memory {
@@ -216,33 +221,43 @@ impl Store {
                     // pool opens connections in parallel.
                     switch_to_wal(&SqliteConnectOptions::from_str(url)?).await?;
                 }
-                AnyPoolOptions::new()
-                    // An in-memory database exists per connection: keep exactly one.
-                    .max_connections(if in_memory { 1 } else { 8 })
-                    .min_connections(1)
-                    .idle_timeout(None)
-                    .max_lifetime(None)
-                    .after_connect(|conn, _| {
-                        Box::pin(async move {
-                            // FULL: a payment acknowledged to a register survives power loss.
-                            sqlx::raw_sql(
-                                "PRAGMA busy_timeout = 10000; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;",
-                            )
-                            .execute(conn)
-                            .await
-                            .map(drop)
+                let sqlite_pool = |connections: u32| {
+                    AnyPoolOptions::new()
+                        .max_connections(connections)
+                        .min_connections(1)
+                        .idle_timeout(None)
+                        .max_lifetime(None)
+                        .after_connect(|conn, _| {
+                            Box::pin(async move {
+                                // FULL: a payment acknowledged to a register survives power loss.
+                                sqlx::raw_sql(
+                                    "PRAGMA busy_timeout = 10000; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;",
+                                )
+                                .execute(conn)
+                                .await
+                                .map(drop)
+                            })
                         })
-                    })
+                };
+                // An in-memory database exists per connection: keep exactly one, for both.
+                let pool = sqlite_pool(if in_memory { 1 } else { 8 })
                     .connect(url)
-                    .await?
+                    .await?;
+                let writer = if in_memory {
+                    pool.clone()
+                } else {
+                    sqlite_pool(1).connect(url).await?
+                };
+                (pool, writer)
             }
             Backend::MySql | Backend::Postgres => {
-                AnyPoolOptions::new()
+                let pool = AnyPoolOptions::new()
                     .max_connections(16)
                     .min_connections(1)
                     .acquire_timeout(Duration::from_secs(10))
                     .connect(url)
-                    .await?
+                    .await?;
+                (pool.clone(), pool)
             }
         };
         let sqlite_path = (backend == Backend::Sqlite)
@@ -250,6 +265,7 @@ impl Store {
             .flatten();
         Ok(Store {
             pool,
+            writer,
             backend,
             sqlite_path,
             instance_lock: Arc::default(),
@@ -297,8 +313,8 @@ impl Store {
     /// instead of failing), a plain one elsewhere (rows are locked with `FOR UPDATE`).
     async fn begin(&self) -> Result<Transaction<'static, Any>, StoreError> {
         Ok(match self.backend {
-            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
-            Backend::MySql | Backend::Postgres => self.pool.begin().await?,
+            Backend::Sqlite => self.writer.begin_with("BEGIN IMMEDIATE").await?,
+            Backend::MySql | Backend::Postgres => self.writer.begin().await?,
         })
     }
 
@@ -589,7 +605,7 @@ impl Store {
                         .bind(now_ms)
                         .bind(now_ms)
                         .bind(limit)
-                        .fetch_all(&self.pool)
+                        .fetch_all(&self.writer)
                         .await?;
                     rows.iter()
                         .map(|r| Ok((r.try_get("id")?, r.try_get("attempts")?)))
@@ -670,7 +686,7 @@ impl Store {
             .bind(error)
             .bind(error)
             .bind(target.id())
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await?;
         Ok(())
     }
@@ -694,7 +710,7 @@ impl Store {
             .q(sql)
             .bind(to_ms(now))
             .bind(target.id())
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await?;
         Ok(())
     }
@@ -709,7 +725,7 @@ impl Store {
         self.backend
             .q(sql)
             .bind(target.id())
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await?;
         Ok(())
     }
@@ -726,30 +742,28 @@ impl Store {
 
     /// Payments matching `filter`, newest first.
     pub async fn list_payments(&self, filter: &PaymentFilter) -> Result<Vec<Payment>, StoreError> {
-        // Optional filters as `(? IS NULL OR column = ?)`: one static statement that works the
-        // same on every backend.
-        let rows = self
-            .backend
-            .q("SELECT * FROM payments WHERE \
-             (? IS NULL OR register_id = ?) AND (? IS NULL OR order_ref = ?) AND \
-             (? IS NULL OR status = ?) AND (? IS NULL OR late = ?) AND \
-             (? IS NULL OR created_at >= ?) AND (? IS NULL OR created_at < ?) \
-             ORDER BY created_at DESC, id DESC LIMIT ?")
-            .bind(filter.register.as_ref().map(RegisterId::as_str))
-            .bind(filter.register.as_ref().map(RegisterId::as_str))
-            .bind(filter.order.as_deref())
-            .bind(filter.order.as_deref())
-            .bind(filter.status.map(PaymentState::as_db_str))
-            .bind(filter.status.map(PaymentState::as_db_str))
-            .bind(filter.late.map(i64::from))
-            .bind(filter.late.map(i64::from))
-            .bind(filter.from.map(to_ms))
-            .bind(filter.from.map(to_ms))
-            .bind(filter.to.map(to_ms))
-            .bind(filter.to.map(to_ms))
-            .bind(filter.limit)
-            .fetch_all(&self.pool)
-            .await?;
+        // Only the filters given become conditions, so every combination can use its index
+        // (an `(? IS NULL OR column = ?)` condition cannot).
+        let mut query = self.backend.q(&list_payments_sql(filter));
+        if let Some(register) = &filter.register {
+            query = query.bind(register.as_str().to_owned());
+        }
+        if let Some(order) = &filter.order {
+            query = query.bind(order.clone());
+        }
+        if let Some(status) = filter.status {
+            query = query.bind(status.as_db_str());
+        }
+        if let Some(late) = filter.late {
+            query = query.bind(i64::from(late));
+        }
+        if let Some(from) = filter.from {
+            query = query.bind(to_ms(from));
+        }
+        if let Some(to) = filter.to {
+            query = query.bind(to_ms(to));
+        }
+        let rows = query.bind(filter.limit).fetch_all(&self.pool).await?;
         rows.iter().map(record::from_row).collect()
     }
 
@@ -784,6 +798,27 @@ impl Store {
             .map(|r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?)))
             .collect()
     }
+}
+
+/// The statement of [`Store::list_payments`] for the filters `filter` uses, in bind order.
+fn list_payments_sql(filter: &PaymentFilter) -> String {
+    let conditions: Vec<&str> = [
+        (filter.register.is_some(), "register_id = ?"),
+        (filter.order.is_some(), "order_ref = ?"),
+        (filter.status.is_some(), "status = ?"),
+        (filter.late.is_some(), "late = ?"),
+        (filter.from.is_some(), "created_at >= ?"),
+        (filter.to.is_some(), "created_at < ?"),
+    ]
+    .into_iter()
+    .filter_map(|(given, condition)| given.then_some(condition))
+    .collect();
+    let filter = if conditions.is_empty() {
+        String::new()
+    } else {
+        format!(" WHERE {}", conditions.join(" AND "))
+    };
+    format!("SELECT * FROM payments{filter} ORDER BY created_at DESC, id DESC LIMIT ?")
 }
 
 /// The file behind a `sqlite://path?…` URL (None for in-memory databases).
@@ -847,5 +882,7 @@ async fn select_by_key(
     row.as_ref().map(record::from_row).transpose()
 }
 
+#[cfg(test)]
+mod plans;
 #[cfg(test)]
 mod tests;

@@ -70,6 +70,8 @@ impl Backend {
 
     /// A query for this backend.
     pub(crate) fn q(self, sql: &str) -> Query<'static, Any, AnyArguments> {
+        #[cfg(test)]
+        record(sql);
         sqlx::query(AssertSqlSafe(self.sql(sql)))
     }
 
@@ -78,6 +80,8 @@ impl Backend {
     where
         (O,): for<'r> sqlx::FromRow<'r, AnyRow>,
     {
+        #[cfg(test)]
+        record(sql);
         sqlx::query_scalar(AssertSqlSafe(self.sql(sql)))
     }
 
@@ -89,6 +93,29 @@ impl Backend {
             Backend::MySql | Backend::Postgres => self.q(&format!("{sql} FOR UPDATE")),
         }
     }
+}
+
+#[cfg(test)]
+thread_local! {
+    /// Every statement this thread prepared, in the order first seen (for the query plan test:
+    /// a `#[tokio::test]` runs on its own thread).
+    static SEEN: std::cell::RefCell<Vec<String>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+#[cfg(test)]
+fn record(sql: &str) {
+    SEEN.with(|seen| {
+        let mut seen = seen.borrow_mut();
+        if !seen.iter().any(|s| s == sql) {
+            seen.push(sql.to_owned());
+        }
+    });
+}
+
+/// The statements this thread prepared so far (SQLite dialect), and forgets them.
+#[cfg(test)]
+pub(crate) fn take_seen() -> Vec<String> {
+    SEEN.with(|seen| std::mem::take(&mut *seen.borrow_mut()))
 }
 
 #[cfg(test)]

@@ -150,7 +150,7 @@ impl FromRequestParts<AppState> for Register {
             Viewer::Admin => Err(ApiError::new(
                 StatusCode::FORBIDDEN,
                 "admin_read_only",
-                "the admin key can list and read payments and refunds, not change them; use a register's key",
+                "the admin key only reads payments, refunds and events; changing them, checking links, QR pictures and slips need a register's key",
             )),
         }
     }

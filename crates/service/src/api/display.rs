@@ -9,40 +9,37 @@
 //! equals the current version gets no repeat. The stream ends when qrpayd stops, so a
 //! shutdown never waits for displays; the browser reconnects by itself.
 //!
-//! The display JSON (`DisplayState` in openapi.json): `{"status": "idle"}`, or
-//! `{"status": "pending", "amount", "amount_rubles", "currency", "qr": {"payload", "svg"},
-//! "expires_at", "expires_in_ms"}`, or `{"status": "paid" | "cancelled" | "expired" |
-//! "failed", "amount", "amount_rubles", "currency"}`.
+//! A register's screen is computed once per change and shared by all its streams
+//! (`crate::screens`); each stream only sends the shared bytes. At most
+//! `max_display_streams_per_register` streams are open per register: one more is refused with
+//! `429 too_many_displays` (`crate::limits`). The display JSON is described in
+//! `crate::screens` and in openapi.json (`DisplayState`).
 
 use std::collections::HashMap;
 use std::convert::Infallible;
+use std::sync::Arc;
 use std::time::Duration;
 
+use axum::body::Bytes;
 use axum::extract::rejection::{PathRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
-use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
-use chrono::{DateTime, SecondsFormat, Utc};
-use qrpayd_domain::ids::{PaymentId, RegisterId};
-use qrpayd_domain::payment::PaymentState;
-use qrpayd_store::{Payment, PaymentFilter};
-use serde_json::{Value, json};
+use qrpayd_domain::ids::RegisterId;
+use tokio::sync::watch;
 
 use super::{ApiError, AppState};
-use crate::display::{self, Screen, Shows};
-use crate::hub::{RegisterSubscription, Subscription};
-use crate::media::qr;
+use crate::clock::Clock;
+use crate::display;
+use crate::hub::ChangeHub;
+use crate::limits::DisplaySlot;
+use crate::metrics::OpenGuard;
+use crate::screens::{Channel, Frame};
 
-/// How often a display's stream re-reads the register's latest payment even without a
-/// signal (a safety net: signals are per process).
-const RESYNC: Duration = Duration::from_secs(30);
 /// Comment lines that keep idle connections (and proxies) open.
 const KEEP_ALIVE: Duration = Duration::from_secs(15);
 /// The browser's reconnect delay after a lost connection.
 const RECONNECT: Duration = Duration::from_secs(2);
-/// Pause after a journal error before reading again.
-const ERROR_PAUSE: Duration = Duration::from_secs(2);
 
 /// Pages: no caching (the URL carries a key), no referrer (ditto), nothing from elsewhere.
 const PAGE_CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'self'";
@@ -100,181 +97,107 @@ pub(super) async fn events(
             "no customer display here: the register does not exist, has no display_key, or the key is wrong",
         )
     })?;
+    let Some(slot) = state.limits.displays.try_enter(register.as_str()) else {
+        return Ok(super::ops::retry_after(
+            ApiError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "too_many_displays",
+                "this register has as many customer displays open as allowed (max_display_streams_per_register); retry later",
+            ),
+            REFUSED_RETRY,
+        ));
+    };
     let last_sent = headers
         .get("last-event-id")
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned);
-    let hub = state.payments.hub();
-    let follow = Follow {
-        changes: hub.subscribe(),
-        created: hub.subscribe_registers(),
-        state,
-        register,
-        current: None,
-        rescan: true,
+    let channel = state.screens.follow(&register);
+    let stream = Stream {
+        frames: channel.frames.clone(),
+        channel,
+        stopping: state.payments.hub().clone(),
+        clock: state.clock.clone(),
         last_sent,
-        showing_qr: false,
+        pending: None,
+        started: false,
+        _slot: slot,
+        _open: state.metrics.display_stream(),
     };
-    let stream = futures_util::stream::unfold(follow, Follow::next);
-    let mut response = Sse::new(stream)
-        .keep_alive(KeepAlive::new().interval(KEEP_ALIVE))
-        .into_response();
-    // Tell nginx-like proxies not to buffer the stream.
-    response
-        .headers_mut()
-        .insert("x-accel-buffering", HeaderValue::from_static("no"));
-    Ok(response)
+    let body = axum::body::Body::from_stream(futures_util::stream::unfold(stream, Stream::next));
+    Ok((
+        [
+            (
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("text/event-stream"),
+            ),
+            (header::CACHE_CONTROL, HeaderValue::from_static("no-cache")),
+            // Tell nginx-like proxies not to buffer the stream.
+            (
+                header::HeaderName::from_static("x-accel-buffering"),
+                HeaderValue::from_static("no"),
+            ),
+        ],
+        body,
+    )
+        .into_response())
 }
 
-/// One display's stream: follows its register's latest payment.
-struct Follow {
-    state: AppState,
-    register: RegisterId,
-    /// Subscribed before the first read, so no change is missed between a read and a wait.
-    changes: Subscription,
-    created: RegisterSubscription,
-    /// The payment on screen (or lingering as an outcome).
-    current: Option<PaymentId>,
-    /// Look for the register's latest payment again (at the start, on a new payment, on the
-    /// periodic re-sync); otherwise re-read only the current one.
-    rescan: bool,
+/// How long a refused display is asked to wait.
+const REFUSED_RETRY: Duration = Duration::from_secs(5);
+/// How long a connecting stream waits for the shared screen's re-read.
+const RESYNC_WAIT: Duration = Duration::from_secs(5);
+
+/// One display's stream: sends the register's shared frames as they change.
+struct Stream {
+    channel: Arc<Channel>,
+    frames: watch::Receiver<Option<Arc<Frame>>>,
+    stopping: ChangeHub,
+    clock: Arc<dyn Clock>,
+    /// The version on the display (`Last-Event-ID` at first).
     last_sent: Option<String>,
-    /// The last event sent showed a QR.
-    showing_qr: bool,
+    /// The shared part of an event whose head was just sent.
+    pending: Option<Bytes>,
+    started: bool,
+    _slot: DisplaySlot,
+    _open: OpenGuard,
 }
 
-impl Follow {
-    async fn latest(&self) -> Result<Option<Payment>, String> {
-        if !self.rescan
-            && let Some(id) = &self.current
-        {
-            return self
-                .state
-                .payments
-                .get(Some(&self.register), id)
-                .await
-                .map(Some)
-                .map_err(|e| e.to_string());
+impl Stream {
+    async fn next(mut self) -> Option<(Result<Bytes, Infallible>, Self)> {
+        if let Some(rest) = self.pending.take() {
+            return Some((Ok(rest), self));
         }
-        let filter = PaymentFilter {
-            register: Some(self.register.clone()),
-            limit: 1,
-            ..PaymentFilter::default()
-        };
-        self.state
-            .payments
-            .list(&filter)
-            .await
-            .map(|mut found| found.pop())
-            .map_err(|e| e.to_string())
-    }
-
-    /// The next event to send, after waiting for a change if nothing changed; `None` when
-    /// qrpayd stops (the stream ends).
-    async fn next(mut self) -> Option<(Result<Event, Infallible>, Self)> {
+        if !self.started {
+            self.started = true;
+            // A connect is a re-sync: the screen is read again before the first event.
+            self.channel.resync(RESYNC_WAIT).await;
+        }
         loop {
-            if self.state.payments.hub().is_closing() {
+            if self.stopping.is_stopping() {
                 return None;
             }
-            let latest = match self.latest().await {
-                Ok(latest) => latest,
-                Err(e) => {
-                    tracing::warn!(register = %self.register, "customer display: cannot read the journal: {e}");
-                    self.rescan = true;
-                    tokio::time::sleep(ERROR_PAUSE).await;
-                    continue;
-                }
-            };
-            self.rescan = false;
-            let now = self.state.clock.now();
-            let screen = display::screen(latest.as_ref(), now);
-            self.current = latest.as_ref().map(|p| p.id.clone());
-            let version = screen.version();
-            // A new payment whose QR the bank is still issuing: keep the screen (an outcome, or
-            // idle) until its QR is there, rather than flash idle; but take an older payment's
-            // QR off at once, the register has moved on.
-            let issuing = latest
-                .as_ref()
-                .is_some_and(|p| p.state == PaymentState::Creating);
-            let keep = issuing && self.last_sent.is_some() && !self.showing_qr;
-            if !keep && self.last_sent.as_deref() != Some(version.as_str()) {
-                let event = Event::default()
-                    .event("state")
-                    .id(&version)
-                    .retry(RECONNECT)
-                    .json_data(state_json(&screen, now))
-                    .unwrap_or_else(|_| Event::default().comment("unserialisable state"));
-                self.last_sent = Some(version);
-                self.showing_qr = screen.shows == Shows::Qr;
-                return Some((Ok(event), self));
+            let frame = self.frames.borrow_and_update().clone();
+            if let Some(frame) = frame
+                && self.last_sent.as_deref() != Some(frame.version.as_str())
+            {
+                self.last_sent = Some(frame.version.clone());
+                self.pending = Some(frame.rest.clone());
+                let head = frame.head(self.clock.now(), RECONNECT);
+                return Some((Ok(head), self));
             }
-            let until = screen
-                .until
-                .and_then(|t| (t - now).to_std().ok())
-                .unwrap_or(RESYNC)
-                .min(RESYNC);
-            let Follow {
-                changes,
-                created,
-                register,
-                current,
-                ..
-            } = &mut self;
-            let changed = async {
-                match current {
-                    Some(id) => changes.changed(id.as_str()).await,
-                    None => std::future::pending().await,
+            tokio::select! {
+                changed = self.frames.changed() => {
+                    if changed.is_err() {
+                        return None;
+                    }
                 }
-            };
-            // A change of the current payment: re-read it; a new payment or the timer: look
-            // for the latest again.
-            self.rescan = tokio::select! {
-                () = changed => false,
-                () = created.created(register.as_str()) => true,
-                () = tokio::time::sleep(until) => true,
-            };
+                () = tokio::time::sleep(KEEP_ALIVE) => {
+                    return Some((Ok(Bytes::from_static(b":\n\n")), self));
+                }
+                () = self.stopping.stopped() => return None,
+            }
         }
     }
-}
-
-fn time(t: DateTime<Utc>) -> String {
-    t.to_rfc3339_opts(SecondsFormat::Millis, true)
-}
-
-/// What a display may see: its register's current payment's amount, QR, status and time
-/// left (relative, so a display's wrong clock does not matter). Nothing else.
-fn state_json(screen: &Screen<'_>, now: DateTime<Utc>) -> Value {
-    let Some(p) = screen.payment else {
-        return json!({ "status": "idle" });
-    };
-    let mut state = json!({
-        "amount": p.amount.get(),
-        "amount_rubles": p.amount.to_rubles_fixed(),
-        "currency": p.currency.code(),
-    });
-    let Some(fields) = state.as_object_mut() else {
-        return json!({ "status": "idle" });
-    };
-    match screen.shows {
-        Shows::Idle => return json!({ "status": "idle" }),
-        Shows::Outcome(status) => {
-            fields.insert("status".into(), status.as_str().into());
-        }
-        Shows::Qr => {
-            let Some((_, payload)) = &p.qr else {
-                return json!({ "status": "idle" });
-            };
-            let svg = qr::QrMatrix::encode(payload)
-                .map(|m| qr::svg(&m, None))
-                .unwrap_or_default();
-            let left = (p.expires_at - now).num_milliseconds().max(0);
-            fields.insert("status".into(), "pending".into());
-            fields.insert("qr".into(), json!({ "payload": payload, "svg": svg }));
-            fields.insert("expires_at".into(), time(p.expires_at).into());
-            fields.insert("expires_in_ms".into(), left.into());
-        }
-    }
-    state
 }
 
 /// `GET /demo`: the cashier demo page (only when the sandbox bank is configured).

@@ -25,6 +25,8 @@ pub struct ApiError {
     /// [`ApiError::payment`]).
     refunds: Vec<Refund>,
     refund: Option<Box<Refund>>,
+    /// Seconds for a `Retry-After` header (limits: 429, 503).
+    retry_after: Option<u64>,
 }
 
 impl ApiError {
@@ -37,6 +39,7 @@ impl ApiError {
             payment: None,
             refunds: Vec::new(),
             refund: None,
+            retry_after: None,
         }
     }
 
@@ -83,6 +86,12 @@ impl ApiError {
     /// Attaches the carried payment's refunds.
     pub fn with_refunds(mut self, refunds: Vec<Refund>) -> Self {
         self.refunds = refunds;
+        self
+    }
+
+    /// Adds `Retry-After` (whole seconds, at least one): the client may try again then.
+    pub fn retry_after(mut self, after: std::time::Duration) -> Self {
+        self.retry_after = Some(after.as_secs().max(1));
         self
     }
 
@@ -251,6 +260,14 @@ impl IntoResponse for ApiError {
                 obj.insert("refund".into(), refund_json(r));
             }
         }
-        (self.status, Json(body)).into_response()
+        let mut response = (self.status, Json(body)).into_response();
+        if let Some(seconds) = self.retry_after
+            && let Ok(value) = axum::http::HeaderValue::from_str(&seconds.to_string())
+        {
+            response
+                .headers_mut()
+                .insert(axum::http::header::RETRY_AFTER, value);
+        }
+        response
     }
 }

@@ -1,7 +1,10 @@
 //! `/v1/payments/{id}/qr.*` and `/v1/payments/{id}/receipt.*`: a pending payment's QR as an
 //! SVG, a PNG or terminal text, and the QR slip for the receipt tape as ESC/POS bytes or plain
-//! text. Read access like `GET /v1/payments/{id}` (the register's key or the admin key). The
-//! pictures and bytes are made by [`crate::media`].
+//! text. The register's key only: a payable QR goes to the register's own screen or printer;
+//! the admin key, which reads payments, is refused (`403 admin_read_only`). The pictures and
+//! bytes are made by [`crate::media`]; PNGs and printer rasters are rendered off the async
+//! threads in the bounded render pool (`crate::limits::RenderPool`: `503 overloaded` when it is
+//! full).
 //!
 //! Only a payable QR is given out: a payment still being created answers `409
 //! payment_not_ready`, one no longer pending `409 qr_not_payable` (a QR of a cancelled or paid
@@ -18,7 +21,7 @@ use qrpayd_domain::payment::{ApiStatus, PaymentState, QrType};
 use qrpayd_store::Payment;
 
 use super::payments::payment_id;
-use super::{ApiError, AppState, Viewer};
+use super::{ApiError, AppState, Register};
 use crate::media::qr::{self, QrError, QrMatrix};
 use crate::media::receipt::{self, Paper, QrPrint, Slip};
 use crate::media::{Lang, qr::QUIET_ZONE};
@@ -99,11 +102,11 @@ fn qr_error(e: &QrError) -> ApiError {
 /// The viewer's payment and its payload, if its QR may be shown.
 async fn payable(
     state: &AppState,
-    viewer: &Viewer,
+    register: &Register,
     id: Result<Path<String>, PathRejection>,
 ) -> Result<(Payment, String), ApiError> {
     let id = payment_id(id)?;
-    let payment = state.payments.get(viewer.register_id(), &id).await?;
+    let payment = state.payments.get(Some(&register.id), &id).await?;
     if payment.state == PaymentState::Creating {
         return Err(ApiError::new(
             StatusCode::CONFLICT,
@@ -135,6 +138,20 @@ async fn payable(
     }
 }
 
+/// Runs CPU-heavy rendering in the bounded render pool, off the async threads.
+async fn render<T: Send + 'static>(
+    state: &AppState,
+    work: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, ApiError> {
+    state.limits.render.render(work).await.map_err(|e| match e {
+        crate::limits::RenderRefused::Busy => {
+            ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "overloaded", e.to_string())
+                .retry_after(std::time::Duration::from_secs(1))
+        }
+        crate::limits::RenderRefused::Failed(_) => ApiError::internal(&e),
+    })
+}
+
 fn encode(payload: &str) -> Result<QrMatrix, ApiError> {
     QrMatrix::encode(payload).map_err(|e| qr_error(&e))
 }
@@ -154,12 +171,12 @@ fn reply(content_type: &'static str, body: impl IntoResponse) -> Response {
 /// `GET /v1/payments/{id}/qr.svg[?size=N]`.
 pub(super) async fn qr_svg(
     State(state): State<AppState>,
-    viewer: Viewer,
+    register: Register,
     id: Result<Path<String>, PathRejection>,
     query: QueryMap,
 ) -> Result<Response, ApiError> {
     let query = params(query, &["size"])?;
-    let (_, payload) = payable(&state, &viewer, id).await?;
+    let (_, payload) = payable(&state, &register, id).await?;
     let matrix = encode(&payload)?;
     let size = size(&query, &matrix)?;
     Ok(reply("image/svg+xml", qr::svg(&matrix, size)))
@@ -168,22 +185,24 @@ pub(super) async fn qr_svg(
 /// `GET /v1/payments/{id}/qr.png[?size=N]`.
 pub(super) async fn qr_png(
     State(state): State<AppState>,
-    viewer: Viewer,
+    register: Register,
     id: Result<Path<String>, PathRejection>,
     query: QueryMap,
 ) -> Result<Response, ApiError> {
     let query = params(query, &["size"])?;
-    let (_, payload) = payable(&state, &viewer, id).await?;
+    let (_, payload) = payable(&state, &register, id).await?;
     let matrix = encode(&payload)?;
     let size = size(&query, &matrix)?.unwrap_or(DEFAULT_PNG_SIZE);
-    let png = qr::png(&matrix, size).map_err(|e| qr_error(&e))?;
+    let png = render(&state, move || qr::png(&matrix, size))
+        .await?
+        .map_err(|e| qr_error(&e))?;
     Ok(reply("image/png", png))
 }
 
 /// `GET /v1/payments/{id}/qr.txt[?background=dark|light]`.
 pub(super) async fn qr_txt(
     State(state): State<AppState>,
-    viewer: Viewer,
+    register: Register,
     id: Result<Path<String>, PathRejection>,
     query: QueryMap,
 ) -> Result<Response, ApiError> {
@@ -199,7 +218,7 @@ pub(super) async fn qr_txt(
         },
         "dark or light (the terminal's background)",
     )?;
-    let (_, payload) = payable(&state, &viewer, id).await?;
+    let (_, payload) = payable(&state, &register, id).await?;
     let matrix = encode(&payload)?;
     Ok(reply("text/plain; charset=utf-8", qr::text(&matrix, dark)))
 }
@@ -228,7 +247,7 @@ fn slip<'a>(payment: &'a Payment, payload: &'a str) -> Slip<'a> {
 /// `GET /v1/payments/{id}/receipt.escpos[?width=58|80&qr=native|raster&lang=ru|en&cut=true|false]`.
 pub(super) async fn receipt_escpos(
     State(state): State<AppState>,
-    viewer: Viewer,
+    register: Register,
     id: Result<Path<String>, PathRejection>,
     query: QueryMap,
 ) -> Result<Response, ApiError> {
@@ -253,23 +272,26 @@ pub(super) async fn receipt_escpos(
         },
         "true or false",
     )?;
-    let (payment, payload) = payable(&state, &viewer, id).await?;
-    let bytes = receipt::escpos(&slip(&payment, &payload), paper, mode, lang, cut)
-        .map_err(|e| qr_error(&e))?;
+    let (payment, payload) = payable(&state, &register, id).await?;
+    let bytes = render(&state, move || {
+        receipt::escpos(&slip(&payment, &payload), paper, mode, lang, cut)
+    })
+    .await?
+    .map_err(|e| qr_error(&e))?;
     Ok(reply("application/octet-stream", bytes))
 }
 
 /// `GET /v1/payments/{id}/receipt.txt[?width=58|80&lang=ru|en]`.
 pub(super) async fn receipt_txt(
     State(state): State<AppState>,
-    viewer: Viewer,
+    register: Register,
     id: Result<Path<String>, PathRejection>,
     query: QueryMap,
 ) -> Result<Response, ApiError> {
     let query = params(query, &["width", "lang"])?;
     let paper = paper(&query)?;
     let lang = lang(&query)?;
-    let (payment, payload) = payable(&state, &viewer, id).await?;
+    let (payment, payload) = payable(&state, &register, id).await?;
     Ok(reply(
         "text/plain; charset=utf-8",
         receipt::text(&slip(&payment, &payload), paper, lang),

@@ -70,6 +70,10 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// A broker is configured (the outbox backlog is worth reporting).
     pub outbox: bool,
+    /// Rate limits, per-register caps, the render pool.
+    pub limits: Arc<crate::limits::Limits>,
+    /// The registers' shared display screens.
+    pub screens: Arc<crate::screens::Screens>,
 }
 
 /// All routes with their layers. `extra` is merged in (the embedded sandbox bank).
@@ -112,11 +116,12 @@ pub fn router(state: AppState, extra: Option<Router>) -> Router {
             state.clone(),
             ops::count_open,
         ))
-        .with_state(state);
+        .with_state(state.clone());
     let app = match extra {
         Some(extra) => api.nest("/sandbox-bank", extra),
         None => api,
     };
+    let app = app.layer(axum::middleware::from_fn_with_state(state, ops::rate_limit));
     // Outermost first: mark the key header sensitive before tracing sees the request, turn a
     // panic into our JSON 500 instead of a dropped connection.
     app.layer(CatchPanicLayer::custom(|_| {

@@ -1,17 +1,19 @@
 //! What monitoring and load balancers call: `/readyz` (can this instance take payments?),
-//! `/metrics` (Prometheus text, with the admin key; or without a key on `metrics_listen`), and
-//! the layer that counts open long-polls and display streams.
+//! `/metrics` (Prometheus text, with the admin key; or without a key on `metrics_listen`), the
+//! layer that counts open long-polls and holds each in its register's slots (the oldest gives
+//! way, `crate::limits`), and the layer that rate-limits key-less paths per client address.
 //!
 //! `/healthz` (in `mod.rs`) stays the cheap liveness probe: the process answers and the
 //! database does.
 
+use std::net::SocketAddr;
+use std::time::Duration;
+
 use axum::Json;
-use axum::body::Body;
-use axum::extract::{Request, State};
+use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use futures_util::StreamExt as _;
 use qrpayd_domain::health::Health;
 use serde_json::{Value, json};
 
@@ -123,36 +125,67 @@ async fn render_metrics(state: &AppState) -> Response {
     }
 }
 
-/// Counts open long-polls (`?wait=N`, N > 0) while they wait, and display event streams while
-/// they are open (the guard lives in the streamed body).
+/// An error answer with `Retry-After` (whole seconds, at least one).
+pub(super) fn retry_after(error: ApiError, after: Duration) -> Response {
+    error.retry_after(after).into_response()
+}
+
+/// Rate-limits the paths that need no register key, per client address (`crate::limits`).
+pub(super) async fn rate_limit(
+    State(state): State<AppState>,
+    request: Request,
+    next: Next,
+) -> Response {
+    if crate::limits::rate_limited_path(request.uri().path())
+        && let Some(ConnectInfo(peer)) = request.extensions().get::<ConnectInfo<SocketAddr>>()
+        && let Err(after) = state.limits.rate.check(peer.ip())
+    {
+        return retry_after(
+            ApiError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "rate_limited",
+                "too many requests from this address to paths without a register key; retry after the time in Retry-After",
+            ),
+            after,
+        );
+    }
+    next.run(request).await
+}
+
+/// Counts open long-polls (`?wait=N`, N > 0) while they wait, and holds each in its
+/// register's long-poll slots: past `max_long_polls_per_register` the oldest gives way
+/// (answers at once with the current state, see `crate::hub::give_way_scope`).
 pub(super) async fn count_open(
     State(state): State<AppState>,
     request: Request,
     next: Next,
 ) -> Response {
-    let path = request.uri().path();
-    if path.starts_with("/display/") && path.ends_with("/events") {
-        let guard = state.metrics.display_stream();
-        let response = next.run(request).await;
-        if !response.status().is_success() {
-            return response; // a refused display: no stream to count
-        }
-        let (parts, body) = response.into_parts();
-        let stream = body.into_data_stream().map(move |chunk| {
-            let _open = &guard;
-            chunk
-        });
-        return Response::from_parts(parts, Body::from_stream(stream));
-    }
     let waits = request.uri().query().is_some_and(|q| {
         q.split('&').any(|pair| {
             pair.strip_prefix("wait=")
                 .is_some_and(|n| n.parse::<u64>().is_ok_and(|n| n > 0))
         })
     });
-    if waits {
-        let _open = state.metrics.long_poll();
+    if !waits {
         return next.run(request).await;
     }
-    next.run(request).await
+    // The register whose slots it takes; an unknown key is refused by the handler itself.
+    let owner = request
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|h| h.to_str().ok())
+        .and_then(|h| h.split_once(' '))
+        .and_then(|(_, key)| state.registers.find(key.trim()))
+        .map(|viewer| match viewer {
+            super::Viewer::Register(r) => r.id.as_str().to_owned(),
+            super::Viewer::Admin => "*admin*".to_owned(),
+        });
+    let _open = state.metrics.long_poll();
+    match owner {
+        Some(owner) => {
+            let (_slot, give_way) = state.limits.waits.enter(&owner);
+            crate::hub::give_way_scope(give_way, next.run(request)).await
+        }
+        None => next.run(request).await,
+    }
 }

@@ -263,6 +263,11 @@ pub(super) fn payment_id(path: Result<Path<String>, PathRejection>) -> Result<Pa
 
 /// The payment with its refunds, as JSON.
 pub(super) async fn render(state: &AppState, payment: &Payment) -> Result<Value, ApiError> {
+    // Only a paid payment can have refunds: the others need no second query (most reads are
+    // of pending payments, by registers waiting for them).
+    if payment.state != PaymentState::Paid && payment.paid_at.is_none() {
+        return Ok(payment_json(payment, &[]));
+    }
     let refunds = state
         .payments
         .refunds_of(&payment.id)
