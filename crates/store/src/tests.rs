@@ -3,7 +3,7 @@
 // fixed-dates: dates here are inputs (bank vectors, malformed dates, the manual clock's start);
 // the code under test gets its time from the test, never from the wall clock.
 
-use chrono::{Duration as Chrono, TimeZone};
+use chrono::{DateTime, Duration as Chrono, TimeZone, Utc};
 use qrpayd_domain::ids::{IdempotencyKey, PaymentId, ProviderName, QrId, RegisterId};
 use qrpayd_domain::money::{Currency, Kopecks};
 use qrpayd_domain::payment::{CloseReason, PaymentEvent, PaymentState};
