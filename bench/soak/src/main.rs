@@ -120,6 +120,9 @@ fn free_port() -> anyhow::Result<u16> {
 #[tokio::main]
 async fn main() -> ExitCode {
     tracing_subscriber::fmt()
+        // No colour codes in a CI log or a file.
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_writer(std::io::stderr)
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()),
         )
