@@ -127,13 +127,35 @@ async fn main() -> ExitCode {
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()),
         )
         .init();
-    match soak(Args::parse()).await {
+    let args = Args::parse();
+    // Interrupted (Ctrl+C, SIGTERM): drop the run, so that its qrpayd processes and private
+    // servers are stopped on the way out instead of being left behind.
+    let outcome = tokio::select! {
+        outcome = soak(args) => outcome,
+        () = interrupted() => Err(anyhow::anyhow!("interrupted; the run's processes are stopped")),
+    };
+    match outcome {
         Ok(true) => ExitCode::SUCCESS,
         Ok(false) => ExitCode::from(1),
         Err(e) => {
             eprintln!("soak: {e:#}");
             ExitCode::from(2)
         }
+    }
+}
+
+/// Resolves on Ctrl+C or SIGTERM.
+async fn interrupted() {
+    let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+        Ok(term) => term,
+        Err(_) => {
+            let _ = tokio::signal::ctrl_c().await;
+            return;
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term.recv() => {}
     }
 }
 

@@ -162,7 +162,7 @@ pub struct RegisterConfig {
 pub struct ProviderConfig {
     /// The "payment module" name registers send, e.g. `raiffeisen`.
     pub name: String,
-    /// The bank protocol: one of [`qrpayd_bank::KINDS`] (`raiffeisen`, `tbank`, `sandbox`).
+    /// The bank protocol: one of [`qrpayd_bank::KINDS`] (`raiffeisen`, `tbank`, `rbs`, `sber`, `sandbox`).
     pub kind: String,
     /// How often to ask the bank about a pending payment (callbacks usually come first).
     pub poll_interval_ms: u64,
