@@ -17,11 +17,26 @@ use axum::response::{IntoResponse, Response};
 use qrpayd_domain::health::Health;
 use serde_json::{Value, json};
 
+use super::ErrorCode;
+use super::contract::*;
 use super::{Admin, ApiError, AppState};
 
 /// `GET /readyz`: ready when the database answers, its schema is the one this binary
 /// expects, and at least one provider is not down (its last calls did not all fail). Each
 /// part is reported; 503 when not ready.
+#[utoipa::path(
+    get,
+    path = "/readyz",
+    operation_id = "ready",
+    tag = "operations",
+    summary = "Readiness: can this instance take payments?",
+    description = include_str!("doc/ready.md"),
+    security(()),
+    responses(
+        (status = 200, description = "Ready.", content_type = "application/json", body = Object),
+        (status = 503, description = "Not ready: which part fails is in the body.", content_type = "application/json", body = Object),
+    )
+)]
 pub(super) async fn readyz(State(state): State<AppState>) -> Response {
     let store = state.payments.store();
     let database = match store.ping().await {
@@ -79,6 +94,22 @@ pub(super) async fn readyz(State(state): State<AppState>) -> Response {
 }
 
 /// `GET /metrics` on the API listener: the admin key only.
+#[utoipa::path(
+    get,
+    path = "/metrics",
+    operation_id = "metrics",
+    tag = "operations",
+    summary = "Prometheus metrics",
+    description = include_str!("doc/metrics.md"),
+    security(("adminKey" = [])),
+    responses(
+        (status = 200, description = "The metrics.", content_type = "application/openmetrics-text", body = String),
+        (status = 401, description = "No valid key (`unauthorized`).", content_type = "application/json", body = ErrorBody),
+        (status = 403, description = "`admin_only`: a register's key; these endpoints need the admin key.", content_type = "application/json", body = ErrorBody),
+        (status = 500, description = "qrpayd could not complete the request (`internal_error`); retry.", content_type = "application/json", body = ErrorBody),
+        (status = 429, description = "`rate_limited`: too many requests from this address to paths without a register key. `Retry-After` says when to try again.", content_type = "application/json", body = ErrorBody),
+    )
+)]
 pub(super) async fn metrics(State(state): State<AppState>, _admin: Admin) -> Response {
     render_metrics(&state).await
 }
@@ -142,8 +173,7 @@ pub(super) async fn rate_limit(
     {
         return retry_after(
             ApiError::new(
-                StatusCode::TOO_MANY_REQUESTS,
-                "rate_limited",
+                ErrorCode::RateLimited,
                 "too many requests from this address to paths without a register key; retry after the time in Retry-After",
             ),
             after,

@@ -1,0 +1,356 @@
+//! The API's typed contract and its OpenAPI document.
+//!
+//! The document served at `/openapi.json` is derived from the code: the operations from the
+//! `#[utoipa::path]` attribute on each handler (their prose in `api/doc/*.md`), routed through
+//! `utoipa_axum` so a route cannot exist without its description; the schemas from the wire
+//! types (`qrpayd_domain::contract` for payments, refunds and events, the request structs next
+//! to their handlers, [`super::ErrorCode`] with its table, the answers below). The committed
+//! `openapi.json` is that derivation written out; the golden test
+//! (`crates/service/tests/openapi.rs`) keeps the two equal: after changing the API run
+//! `QRPAYD_BLESS=1 cargo test -p qrpayd-service --test openapi` and commit the file.
+
+use std::borrow::Cow;
+
+use serde::{Deserialize, Serialize};
+use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, Schema, SchemaFormat, Type};
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::{OpenApi, RefOr};
+use utoipa::{Modify, PartialSchema, ToSchema};
+
+pub use qrpayd_domain::contract::{
+    Event, EventData, EventType, Failure, LateAction, PaymentSnapshot, PaymentView, QrKind, QrView,
+    RefundSnapshot, RefundStatus, RefundView,
+};
+pub use qrpayd_domain::payment::ApiStatus;
+
+pub use super::error::{ErrorBody, ErrorCode, ErrorDetail};
+
+/// The answer of `GET /v1/payments`.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PaymentList {
+    /// The matching payments, newest first (by `created_at`), at most `limit`. Empty when none
+    /// match.
+    pub payments: Vec<PaymentView>,
+}
+
+/// A page of the event feed.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EventPage {
+    /// Events after the cursor, in `seq` order.
+    pub events: Vec<Event>,
+    /// The cursor for the next call (`after=`).
+    #[schema(format = Int64)]
+    pub next: i64,
+}
+
+/// The verdict on a scanned cash-register sticker.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LinkCheck {
+    /// Whether the scanned sticker is this register's link.
+    #[serde(rename = "match")]
+    pub matched: bool,
+    /// Why (not): `match`, `no_link_configured`, `not_a_link`, `not_sbp`, `bad_crc`,
+    /// `other_link`, `not_a_cash_link`, `other_bank`.
+    #[schema(value_type = LinkReason)]
+    pub reason: String,
+    /// The reason in words, for the cashier.
+    pub message: String,
+    /// The QR id read from the scanned link, when it could be read (absent when no link is
+    /// bound).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>)]
+    pub scanned_qr_id: Option<Option<String>>,
+    /// The register's bound link (null when none).
+    #[schema(required = true)]
+    pub configured: Option<ConfiguredLink>,
+}
+
+/// Why a scanned sticker matches this register's link or not.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum LinkReason {
+    /// It is this register's link.
+    Match,
+    /// The register has no link bound.
+    NoLinkConfigured,
+    /// Not a link at all.
+    NotALink,
+    /// A link, but not an SBP one.
+    NotSbp,
+    /// An SBP link with a wrong checksum.
+    BadCrc,
+    /// Another register's (or shop's) link.
+    OtherLink,
+    /// An SBP link, but not a cash-register link.
+    NotACashLink,
+    /// A cash-register link of another bank.
+    OtherBank,
+}
+
+/// A register's bound cash-register link.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ConfiguredLink {
+    /// The link's QR id.
+    pub qr_id: String,
+    /// The provider it belongs to.
+    pub provider: String,
+    /// The link itself.
+    pub payload: String,
+}
+
+/// `GET /healthz` when healthy.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct HealthOk {
+    /// Always `ok`.
+    #[schema(value_type = String, pattern = "^ok$")]
+    pub status: String,
+    /// qrpayd's version.
+    #[schema(examples("0.1.0"))]
+    pub version: String,
+}
+
+/// `GET /healthz` when the journal database does not answer.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct HealthUnavailable {
+    /// Always `unavailable`.
+    #[schema(pattern = "^unavailable$")]
+    pub status: String,
+    /// Always `database_unavailable`.
+    pub error: ErrorDetail,
+}
+
+/// A verified notification that was confirmed with the bank, or is about nothing of ours, is
+/// answered 200 so the bank stops re-sending it.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CallbackAnswer {
+    /// `accepted`: confirmed with the bank and applied (or already known, or nothing to do).
+    /// `ignored`: verified but about nothing of ours (see `reason`); acknowledged so the bank
+    /// stops re-sending it, nothing changed.
+    pub status: CallbackStatus,
+    /// Only with `ignored`: why.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(examples("not our order"))]
+    pub reason: Option<String>,
+}
+
+/// What qrpayd did with a verified notification.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum CallbackStatus {
+    /// Confirmed with the bank and applied.
+    Accepted,
+    /// About nothing of ours.
+    Ignored,
+}
+
+/// What a customer display shows, pushed as the `data` of each `state` event of
+/// `GET /display/{register_id}/events`. Only the register's current payment, and only what
+/// the customer sees: no payment id, receipt, description or refunds. `idle`: nothing to pay
+/// (no payment, one whose QR is still being issued or was never issued, an outcome shown for
+/// 10 s already, or a late payment). `pending`: the QR to show. `paid`, `cancelled`,
+/// `expired`, `failed`: the outcome, shown for 10 seconds after the payment ended.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct DisplayState {
+    /// What the screen shows.
+    pub status: DisplayStatus,
+    /// Kopecks. Absent when `idle`.
+    #[schema(value_type = Option<i64>, format = Int64, minimum = 1)]
+    pub amount: Option<i64>,
+    /// The amount in rubles as exact text with two decimals (`123.45`), for display. Absent
+    /// when `idle`.
+    #[schema(pattern = "^[0-9]+\\.[0-9]{2}$")]
+    pub amount_rubles: Option<String>,
+    /// Absent when `idle`.
+    #[schema(value_type = Option<qrpayd_domain::money::Currency>)]
+    pub currency: Option<String>,
+    /// Only when `pending`.
+    pub qr: Option<DisplayQr>,
+    /// Only when `pending`: when the QR stops being payable.
+    #[schema(format = DateTime)]
+    pub expires_at: Option<String>,
+    /// Only when `pending`: milliseconds left at the time of the event, by qrpayd's clock (a
+    /// display counts down from it, so its own clock does not matter).
+    #[schema(minimum = 0)]
+    pub expires_in_ms: Option<u64>,
+}
+
+/// The status a display shows.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum DisplayStatus {
+    /// Nothing to pay.
+    Idle,
+    /// The QR to show.
+    Pending,
+    /// Paid.
+    Paid,
+    /// Cancelled.
+    Cancelled,
+    /// Expired.
+    Expired,
+    /// Failed.
+    Failed,
+}
+
+/// The QR a display shows.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct DisplayQr {
+    /// The NSPK link the QR encodes (the payment's `qr.payload`).
+    pub payload: String,
+    /// The QR as SVG (level M, 4-module quiet zone, one unit per module, no fixed size).
+    pub svg: String,
+}
+
+/// `true` or `false` in a query.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub(super) enum TrueFalse {
+    /// Yes.
+    True,
+    /// No.
+    False,
+}
+
+/// A terminal's background.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub(super) enum TermBackground {
+    /// Dark (most terminals).
+    Dark,
+    /// Light.
+    Light,
+}
+
+/// Receipt paper width in millimetres.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema)]
+pub(super) enum PaperWidth {
+    /// 58 mm.
+    #[serde(rename = "58")]
+    Narrow,
+    /// 80 mm.
+    #[serde(rename = "80")]
+    Wide,
+}
+
+/// How a slip prints its QR.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub(super) enum QrMode {
+    /// The printer's own QR command.
+    Native,
+    /// A bitmap.
+    Raster,
+}
+
+/// A page's or slip's language.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub(super) enum Language {
+    /// Russian.
+    Ru,
+    /// English.
+    En,
+}
+
+/// The pages' files.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema)]
+pub(super) enum AssetName {
+    /// The display's style.
+    #[serde(rename = "display.css")]
+    DisplayCss,
+    /// The display's script.
+    #[serde(rename = "display.js")]
+    DisplayJs,
+    /// The demo's style.
+    #[serde(rename = "demo.css")]
+    DemoCss,
+    /// The demo's script.
+    #[serde(rename = "demo.js")]
+    DemoJs,
+}
+
+/// Bytes (a PNG, ESC/POS).
+pub(super) struct Binary;
+
+impl PartialSchema for Binary {
+    fn schema() -> RefOr<Schema> {
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .format(Some(SchemaFormat::KnownFormat(KnownFormat::Binary)))
+            .into()
+    }
+}
+
+impl ToSchema for Binary {
+    fn name() -> Cow<'static, str> {
+        Cow::Borrowed("Binary")
+    }
+}
+
+/// The document's frame: title, prose, tags, the two keys.
+#[derive(utoipa::OpenApi)]
+#[openapi(
+    info(
+        title = "qrpayd POS API",
+        version = "1",
+        description = include_str!("doc/intro.md"),
+        license(name = "Apache-2.0", identifier = "Apache-2.0"),
+    ),
+    servers((url = "/", description = "The qrpayd instance serving this document (`listen` in the configuration).")),
+    tags(
+        (name = "payments", description = include_str!("doc/tag_payments.md")),
+        (name = "refunds", description = include_str!("doc/tag_refunds.md")),
+        (name = "links", description = include_str!("doc/tag_links.md")),
+        (name = "events", description = include_str!("doc/tag_events.md")),
+        (name = "qr", description = include_str!("doc/tag_qr.md")),
+        (name = "display", description = include_str!("doc/tag_display.md")),
+        (name = "callbacks", description = include_str!("doc/tag_callbacks.md")),
+        (name = "admin", description = include_str!("doc/tag_admin.md")),
+        (name = "operations", description = include_str!("doc/tag_operations.md")),
+    ),
+    components(schemas(ErrorCode, Event, PaymentSnapshot, RefundSnapshot, DisplayState)),
+    modifiers(&SecuritySchemes)
+)]
+pub(super) struct ApiDoc;
+
+/// Adds the two bearer keys.
+struct SecuritySchemes;
+
+impl Modify for SecuritySchemes {
+    fn modify(&self, openapi: &mut OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        let bearer = |description: &str| {
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some(description))
+                    .build(),
+            )
+        };
+        components.add_security_scheme(
+            "registerKey",
+            bearer(include_str!("doc/key_register.md").trim_end()),
+        );
+        components.add_security_scheme(
+            "adminKey",
+            bearer(include_str!("doc/key_admin.md").trim_end()),
+        );
+    }
+}
+
+/// The derived document, as pretty JSON with a final newline (the committed file's form).
+pub fn derived_openapi_json() -> String {
+    let (_, doc) = super::routes().split_for_parts();
+    let mut text = doc
+        .to_pretty_json()
+        .unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"));
+    text.push('\n');
+    text
+}
