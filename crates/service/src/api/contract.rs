@@ -276,6 +276,106 @@ pub(super) enum AssetName {
     DemoJs,
 }
 
+/// `wait`: seconds to wait, a whole number; any value is capped at `max_wait_seconds`.
+pub(super) struct WaitSeconds;
+
+impl PartialSchema for WaitSeconds {
+    fn schema() -> RefOr<Schema> {
+        ObjectBuilder::new()
+            .schema_type(Type::Integer)
+            .minimum(Some(0))
+            .default(Some(0.into()))
+            .examples([60])
+            .into()
+    }
+}
+
+impl ToSchema for WaitSeconds {
+    fn name() -> Cow<'static, str> {
+        Cow::Borrowed("WaitSeconds")
+    }
+}
+
+/// A time in a query: RFC 3339, or a date (the start of that day in Moscow time).
+pub(super) struct Moment;
+
+impl PartialSchema for Moment {
+    fn schema() -> RefOr<Schema> {
+        let format = |f| {
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .format(Some(SchemaFormat::KnownFormat(f)))
+        };
+        utoipa::openapi::schema::AnyOfBuilder::new()
+            .item(format(KnownFormat::DateTime))
+            .item(format(KnownFormat::Date))
+            .examples([serde_json::json!("2025-03-14")])
+            .into()
+    }
+}
+
+impl ToSchema for Moment {
+    fn name() -> Cow<'static, str> {
+        Cow::Borrowed("Moment")
+    }
+}
+
+/// Raiffeisenbank's `paymentNotification` (its SBP API), POSTed to
+/// `<public_url>/v1/callbacks/<provider>`. Signed with `X-Api-Signature-SHA256`: lowercase hex
+/// HMAC-SHA256 with the merchant's secret key over
+/// `amount|sbpMerchantId|order|paymentStatus|transactionDate` (each as sent). Other fields
+/// (`merchantId`, `additionalInfo`, `createDate`, ...) are ignored. The bank's own format: the
+/// bank's specification is the reference; this only says what qrpayd reads.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub(super) struct RaiffeisenPaymentNotification {
+    /// The bank's id of the payment operation.
+    #[schema(format = Int64)]
+    transaction_id: Option<i64>,
+    /// The QR paid.
+    qr_id: Option<String>,
+    /// Must be the provider's configured `sbp_merchant_id`.
+    sbp_merchant_id: String,
+    /// Rubles, as a JSON number with at most two decimals (e.g. `123.45`); signed as written.
+    #[schema(schema_with = rubles_number)]
+    amount: serde_json::Value,
+    /// The currency.
+    #[schema(examples("RUB"))]
+    currency: Option<String>,
+    /// Moscow time with microseconds, signed verbatim.
+    #[schema(examples("2025-03-14T12:27:40.311204+03:00"))]
+    transaction_date: String,
+    /// The payment's status at the bank.
+    #[schema(value_type = RaiffeisenPaymentStatus)]
+    payment_status: String,
+    /// qrpayd's payment id.
+    order: Option<String>,
+}
+
+/// A JSON number of rubles (never read as a float: qrpayd parses its text exactly).
+fn rubles_number() -> ObjectBuilder {
+    ObjectBuilder::new()
+        .schema_type(Type::Number)
+        .description(Some(
+            "Rubles, as a JSON number with at most two decimals (e.g. `123.45`); signed as written.",
+        ))
+        .examples([serde_json::json!(123.45)])
+}
+
+/// A Raiffeisen notification's `paymentStatus`.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub(super) enum RaiffeisenPaymentStatus {
+    /// Paid.
+    Success,
+    /// Declined.
+    Declined,
+    /// Unknown yet.
+    NoInfo,
+    /// Under way.
+    InProgress,
+}
+
 /// Bytes (a PNG, ESC/POS).
 pub(super) struct Binary;
 

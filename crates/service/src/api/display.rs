@@ -291,7 +291,7 @@ pub(super) async fn admin() -> Response {
         ("name" = inline(AssetName), Path),
     ),
     responses(
-        (status = 200, description = "The file.", content_type = "text/css", body = String),
+        (status = 200, description = "The file.", content((String = "text/css"), (String = "text/javascript"))),
         (status = 404, description = "`not_found`: no such asset.", content_type = "application/json", body = ErrorBody),
         (status = 429, description = "`rate_limited`: too many requests from this address to paths without a register key. `Retry-After` says when to try again.", content_type = "application/json", body = ErrorBody),
     )

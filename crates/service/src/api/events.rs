@@ -24,7 +24,7 @@ use super::{ApiError, AppState, Viewer};
     security(("registerKey" = []), ("adminKey" = [])),
     params(
         ("after" = Option<u64>, Query, description = "Cursor: return events with `seq` greater than this (default 0).", minimum = 0),
-        ("wait" = Option<u64>, Query, description = "Seconds to wait for a final status, a whole non-negative number; values above the configured `max_wait_seconds` (default 60) are reduced to it. Omitted or 0: answer at once.", minimum = 0, example = 60),
+        ("wait" = inline(Option<WaitSeconds>), Query, description = "Seconds to wait for a final status, a whole non-negative number; values above the configured `max_wait_seconds` (default 60) are reduced to it. Omitted or 0: answer at once.", example = 60),
         ("limit" = Option<u64>, Query, description = "At most this many events (1..1000, default 100).", minimum = 1, maximum = 1000),
     ),
     responses(

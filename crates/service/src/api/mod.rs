@@ -39,7 +39,7 @@ use utoipa_axum::routes;
 
 pub use auth::{Admin, Displays, Register, Registers, Viewer};
 pub use contract::derived_openapi_json;
-use contract::{CallbackAnswer, HealthOk, HealthUnavailable};
+use contract::{CallbackAnswer, HealthOk, HealthUnavailable, RaiffeisenPaymentNotification};
 pub use error::{ApiError, ErrorBody, ErrorCode};
 
 use crate::clock::Clock;
@@ -246,7 +246,7 @@ async fn openapi() -> Response {
         ("provider" = String, Path, description = "The provider's `name` in the configuration.", example = "raiffeisen"),
         ("X-Api-Signature-SHA256" = Option<String>, Header, description = "Raiffeisen (`kind = \"raiffeisen\"`, the only kind this version supports): lowercase hex HMAC-SHA256 of `amount|sbpMerchantId|order|paymentStatus|transactionDate` with the provider's secret key. Missing or wrong: `401 invalid_signature`.", pattern = "^[0-9a-fA-F]{64}$"),
     ),
-    request_body(content = Object, content_type = "application/json", description = "The bank's notification, in the bank's own format: for Raiffeisen its `paymentNotification` JSON."),
+    request_body(content = RaiffeisenPaymentNotification, content_type = "application/json", description = "The bank's notification, in the bank's own format: for Raiffeisen its `paymentNotification` JSON."),
     responses(
         (status = 200, description = "Verified and accepted, or verified and deferred (qrpayd asks the bank instead of trusting it).", content_type = "application/json", body = CallbackAnswer),
         (status = 400, description = "`malformed_notification`: signed header present but the body is not an acceptable notification.", content_type = "application/json", body = ErrorBody),

@@ -20,7 +20,7 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 use utoipa::ToSchema;
 
-use super::contract::{ApiStatus, ErrorBody, PaymentList, TrueFalse};
+use super::contract::{ApiStatus, ErrorBody, Moment, PaymentList, TrueFalse, WaitSeconds};
 use super::view::payment_view;
 use super::{ApiError, AppState, ErrorCode, MAX_BODY_BYTES, Register, Viewer};
 use crate::payments::CreatePayment;
@@ -455,7 +455,7 @@ pub(super) fn wait_param(
     security(("registerKey" = []), ("adminKey" = [])),
     params(
         ("id" = String, Path, description = "The payment's `id`. An id that is malformed, unknown, or belongs to another register (for a register's key) answers `404 not_found`.", example = "pay_0190a1b2c3d47e5f8a6b7c8d9e0f1a2b"),
-        ("wait" = Option<u64>, Query, description = "Seconds to wait for a final status, a whole non-negative number; values above the configured `max_wait_seconds` (default 60) are reduced to it. Omitted or 0: answer at once.", minimum = 0, example = 60),
+        ("wait" = inline(Option<WaitSeconds>), Query, description = "Seconds to wait for a final status, a whole non-negative number; values above the configured `max_wait_seconds` (default 60) are reduced to it. Omitted or 0: answer at once.", example = 60),
     ),
     responses(
         (status = 200, description = "The payment (final, or still `pending` when the wait ran out).", content_type = "application/json", body = PaymentView),
@@ -549,8 +549,8 @@ fn parse_time(name: &str, text: &str) -> Result<chrono::DateTime<chrono::Utc>, A
         ("order" = Option<String>, Query, description = "Only payments whose `order` (the register's sale receipt reference) is exactly this.", example = "sale-0042/17"),
         ("status" = Option<ApiStatus>, Query, description = "Only payments in this status. `pending` matches payments whose QR is shown and waiting for the customer (not those whose QR is still being issued or that are being closed, although they also read as `pending`)."),
         ("late" = inline(Option<TrueFalse>), Query, description = "`true`: only late payments (see `late`, `late_action`); `false`: only the others."),
-        ("from" = Option<String>, Query, description = "Only payments created at or after this time: RFC 3339 (`2025-03-14T09:00:00Z`, `2025-03-14T12:00:00+03:00`) or a date `YYYY-MM-DD`, meaning the start of that day in Moscow time.", example = "2025-03-14"),
-        ("to" = Option<String>, Query, description = "Only payments created **before** this time (exclusive), in the same formats as `from`: `from=2025-03-14&to=2025-03-15` is the whole of 14 March, Moscow time.", example = "2025-03-15"),
+        ("from" = inline(Option<Moment>), Query, description = "Only payments created at or after this time: RFC 3339 (`2025-03-14T09:00:00Z`, `2025-03-14T12:00:00+03:00`) or a date `YYYY-MM-DD`, meaning the start of that day in Moscow time.", example = "2025-03-14"),
+        ("to" = inline(Option<Moment>), Query, description = "Only payments created **before** this time (exclusive), in the same formats as `from`: `from=2025-03-14&to=2025-03-15` is the whole of 14 March, Moscow time.", example = "2025-03-15"),
         ("limit" = Option<u64>, Query, description = "At most this many payments (the newest), 1 to 500.", minimum = 1, maximum = 500),
         ("register" = Option<String>, Query, description = "Admin key: only this register's payments (its `id` in `[[registers]]`). A register may name only itself; another register answers `403 forbidden`.", example = "pos-1"),
     ),

@@ -14,7 +14,7 @@ use serde::Deserialize;
 use serde_json::Value;
 use utoipa::ToSchema;
 
-use super::contract::{ErrorBody, RefundView};
+use super::contract::{ErrorBody, RefundView, WaitSeconds};
 use super::payments::{
     body_error, enrich, idempotency_key, json_object, optional_string, payment_id, typed,
     wait_param,
@@ -156,7 +156,7 @@ pub(super) async fn create(
     security(("registerKey" = []), ("adminKey" = [])),
     params(
         ("id" = String, Path, description = "The refund's `id` (`rf_...`). An id that is malformed, unknown, or belongs to another register (for a register's key) answers `404 not_found`.", example = "rf_0190a1f0a8b27c3d9e4f5a6b7c8d9e0f"),
-        ("wait" = Option<u64>, Query, description = "Seconds to wait for a final status, a whole non-negative number; values above the configured `max_wait_seconds` (default 60) are reduced to it. Omitted or 0: answer at once.", minimum = 0, example = 60),
+        ("wait" = inline(Option<WaitSeconds>), Query, description = "Seconds to wait for a final status, a whole non-negative number; values above the configured `max_wait_seconds` (default 60) are reduced to it. Omitted or 0: answer at once.", example = 60),
     ),
     responses(
         (status = 200, description = "The refund (final, or still `pending` when the wait ran out).", content_type = "application/json", body = RefundView),
