@@ -853,3 +853,55 @@ fn the_validator_refuses_what_the_document_forbids() {
     let error = json!({"error": {"code": "no_such_code", "message": "x"}});
     assert!(!c.fits(&json!({"$ref": "#/components/schemas/Error"}), &error));
 }
+
+/// Every example the document shows fits the schema it illustrates (a reader copies them).
+#[test]
+fn every_example_in_the_document_fits_its_schema() {
+    let c = Contract {
+        doc: serde_json::from_str(qrpayd_service::api::OPENAPI).unwrap(),
+        seen: Mutex::new(BTreeSet::new()),
+    };
+    let mut errors = Vec::new();
+    let mut checked = 0;
+    for (name, schema) in c.doc["components"]["schemas"].as_object().unwrap() {
+        for (i, example) in schema["examples"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .enumerate()
+        {
+            c.validate(
+                schema,
+                example,
+                &format!("schema {name} example {i}"),
+                &mut errors,
+            );
+            checked += 1;
+        }
+    }
+    for (path, item) in c.doc["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            let mut contents = Vec::new();
+            if let Some(body) = op["requestBody"]["content"].as_object() {
+                contents.extend(body.iter().map(|(t, c)| (format!("request {t}"), c)));
+            }
+            for (status, response) in op["responses"].as_object().unwrap() {
+                for (t, content) in response["content"].as_object().into_iter().flatten() {
+                    contents.push((format!("{status} {t}"), content));
+                }
+            }
+            for (what, content) in contents {
+                for (name, example) in content["examples"].as_object().into_iter().flatten() {
+                    if !what.contains("json") {
+                        continue;
+                    }
+                    let at = format!("{method} {path} {what} example {name}");
+                    c.validate(&content["schema"], &example["value"], &at, &mut errors);
+                    checked += 1;
+                }
+            }
+        }
+    }
+    assert!(checked > 150, "{checked} examples");
+    assert!(errors.is_empty(), "{}", errors.join("\n"));
+}

@@ -12,6 +12,7 @@
 use std::borrow::Cow;
 
 use serde::{Deserialize, Serialize};
+use utoipa::openapi::example::{Example, ExampleBuilder};
 use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, Schema, SchemaFormat, Type};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{OpenApi, RefOr};
@@ -445,9 +446,105 @@ impl Modify for SecuritySchemes {
     }
 }
 
+/// The examples of the document (`doc/examples.json`): per schema, and per operation (by
+/// `operationId`) for its request body and its answers by status, each named with a summary.
+/// They are data for readers; the contract test checks every one against its schema.
+struct Examples;
+
+impl Examples {
+    fn named(
+        examples: &serde_json::Map<String, serde_json::Value>,
+    ) -> Vec<(String, RefOr<Example>)> {
+        examples
+            .iter()
+            .map(|(name, example)| {
+                let summary = example.get("summary").and_then(serde_json::Value::as_str);
+                let built = ExampleBuilder::new()
+                    .summary(summary.unwrap_or_default())
+                    .value(example.get("value").cloned())
+                    .build();
+                (name.clone(), RefOr::T(built))
+            })
+            .collect()
+    }
+}
+
+impl Modify for Examples {
+    fn modify(&self, openapi: &mut OpenApi) {
+        let Ok(all) = serde_json::from_str::<serde_json::Value>(include_str!("doc/examples.json"))
+        else {
+            return;
+        };
+        if let (Some(schemas), Some(components)) = (
+            all.get("schemas").and_then(serde_json::Value::as_object),
+            openapi.components.as_mut(),
+        ) {
+            for (name, examples) in schemas {
+                if let (Some(RefOr::T(Schema::Object(object))), Some(list)) =
+                    (components.schemas.get_mut(name), examples.as_array())
+                {
+                    object.examples = list.clone();
+                }
+            }
+        }
+        let Some(operations) = all.get("operations").and_then(serde_json::Value::as_object) else {
+            return;
+        };
+        for item in openapi.paths.paths.values_mut() {
+            for operation in [&mut item.get, &mut item.post].into_iter().flatten() {
+                let Some(examples) = operation
+                    .operation_id
+                    .as_deref()
+                    .and_then(|id| operations.get(id))
+                else {
+                    continue;
+                };
+                if let (Some(RefOr::T(body)), Some(named)) = (
+                    operation.request_body.as_mut(),
+                    examples
+                        .get("request")
+                        .and_then(serde_json::Value::as_object),
+                ) {
+                    for content in body.content.values_mut() {
+                        if let RefOr::T(content) = content {
+                            content.examples.extend(Self::named(named));
+                        }
+                    }
+                }
+                let Some(answers) = examples
+                    .get("responses")
+                    .and_then(serde_json::Value::as_object)
+                else {
+                    continue;
+                };
+                for (status, answer) in answers {
+                    let Some(RefOr::T(response)) = operation.responses.responses.get_mut(status)
+                    else {
+                        continue;
+                    };
+                    let (Some(content_type), Some(named)) = (
+                        answer
+                            .get("content_type")
+                            .and_then(serde_json::Value::as_str),
+                        answer
+                            .get("examples")
+                            .and_then(serde_json::Value::as_object),
+                    ) else {
+                        continue;
+                    };
+                    if let Some(RefOr::T(content)) = response.content.get_mut(content_type) {
+                        content.examples.extend(Self::named(named));
+                    }
+                }
+            }
+        }
+    }
+}
+
 /// The derived document, as pretty JSON with a final newline (the committed file's form).
 pub fn derived_openapi_json() -> String {
-    let (_, doc) = super::routes().split_for_parts();
+    let (_, mut doc) = super::routes().split_for_parts();
+    Examples.modify(&mut doc);
     let mut text = doc
         .to_pretty_json()
         .unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"));
