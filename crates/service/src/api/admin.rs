@@ -11,7 +11,8 @@ use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Response};
 use chrono::NaiveDate;
 use qrpayd_domain::ids::RegisterId;
-use serde_json::json;
+use serde::Serialize;
+use utoipa::ToSchema;
 
 use super::ErrorCode;
 use super::contract::*;
@@ -33,6 +34,23 @@ fn query_of(
     Ok(query)
 }
 
+/// `GET /v1/admin/search`: the payments of a sale receipt.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = AdminSearch)]
+pub(super) struct SearchAnswer {
+    /// Newest first, at most 100.
+    payments: Vec<journal::PaymentRow>,
+}
+
+/// `GET /v1/admin/reconciliation`: the last run.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = AdminLastReconciliation)]
+pub(super) struct ReconciliationAnswer {
+    /// `null` when none ran.
+    #[schema(required = true)]
+    last: Option<journal::Reconciliation>,
+}
+
 /// Today in Moscow (UTC+3, no daylight saving) by the business clock.
 fn today(state: &AppState) -> NaiveDate {
     qrpayd_domain::moscow::date(state.clock.now())
@@ -50,11 +68,11 @@ fn today(state: &AppState) -> NaiveDate {
     security(("adminKey" = [])),
     params(
         ("date" = Option<String>, Query, description = "The Moscow day, `YYYY-MM-DD` (default: today).", format = Date),
-        ("register" = Option<String>, Query, description = "Only this register's payments."),
+        ("register" = Option<String>, Query, description = "Only this register's payments (its `id`: 1 to 64 letters, digits, `_`, `-`, `.`).", pattern = "^[A-Za-z0-9_.-]{1,64}$"),
         ("order" = Option<String>, Query, description = "Only payments of this sale receipt."),
     ),
     responses(
-        (status = 200, description = "The answer.", content_type = "application/json", body = Object),
+        (status = 200, description = "The answer.", content_type = "application/json", body = journal::Day),
         (status = 401, description = "No valid key (`unauthorized`).", content_type = "application/json", body = ErrorBody),
         (status = 403, description = "`admin_only`: a register's key; these endpoints need the admin key.", content_type = "application/json", body = ErrorBody),
         (status = 500, description = "qrpayd could not complete the request (`internal_error`); retry.", content_type = "application/json", body = ErrorBody),
@@ -94,10 +112,10 @@ pub(super) async fn day(
     description = include_str!("doc/adminSearch.md"),
     security(("adminKey" = [])),
     params(
-        ("order" = String, Query, description = "The sale receipt id."),
+        ("order" = String, Query, description = "The sale receipt id (not blank; leading and trailing spaces are ignored).", pattern = "\\S"),
     ),
     responses(
-        (status = 200, description = "The answer.", content_type = "application/json", body = Object),
+        (status = 200, description = "The answer.", content_type = "application/json", body = SearchAnswer),
         (status = 401, description = "No valid key (`unauthorized`).", content_type = "application/json", body = ErrorBody),
         (status = 403, description = "`admin_only`: a register's key; these endpoints need the admin key.", content_type = "application/json", body = ErrorBody),
         (status = 500, description = "qrpayd could not complete the request (`internal_error`); retry.", content_type = "application/json", body = ErrorBody),
@@ -117,7 +135,7 @@ pub(super) async fn search(
     let found = journal::by_order(state.payments.store(), order.trim())
         .await
         .map_err(|e| ApiError::internal(&e))?;
-    Ok(Json(json!({ "payments": found })).into_response())
+    Ok(Json(SearchAnswer { payments: found }).into_response())
 }
 
 /// `GET /v1/admin/payments/{id}`: a payment with every state change, bank answer and refund.
@@ -133,7 +151,7 @@ pub(super) async fn search(
         ("id" = String, Path, description = "The payment id."),
     ),
     responses(
-        (status = 200, description = "The answer.", content_type = "application/json", body = Object),
+        (status = 200, description = "The answer.", content_type = "application/json", body = journal::PaymentDetail),
         (status = 401, description = "No valid key (`unauthorized`).", content_type = "application/json", body = ErrorBody),
         (status = 403, description = "`admin_only`: a register's key; these endpoints need the admin key.", content_type = "application/json", body = ErrorBody),
         (status = 500, description = "qrpayd could not complete the request (`internal_error`); retry.", content_type = "application/json", body = ErrorBody),
@@ -165,7 +183,7 @@ pub(super) async fn payment(
     description = include_str!("doc/adminAttention.md"),
     security(("adminKey" = [])),
     responses(
-        (status = 200, description = "The answer.", content_type = "application/json", body = Object),
+        (status = 200, description = "The answer.", content_type = "application/json", body = journal::Attention),
         (status = 401, description = "No valid key (`unauthorized`).", content_type = "application/json", body = ErrorBody),
         (status = 403, description = "`admin_only`: a register's key; these endpoints need the admin key.", content_type = "application/json", body = ErrorBody),
         (status = 500, description = "qrpayd could not complete the request (`internal_error`); retry.", content_type = "application/json", body = ErrorBody),
@@ -191,7 +209,7 @@ pub(super) async fn attention(
     description = include_str!("doc/adminReconciliation.md"),
     security(("adminKey" = [])),
     responses(
-        (status = 200, description = "The answer.", content_type = "application/json", body = Object),
+        (status = 200, description = "The answer.", content_type = "application/json", body = ReconciliationAnswer),
         (status = 401, description = "No valid key (`unauthorized`).", content_type = "application/json", body = ErrorBody),
         (status = 403, description = "`admin_only`: a register's key; these endpoints need the admin key.", content_type = "application/json", body = ErrorBody),
         (status = 500, description = "qrpayd could not complete the request (`internal_error`); retry.", content_type = "application/json", body = ErrorBody),
@@ -204,5 +222,5 @@ pub(super) async fn reconciliation(
     let last = journal::last_reconciliation(state.payments.store())
         .await
         .map_err(|e| ApiError::internal(&e))?;
-    Ok(Json(json!({ "last": last })).into_response())
+    Ok(Json(ReconciliationAnswer { last }).into_response())
 }

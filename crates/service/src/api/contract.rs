@@ -182,6 +182,48 @@ pub struct DisplayState {
     pub expires_in_ms: Option<u64>,
 }
 
+/// One server-sent event of a display's stream: `event: state`, an `id`, `retry: 2000` and
+/// the `DisplayState` as JSON in `data`.
+pub(super) struct DisplayEvent;
+
+impl PartialSchema for DisplayEvent {
+    fn schema() -> RefOr<Schema> {
+        let string = || ObjectBuilder::new().schema_type(Type::String);
+        ObjectBuilder::new()
+            .schema_type(Type::Object)
+            .property("event", string().enum_values(Some(["state"])))
+            .property(
+                "id",
+                string().description(Some(
+                    "The screen's version: `Last-Event-ID` on a reconnect.",
+                )),
+            )
+            .property(
+                "retry",
+                ObjectBuilder::new()
+                    .schema_type(Type::Integer)
+                    .minimum(Some(0))
+                    .description(Some("Milliseconds before the browser reconnects.")),
+            )
+            .property(
+                "data",
+                string()
+                    .content_media_type("application/json")
+                    .content_schema(Some(RefOr::Ref(utoipa::openapi::Ref::from_schema_name(
+                        "DisplayState",
+                    )))),
+            )
+            .required("data")
+            .into()
+    }
+}
+
+impl ToSchema for DisplayEvent {
+    fn name() -> Cow<'static, str> {
+        Cow::Borrowed("DisplayEvent")
+    }
+}
+
 /// The status a display shows.
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]

@@ -85,7 +85,7 @@ fn display_of(
     params(
         ("register_id" = String, Path, description = "The register's `id` in `[[registers]]`.", example = "pos-1"),
         ("key" = String, Query, description = "The register's `display_key` from its `[[registers]]` entry (at least 16 printable characters; `QRPAYD_REGISTERS__<ID>__DISPLAY_KEY`). Not an API key: it opens only this page and its events. Logged as `key=***`.", min_length = 16),
-        ("lang" = inline(Option<Language>), Query, description = "`en` for English; Russian otherwise."),
+        ("lang" = Option<String>, Query, description = "`en` for English; Russian otherwise (any other value, as a kiosk's URL may carry).", example = "en"),
     ),
     responses(
         (status = 200, description = "The page.", content_type = "text/html", body = String),
@@ -119,7 +119,7 @@ pub(super) async fn page(
         ("Last-Event-ID" = Option<String>, Header, description = "Sent by the browser on a reconnect: the `id` of the last event it got."),
     ),
     responses(
-        (status = 200, description = "The event stream. Its `data` lines carry `DisplayState`, e.g. `event: state` / `id: 3f9c0e1a2b4d5c6e` / `retry: 2000` / `data: {\"status\":\"paid\",\"amount\":12345,\"amount_rubles\":\"123.45\",\"currency\":\"RUB\"}`.", content_type = "text/event-stream", body = DisplayState),
+        (status = 200, description = "The event stream. Its `data` lines carry `DisplayState`, e.g. `event: state` / `id: 3f9c0e1a2b4d5c6e` / `retry: 2000` / `data: {\"status\":\"paid\",\"amount\":12345,\"amount_rubles\":\"123.45\",\"currency\":\"RUB\"}`.", content_type = "text/event-stream", body = DisplayEvent),
         (status = 429, description = "`too_many_displays`: the register has `max_display_streams_per_register` streams open already (`Retry-After: 5`); or `rate_limited`.", content_type = "application/json", body = ErrorBody),
         (status = 404, description = "`unknown_display`: unknown register, no `display_key`, or a wrong `key`.", content_type = "application/json", body = ErrorBody),
     )

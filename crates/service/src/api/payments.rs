@@ -552,7 +552,7 @@ fn parse_time(name: &str, text: &str) -> Result<chrono::DateTime<chrono::Utc>, A
         ("from" = inline(Option<Moment>), Query, description = "Only payments created at or after this time: RFC 3339 (`2025-03-14T09:00:00Z`, `2025-03-14T12:00:00+03:00`) or a date `YYYY-MM-DD`, meaning the start of that day in Moscow time.", example = "2025-03-14"),
         ("to" = inline(Option<Moment>), Query, description = "Only payments created **before** this time (exclusive), in the same formats as `from`: `from=2025-03-14&to=2025-03-15` is the whole of 14 March, Moscow time.", example = "2025-03-15"),
         ("limit" = Option<u64>, Query, description = "At most this many payments (the newest), 1 to 500.", minimum = 1, maximum = 500),
-        ("register" = Option<String>, Query, description = "Admin key: only this register's payments (its `id` in `[[registers]]`). A register may name only itself; another register answers `403 forbidden`.", example = "pos-1"),
+        ("register" = Option<String>, Query, description = "Admin key: only this register's payments (its `id` in `[[registers]]`). A register may name only itself; another register answers `403 forbidden`.", example = "pos-1", pattern = "^[A-Za-z0-9_.-]{1,64}$"),
     ),
     responses(
         (status = 200, description = "The matching payments, newest first.", content_type = "application/json", body = PaymentList),
