@@ -1,6 +1,6 @@
 //! The wire contract registers and event consumers read: the payment and refund objects of the
-//! POS API and the event envelope with its snapshots (the `/v1/events` feed and the broker's
-//! messages). Plain serde structs with utoipa schemas: qrpayd's OpenAPI document
+//! POS API, the event envelope with its snapshots (the `/v1/events` feed and the broker's
+//! messages) and what a customer display is sent. Plain serde structs with utoipa schemas: qrpayd's OpenAPI document
 //! (`crates/service/src/api/openapi.json`) is derived from these types, so the document and
 //! the answers cannot drift apart.
 //!
@@ -396,4 +396,96 @@ pub struct RefundSnapshot {
     /// When it became final.
     #[schema(required = true, format = DateTime)]
     pub finished_at: Option<String>,
+}
+
+/// What a customer display shows, pushed as the `data` of each `state` event of
+/// `GET /display/{register_id}/events`. Only the register's current payment, and only what
+/// the customer sees: no payment id, receipt, description or refunds. `idle`: nothing to pay
+/// (no payment, one whose QR is still being issued or was never issued, an outcome shown for
+/// 10 s already, or a late payment). `pending`: the QR to show. `paid`, `cancelled`,
+/// `expired`, `failed`: the outcome, shown for 10 seconds after the payment ended.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DisplayState {
+    /// What the screen shows.
+    pub status: DisplayStatus,
+    /// Kopecks. Absent when `idle`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<i64>, format = Int64, minimum = 1)]
+    pub amount: Option<Kopecks>,
+    /// The amount in rubles as exact text with two decimals (`123.45`), for display. Absent
+    /// when `idle`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(pattern = "^[0-9]+\\.[0-9]{2}$")]
+    pub amount_rubles: Option<String>,
+    /// Absent when `idle`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub currency: Option<Currency>,
+    /// Only when `pending`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub qr: Option<DisplayQr>,
+    /// Only when `pending`: when the QR stops being payable.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(format = DateTime)]
+    pub expires_at: Option<String>,
+    /// Only when `pending`: milliseconds left at the time of the event, by qrpayd's clock (a
+    /// display counts down from it, so its own clock does not matter).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(minimum = 0)]
+    pub expires_in_ms: Option<u64>,
+}
+
+impl DisplayState {
+    /// Nothing to pay.
+    pub fn idle() -> DisplayState {
+        DisplayState {
+            status: DisplayStatus::Idle,
+            amount: None,
+            amount_rubles: None,
+            currency: None,
+            qr: None,
+            expires_at: None,
+            expires_in_ms: None,
+        }
+    }
+}
+
+/// The status a display shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum DisplayStatus {
+    /// Nothing to pay.
+    Idle,
+    /// The QR to show.
+    Pending,
+    /// Paid.
+    Paid,
+    /// Cancelled.
+    Cancelled,
+    /// Expired.
+    Expired,
+    /// Failed.
+    Failed,
+}
+
+impl From<ApiStatus> for DisplayStatus {
+    fn from(status: ApiStatus) -> DisplayStatus {
+        match status {
+            ApiStatus::Pending => DisplayStatus::Pending,
+            ApiStatus::Paid => DisplayStatus::Paid,
+            ApiStatus::Cancelled => DisplayStatus::Cancelled,
+            ApiStatus::Expired => DisplayStatus::Expired,
+            ApiStatus::Failed => DisplayStatus::Failed,
+        }
+    }
+}
+
+/// The QR a display shows.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DisplayQr {
+    /// The NSPK link the QR encodes (the payment's `qr.payload`).
+    pub payload: String,
+    /// The QR as SVG (level M, 4-module quiet zone, one unit per module, no fixed size).
+    pub svg: String,
 }

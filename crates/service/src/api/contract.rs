@@ -19,8 +19,8 @@ use utoipa::openapi::{OpenApi, RefOr};
 use utoipa::{Modify, PartialSchema, ToSchema};
 
 pub use qrpayd_domain::contract::{
-    Event, EventData, EventType, Failure, LateAction, PaymentSnapshot, PaymentView, QrKind, QrView,
-    RefundSnapshot, RefundStatus, RefundView,
+    DisplayQr, DisplayState, DisplayStatus, Event, EventData, EventType, Failure, LateAction,
+    PaymentSnapshot, PaymentView, QrKind, QrView, RefundSnapshot, RefundStatus, RefundView,
 };
 pub use qrpayd_domain::payment::ApiStatus;
 
@@ -151,37 +151,6 @@ pub enum CallbackStatus {
     Ignored,
 }
 
-/// What a customer display shows, pushed as the `data` of each `state` event of
-/// `GET /display/{register_id}/events`. Only the register's current payment, and only what
-/// the customer sees: no payment id, receipt, description or refunds. `idle`: nothing to pay
-/// (no payment, one whose QR is still being issued or was never issued, an outcome shown for
-/// 10 s already, or a late payment). `pending`: the QR to show. `paid`, `cancelled`,
-/// `expired`, `failed`: the outcome, shown for 10 seconds after the payment ended.
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-pub struct DisplayState {
-    /// What the screen shows.
-    pub status: DisplayStatus,
-    /// Kopecks. Absent when `idle`.
-    #[schema(value_type = Option<i64>, format = Int64, minimum = 1)]
-    pub amount: Option<i64>,
-    /// The amount in rubles as exact text with two decimals (`123.45`), for display. Absent
-    /// when `idle`.
-    #[schema(pattern = "^[0-9]+\\.[0-9]{2}$")]
-    pub amount_rubles: Option<String>,
-    /// Absent when `idle`.
-    #[schema(value_type = Option<qrpayd_domain::money::Currency>)]
-    pub currency: Option<String>,
-    /// Only when `pending`.
-    pub qr: Option<DisplayQr>,
-    /// Only when `pending`: when the QR stops being payable.
-    #[schema(format = DateTime)]
-    pub expires_at: Option<String>,
-    /// Only when `pending`: milliseconds left at the time of the event, by qrpayd's clock (a
-    /// display counts down from it, so its own clock does not matter).
-    #[schema(minimum = 0)]
-    pub expires_in_ms: Option<u64>,
-}
-
 /// One server-sent event of a display's stream: `event: state`, an `id`, `retry: 2000` and
 /// the `DisplayState` as JSON in `data`.
 pub(super) struct DisplayEvent;
@@ -222,33 +191,6 @@ impl ToSchema for DisplayEvent {
     fn name() -> Cow<'static, str> {
         Cow::Borrowed("DisplayEvent")
     }
-}
-
-/// The status a display shows.
-#[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum DisplayStatus {
-    /// Nothing to pay.
-    Idle,
-    /// The QR to show.
-    Pending,
-    /// Paid.
-    Paid,
-    /// Cancelled.
-    Cancelled,
-    /// Expired.
-    Expired,
-    /// Failed.
-    Failed,
-}
-
-/// The QR a display shows.
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-pub struct DisplayQr {
-    /// The NSPK link the QR encodes (the payment's `qr.payload`).
-    pub payload: String,
-    /// The QR as SVG (level M, 4-module quiet zone, one unit per module, no fixed size).
-    pub svg: String,
 }
 
 /// `true` or `false` in a query.
