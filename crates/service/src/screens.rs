@@ -360,7 +360,7 @@ mod tests {
             std::str::from_utf8(&head).unwrap(),
             std::str::from_utf8(&pending.rest).unwrap()
         );
-        let json: Value =
+        let json: serde_json::Value =
             serde_json::from_str(data.lines().find_map(|l| l.strip_prefix("data: ")).unwrap())
                 .unwrap();
         assert_eq!(json["expires_in_ms"], 5000);
