@@ -6,12 +6,20 @@ use axum::Json;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Response};
-use serde_json::{Value, json};
+use serde::Serialize;
+use serde_json::value::RawValue;
 
 use super::ErrorCode;
 use super::contract::*;
 use super::payments::wait_param;
 use super::{ApiError, AppState, Viewer};
+
+/// The answer: the events after the cursor and the next cursor (the document's `EventPage`).
+#[derive(Serialize)]
+struct Page {
+    events: Vec<Box<RawValue>>,
+    next: i64,
+}
 
 /// `GET /v1/events`.
 #[utoipa::path(
@@ -82,9 +90,12 @@ pub(super) async fn feed(
     )
     .await
     .map_err(|e| ApiError::internal(&e))?;
-    let items: Vec<Value> = events
-        .iter()
-        .map(|e| serde_json::from_str(&e.payload).unwrap_or(Value::Null))
-        .collect();
-    Ok(Json(json!({ "events": items, "next": next })).into_response())
+    // Each payload is an `Event` as the store wrote it (`qrpayd_domain::contract::Event`):
+    // passed through as written, not parsed again.
+    let events = events
+        .into_iter()
+        .map(|e| RawValue::from_string(e.payload))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| ApiError::internal(&format!("an event's payload is not JSON: {e}")))?;
+    Ok(Json(Page { events, next }).into_response())
 }

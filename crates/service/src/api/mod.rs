@@ -2,7 +2,9 @@
 //! customer display and the cashier demo page.
 //!
 //! Read in this order: [`router`] (every route and layer), `payments.rs` (the handlers),
-//! `error.rs` (the one error type and its stable codes), `view.rs` (the payment JSON);
+//! `error.rs` (the one error type and [`ErrorCode`]), `view.rs` (store records to the wire
+//! types of `qrpayd_domain::contract`), [`contract`] (the other answers and the derived OpenAPI
+//! document);
 //! `media.rs` (QR pictures and receipt slips), `display.rs` (the pages and the display's
 //! event stream).
 //! Architecture invariant: only this module knows the POS JSON shapes.
