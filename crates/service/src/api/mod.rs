@@ -7,7 +7,8 @@
 //! document);
 //! `media.rs` (QR pictures and receipt slips), `display.rs` (the pages and the display's
 //! event stream).
-//! Architecture invariant: only this module knows the POS JSON shapes.
+//! Architecture invariant: only this module and `qrpayd_domain::contract` (the shapes it shares
+//! with the event feed and the displays) know the POS JSON shapes.
 
 mod admin;
 mod auth;
