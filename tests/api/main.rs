@@ -17,6 +17,7 @@ mod bad_input;
 mod bank_fidelity;
 mod cancel_and_expiry;
 mod conformance;
+mod contract;
 mod display;
 mod events;
 mod fallback;

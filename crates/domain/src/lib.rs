@@ -1,5 +1,6 @@
 //! qrpayd's domain: the words every other crate speaks.
 //!
+//! * [`contract`] — the wire shapes registers read (payment, refund, event), with their schemas;
 //! * [`clock`] — the `Clock` port (business time is handed in) and a `ManualClock` for tests;
 //! * [`failure`] — why a payment or refund failed, as stable codes;
 //! * [`moscow`] — business time: Moscow dates and clock faces, in one place;
@@ -16,6 +17,7 @@
 //! testable with plain values.
 
 pub mod clock;
+pub mod contract;
 pub mod failure;
 pub mod health;
 pub mod ids;

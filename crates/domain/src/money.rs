@@ -159,7 +159,7 @@ impl<'de> Deserialize<'de> for Kopecks {
 }
 
 /// The currencies qrpayd handles. SBP settles in rubles only.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 pub enum Currency {
     /// Russian ruble.
     #[serde(rename = "RUB")]

@@ -266,9 +266,14 @@ impl QrType {
     }
 }
 
-/// The status in the POS API.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+/// `pending` is the only non-final status. `paid`: the customer paid. `failed`: no QR could be
+/// issued, or the bank declined the payment. `expired`: nobody paid within the QR lifetime.
+/// `cancelled`: the register cancelled and the bank confirmed nothing was paid. A `failed`,
+/// `expired` or `cancelled` payment can still become `paid` with `late: true` if the bank
+/// reports the money afterwards.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
+#[schema(as = PaymentStatus)]
 pub enum ApiStatus {
     /// QR issued (or being issued, or being closed); waiting.
     Pending,

@@ -14,6 +14,7 @@ use qrpayd_domain::ids::PaymentId;
 use qrpayd_domain::refund::RefundState;
 use qrpayd_store::{HistoryLine, Payment, PaymentFilter, Refund, Store, StoreError};
 use serde::Serialize;
+use utoipa::ToSchema;
 
 /// The most payments one day's view reads.
 pub const DAY_LIMIT: i64 = 10_000;
@@ -23,7 +24,8 @@ fn time(at: DateTime<Utc>) -> String {
 }
 
 /// One payment in a list.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[schema(as = AdminPaymentRow)]
 pub struct PaymentRow {
     /// `pay_…`.
     pub id: String,
@@ -74,7 +76,8 @@ impl PaymentRow {
 }
 
 /// Payments of one register with one provider in a day.
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, ToSchema)]
+#[schema(as = AdminGroup)]
 pub struct Group {
     /// The register (`*` for the total).
     pub register: String,
@@ -102,7 +105,8 @@ impl Group {
 }
 
 /// A day's payments (Moscow day).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[schema(as = AdminDay)]
 pub struct Day {
     /// `YYYY-MM-DD`.
     pub date: String,
@@ -181,7 +185,8 @@ pub async fn by_order(store: &Store, order: &str) -> Result<Vec<PaymentRow>, Sto
 }
 
 /// One line of history.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[schema(as = AdminHistoryLine)]
 pub struct Line {
     /// When.
     pub at: String,
@@ -208,7 +213,8 @@ impl From<HistoryLine> for Line {
 }
 
 /// A refund with its history.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[schema(as = AdminRefundDetail)]
 pub struct RefundDetail {
     /// `rf_…`.
     pub id: String,
@@ -253,7 +259,8 @@ async fn refund_detail(store: &Store, r: &Refund) -> Result<RefundDetail, StoreE
 }
 
 /// A payment with everything that happened to it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[schema(as = AdminPaymentDetail)]
 pub struct PaymentDetail {
     /// The payment.
     #[serde(flatten)]
@@ -305,7 +312,8 @@ pub async fn payment(store: &Store, id: &PaymentId) -> Result<Option<PaymentDeta
 }
 
 /// What a person must look at.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[schema(as = AdminAttention)]
 pub struct Attention {
     /// Late payments (paid after qrpayd had closed them), newest first: `late_action` says
     /// whether qrpayd refunded them or left them for a person (`flag`).
@@ -333,7 +341,8 @@ pub async fn attention(store: &Store) -> Result<Attention, StoreError> {
 }
 
 /// The last reconciliation.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[schema(as = AdminReconciliation)]
 pub struct Reconciliation {
     /// When it ran.
     pub ran_at: String,
@@ -342,6 +351,7 @@ pub struct Reconciliation {
     /// How many differences.
     pub differences: i64,
     /// The report (`reconcile --format json`).
+    #[schema(value_type = Object)]
     pub report: serde_json::Value,
 }
 

@@ -20,11 +20,11 @@ use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
 use axum::body::Bytes;
-use chrono::{DateTime, SecondsFormat, Utc};
+use chrono::{DateTime, Utc};
+use qrpayd_domain::contract::{DisplayQr, DisplayState, DisplayStatus, wire_time};
 use qrpayd_domain::ids::{PaymentId, RegisterId};
 use qrpayd_domain::payment::PaymentState;
 use qrpayd_store::{Payment, PaymentFilter};
-use serde_json::{Value, json};
 use tokio::sync::watch;
 
 use crate::clock::Clock;
@@ -267,14 +267,10 @@ impl Publisher {
     }
 }
 
-fn time(t: DateTime<Utc>) -> String {
-    t.to_rfc3339_opts(SecondsFormat::Millis, true)
-}
-
 /// Renders a screen once: the display JSON without `expires_in_ms` (added per stream).
 fn frame(screen: &Screen<'_>, version: String) -> Frame {
-    let (value, expires_at) = state_json(screen);
-    let text = value.to_string();
+    let (state, expires_at) = state_json(screen);
+    let text = serde_json::to_string(&state).unwrap_or_else(|_| "{\"status\":\"idle\"}".to_owned());
     let rest = text.strip_prefix('{').unwrap_or(&text);
     Frame {
         version,
@@ -286,25 +282,26 @@ fn frame(screen: &Screen<'_>, version: String) -> Frame {
 
 /// What a display may see: its register's current payment's amount, QR, status and time
 /// left (relative, so a display's wrong clock does not matter). Nothing else.
-fn state_json(screen: &Screen<'_>) -> (Value, Option<DateTime<Utc>>) {
-    let idle = || (json!({ "status": "idle" }), None);
+fn state_json(screen: &Screen<'_>) -> (DisplayState, Option<DateTime<Utc>>) {
+    let idle = || (DisplayState::idle(), None);
     let Some(p) = screen.payment else {
         return idle();
     };
-    let mut state = json!({
-        "amount": p.amount.get(),
-        "amount_rubles": p.amount.to_rubles_fixed(),
-        "currency": p.currency.code(),
-    });
-    let Some(fields) = state.as_object_mut() else {
-        return idle();
+    let state = DisplayState {
+        amount: Some(p.amount),
+        amount_rubles: Some(p.amount.to_rubles_fixed()),
+        currency: Some(p.currency),
+        ..DisplayState::idle()
     };
     match screen.shows {
         Shows::Idle => idle(),
-        Shows::Outcome(status) => {
-            fields.insert("status".into(), status.as_str().into());
-            (state, None)
-        }
+        Shows::Outcome(status) => (
+            DisplayState {
+                status: status.into(),
+                ..state
+            },
+            None,
+        ),
         Shows::Qr => {
             let Some((_, payload)) = &p.qr else {
                 return idle();
@@ -312,10 +309,18 @@ fn state_json(screen: &Screen<'_>) -> (Value, Option<DateTime<Utc>>) {
             let svg = qr::QrMatrix::encode(payload)
                 .map(|m| qr::svg(&m, None))
                 .unwrap_or_default();
-            fields.insert("status".into(), "pending".into());
-            fields.insert("qr".into(), json!({ "payload": payload, "svg": svg }));
-            fields.insert("expires_at".into(), time(p.expires_at).into());
-            (state, Some(p.expires_at))
+            (
+                DisplayState {
+                    status: DisplayStatus::Pending,
+                    qr: Some(DisplayQr {
+                        payload: payload.clone(),
+                        svg,
+                    }),
+                    expires_at: Some(wire_time(p.expires_at)),
+                    ..state
+                },
+                Some(p.expires_at),
+            )
         }
     }
 }
@@ -355,7 +360,7 @@ mod tests {
             std::str::from_utf8(&head).unwrap(),
             std::str::from_utf8(&pending.rest).unwrap()
         );
-        let json: Value =
+        let json: serde_json::Value =
             serde_json::from_str(data.lines().find_map(|l| l.strip_prefix("data: ")).unwrap())
                 .unwrap();
         assert_eq!(json["expires_in_ms"], 5000);

@@ -7,14 +7,16 @@
 //! published to the broker by one instance at a time (a named lease) in `seq` order, and served
 //! to registers as a long-poll feed.
 //!
-//! The payload is the event contract (documented in ARCHITECTURE.md and the OpenAPI `Event`):
+//! The payload is the event contract (`qrpayd_domain::contract::Event`, the OpenAPI `Event`):
 //! a snapshot of the payment or refund after the change.
 
 use chrono::{DateTime, Duration, Utc};
+use qrpayd_domain::contract::{
+    self, EventData, EventType, LateAction, PaymentSnapshot, RefundSnapshot, wire_time,
+};
 use qrpayd_domain::ids::RegisterId;
 use qrpayd_domain::payment::{ApiStatus, PaymentState};
 use qrpayd_domain::refund::RefundState;
-use serde_json::json;
 use sqlx::{Any, Row, Transaction};
 
 use crate::record::{Payment, Refund};
@@ -44,10 +46,6 @@ pub struct Event {
     pub published_at: Option<DateTime<Utc>>,
 }
 
-fn time(t: DateTime<Utc>) -> String {
-    t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
-}
-
 /// The event type for a payment that moved from `from` to its current state, if the change is
 /// visible to registers.
 pub(crate) fn payment_event_kind(from: PaymentState, payment: &Payment) -> Option<&'static str> {
@@ -75,37 +73,37 @@ pub(crate) fn refund_event_kind(state: RefundState, created: bool) -> Option<&'s
     }
 }
 
-fn payment_snapshot(p: &Payment) -> serde_json::Value {
-    json!({
-        "id": p.id.as_str(),
-        "register_id": p.register_id.as_str(),
-        "status": p.state.api_status().as_str(),
-        "amount": p.amount.get(),
-        "currency": p.currency.code(),
-        "provider": p.provider.as_str(),
-        "order": p.order.as_ref().map(|o| o.as_str()),
-        "qr_id": p.qr.as_ref().map(|(q, _)| q.as_str()),
-        "bank_transaction_id": p.bank_transaction_id,
-        "late": p.late,
-        "late_action": p.late_action,
-        "failure_code": p.failure.as_ref().map(|(c, _)| c),
-        "created_at": time(p.created_at),
-        "paid_at": p.paid_at.map(time),
+fn payment_snapshot(p: &Payment) -> EventData {
+    EventData::Payment(PaymentSnapshot {
+        id: p.id.as_str().to_owned(),
+        register_id: p.register_id.as_str().to_owned(),
+        status: p.state.api_status(),
+        amount: p.amount,
+        currency: p.currency,
+        provider: p.provider.as_str().to_owned(),
+        order: p.order.as_ref().map(|o| o.as_str().to_owned()),
+        qr_id: p.qr.as_ref().map(|(q, _)| q.as_str().to_owned()),
+        bank_transaction_id: p.bank_transaction_id.clone(),
+        late: p.late,
+        late_action: p.late_action.as_deref().and_then(LateAction::parse),
+        failure_code: p.failure.as_ref().map(|(c, _)| c.clone()),
+        created_at: wire_time(p.created_at),
+        paid_at: p.paid_at.map(wire_time),
     })
 }
 
-fn refund_snapshot(r: &Refund) -> serde_json::Value {
-    json!({
-        "id": r.id.as_str(),
-        "payment_id": r.payment_id.as_str(),
-        "register_id": r.register_id.as_str(),
-        "status": r.state.api_status(),
-        "amount": r.amount.get(),
-        "automatic": r.automatic,
-        "reason": r.reason,
-        "failure_code": r.failure.as_ref().map(|(c, _)| c),
-        "created_at": time(r.created_at),
-        "finished_at": r.finished_at.map(time),
+fn refund_snapshot(r: &Refund) -> EventData {
+    EventData::Refund(RefundSnapshot {
+        id: r.id.as_str().to_owned(),
+        payment_id: r.payment_id.as_str().to_owned(),
+        register_id: r.register_id.as_str().to_owned(),
+        status: r.state.into(),
+        amount: r.amount,
+        automatic: r.automatic,
+        reason: r.reason.clone(),
+        failure_code: r.failure.as_ref().map(|(c, _)| c.clone()),
+        created_at: wire_time(r.created_at),
+        finished_at: r.finished_at.map(wire_time),
     })
 }
 
@@ -132,13 +130,21 @@ async fn insert(
     tx: &mut Transaction<'static, Any>,
     kind: &str,
     subject: Subject<'_>,
-    payload: serde_json::Value,
+    data: EventData,
     now: DateTime<Utc>,
 ) -> Result<(), StoreError> {
+    let event_type = EventType::parse(kind)
+        .ok_or_else(|| StoreError::Corrupt(format!("unknown event type {kind:?}")))?;
     let seq = next_seq(backend, tx).await?;
     let event_id = format!("ev_{}", uuid::Uuid::now_v7().simple());
-    let payload =
-        json!({ "event_id": event_id, "type": kind, "seq": seq, "at": time(now), "data": payload });
+    let payload = serde_json::to_string(&contract::Event {
+        event_id: event_id.clone(),
+        kind: event_type,
+        seq,
+        at: wire_time(now),
+        data,
+    })
+    .map_err(|e| StoreError::Corrupt(format!("event payload: {e}")))?;
     backend
         .q("INSERT INTO events (seq, event_id, type, register_id, payment_id, refund_id, created_at, payload) \
             VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
@@ -149,7 +155,7 @@ async fn insert(
         .bind(subject.payment.to_owned())
         .bind(subject.refund.map(str::to_owned))
         .bind(to_ms(now))
-        .bind(payload.to_string())
+        .bind(payload)
         .execute(&mut **tx)
         .await?;
     Ok(())

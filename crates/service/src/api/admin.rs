@@ -11,8 +11,11 @@ use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Response};
 use chrono::NaiveDate;
 use qrpayd_domain::ids::RegisterId;
-use serde_json::json;
+use serde::Serialize;
+use utoipa::ToSchema;
 
+use super::ErrorCode;
+use super::contract::*;
 use super::payments::payment_id;
 use super::{Admin, ApiError, AppState};
 use crate::journal;
@@ -21,14 +24,31 @@ fn query_of(
     query: Result<Query<HashMap<String, String>>, QueryRejection>,
     allowed: &[&str],
 ) -> Result<HashMap<String, String>, ApiError> {
-    let Query(query) = query.map_err(|e| ApiError::bad_request("invalid_query", e.body_text()))?;
+    let Query(query) = query.map_err(|e| ApiError::new(ErrorCode::InvalidQuery, e.body_text()))?;
     if let Some(unknown) = query.keys().find(|k| !allowed.contains(&k.as_str())) {
-        return Err(ApiError::bad_request(
-            "invalid_query",
+        return Err(ApiError::new(
+            ErrorCode::InvalidQuery,
             format!("unknown parameter `{unknown}`; use: {}", allowed.join(", ")),
         ));
     }
     Ok(query)
+}
+
+/// `GET /v1/admin/search`: the payments of a sale receipt.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = AdminSearch)]
+pub(super) struct SearchAnswer {
+    /// Newest first, at most 100.
+    payments: Vec<journal::PaymentRow>,
+}
+
+/// `GET /v1/admin/reconciliation`: the last run.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = AdminLastReconciliation)]
+pub(super) struct ReconciliationAnswer {
+    /// `null` when none ran.
+    #[schema(required = true)]
+    last: Option<journal::Reconciliation>,
 }
 
 /// Today in Moscow (UTC+3, no daylight saving) by the business clock.
@@ -38,6 +58,27 @@ fn today(state: &AppState) -> NaiveDate {
 
 /// `GET /v1/admin/day?date=YYYY-MM-DD&register=…&order=…`: a Moscow day's payments by register
 /// and provider with totals (default: today).
+#[utoipa::path(
+    get,
+    path = "/v1/admin/day",
+    operation_id = "adminDay",
+    tag = "admin",
+    summary = "A day's payments by register and provider",
+    description = include_str!("doc/adminDay.md"),
+    security(("adminKey" = [])),
+    params(
+        ("date" = Option<String>, Query, description = "The Moscow day, `YYYY-MM-DD` (default: today).", format = Date),
+        ("register" = Option<String>, Query, description = "Only this register's payments (its `id`: 1 to 64 letters, digits, `_`, `-`, `.`).", pattern = "^[A-Za-z0-9_.-]{1,64}$"),
+        ("order" = Option<String>, Query, description = "Only payments of this sale receipt."),
+    ),
+    responses(
+        (status = 200, description = "The answer.", content_type = "application/json", body = journal::Day),
+        (status = 401, description = "No valid key (`unauthorized`).", content_type = "application/json", body = ErrorBody),
+        (status = 403, description = "`admin_only`: a register's key; these endpoints need the admin key.", content_type = "application/json", body = ErrorBody),
+        (status = 500, description = "qrpayd could not complete the request (`internal_error`); retry.", content_type = "application/json", body = ErrorBody),
+        (status = 400, description = "`invalid_query`: an unknown parameter or a bad value.", content_type = "application/json", body = ErrorBody),
+    )
+)]
 pub(super) async fn day(
     State(state): State<AppState>,
     _admin: Admin,
@@ -46,14 +87,14 @@ pub(super) async fn day(
     let query = query_of(query, &["date", "register", "order"])?;
     let date = match query.get("date") {
         Some(text) => NaiveDate::parse_from_str(text, "%Y-%m-%d")
-            .map_err(|_| ApiError::bad_request("invalid_query", "`date` must be YYYY-MM-DD"))?,
+            .map_err(|_| ApiError::new(ErrorCode::InvalidQuery, "`date` must be YYYY-MM-DD"))?,
         None => today(&state),
     };
     let register = query
         .get("register")
         .map(|r| RegisterId::parse(r))
         .transpose()
-        .map_err(|_| ApiError::bad_request("invalid_query", "`register` is not a register id"))?;
+        .map_err(|_| ApiError::new(ErrorCode::InvalidQuery, "`register` is not a register id"))?;
     let order = query.get("order").cloned();
     let day = journal::day(state.payments.store(), date, register, order)
         .await
@@ -62,6 +103,25 @@ pub(super) async fn day(
 }
 
 /// `GET /v1/admin/search?order=…`: payments with this sale receipt, any day.
+#[utoipa::path(
+    get,
+    path = "/v1/admin/search",
+    operation_id = "adminSearch",
+    tag = "admin",
+    summary = "Find payments by sale receipt",
+    description = include_str!("doc/adminSearch.md"),
+    security(("adminKey" = [])),
+    params(
+        ("order" = String, Query, description = "The sale receipt id (not blank; leading and trailing spaces are ignored).", pattern = "\\S"),
+    ),
+    responses(
+        (status = 200, description = "The answer.", content_type = "application/json", body = SearchAnswer),
+        (status = 401, description = "No valid key (`unauthorized`).", content_type = "application/json", body = ErrorBody),
+        (status = 403, description = "`admin_only`: a register's key; these endpoints need the admin key.", content_type = "application/json", body = ErrorBody),
+        (status = 500, description = "qrpayd could not complete the request (`internal_error`); retry.", content_type = "application/json", body = ErrorBody),
+        (status = 400, description = "`invalid_query`: an unknown parameter or a bad value.", content_type = "application/json", body = ErrorBody),
+    )
+)]
 pub(super) async fn search(
     State(state): State<AppState>,
     _admin: Admin,
@@ -71,14 +131,33 @@ pub(super) async fn search(
     let order = query
         .get("order")
         .filter(|o| !o.trim().is_empty())
-        .ok_or_else(|| ApiError::bad_request("invalid_query", "give the receipt as `order`"))?;
+        .ok_or_else(|| ApiError::new(ErrorCode::InvalidQuery, "give the receipt as `order`"))?;
     let found = journal::by_order(state.payments.store(), order.trim())
         .await
         .map_err(|e| ApiError::internal(&e))?;
-    Ok(Json(json!({ "payments": found })).into_response())
+    Ok(Json(SearchAnswer { payments: found }).into_response())
 }
 
 /// `GET /v1/admin/payments/{id}`: a payment with every state change, bank answer and refund.
+#[utoipa::path(
+    get,
+    path = "/v1/admin/payments/{id}",
+    operation_id = "adminPayment",
+    tag = "admin",
+    summary = "A payment's full history",
+    description = include_str!("doc/adminPayment.md"),
+    security(("adminKey" = [])),
+    params(
+        ("id" = String, Path, description = "The payment id."),
+    ),
+    responses(
+        (status = 200, description = "The answer.", content_type = "application/json", body = journal::PaymentDetail),
+        (status = 401, description = "No valid key (`unauthorized`).", content_type = "application/json", body = ErrorBody),
+        (status = 403, description = "`admin_only`: a register's key; these endpoints need the admin key.", content_type = "application/json", body = ErrorBody),
+        (status = 500, description = "qrpayd could not complete the request (`internal_error`); retry.", content_type = "application/json", body = ErrorBody),
+        (status = 404, description = "No such payment for this key (`not_found`): unknown or malformed id, or another register's payment.", content_type = "application/json", body = ErrorBody),
+    )
+)]
 pub(super) async fn payment(
     State(state): State<AppState>,
     _admin: Admin,
@@ -95,6 +174,21 @@ pub(super) async fn payment(
 }
 
 /// `GET /v1/admin/attention`: late payments and failed refunds.
+#[utoipa::path(
+    get,
+    path = "/v1/admin/attention",
+    operation_id = "adminAttention",
+    tag = "admin",
+    summary = "What a person must look at",
+    description = include_str!("doc/adminAttention.md"),
+    security(("adminKey" = [])),
+    responses(
+        (status = 200, description = "The answer.", content_type = "application/json", body = journal::Attention),
+        (status = 401, description = "No valid key (`unauthorized`).", content_type = "application/json", body = ErrorBody),
+        (status = 403, description = "`admin_only`: a register's key; these endpoints need the admin key.", content_type = "application/json", body = ErrorBody),
+        (status = 500, description = "qrpayd could not complete the request (`internal_error`); retry.", content_type = "application/json", body = ErrorBody),
+    )
+)]
 pub(super) async fn attention(
     State(state): State<AppState>,
     _admin: Admin,
@@ -106,6 +200,21 @@ pub(super) async fn attention(
 }
 
 /// `GET /v1/admin/reconciliation`: the last reconciliation run (`null` when none ran).
+#[utoipa::path(
+    get,
+    path = "/v1/admin/reconciliation",
+    operation_id = "adminReconciliation",
+    tag = "admin",
+    summary = "The last reconciliation's differences",
+    description = include_str!("doc/adminReconciliation.md"),
+    security(("adminKey" = [])),
+    responses(
+        (status = 200, description = "The answer.", content_type = "application/json", body = ReconciliationAnswer),
+        (status = 401, description = "No valid key (`unauthorized`).", content_type = "application/json", body = ErrorBody),
+        (status = 403, description = "`admin_only`: a register's key; these endpoints need the admin key.", content_type = "application/json", body = ErrorBody),
+        (status = 500, description = "qrpayd could not complete the request (`internal_error`); retry.", content_type = "application/json", body = ErrorBody),
+    )
+)]
 pub(super) async fn reconciliation(
     State(state): State<AppState>,
     _admin: Admin,
@@ -113,5 +222,5 @@ pub(super) async fn reconciliation(
     let last = journal::last_reconciliation(state.payments.store())
         .await
         .map_err(|e| ApiError::internal(&e))?;
-    Ok(Json(json!({ "last": last })).into_response())
+    Ok(Json(ReconciliationAnswer { last }).into_response())
 }

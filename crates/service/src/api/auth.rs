@@ -2,11 +2,11 @@
 //! displays' keys ([`Displays`]), which only read one register's current payment.
 
 use axum::extract::FromRequestParts;
-use axum::http::StatusCode;
 use axum::http::request::Parts;
 use qrpayd_domain::ids::{ProviderName, RegisterId};
 use qrpayd_domain::secret::Secret;
 
+use super::ErrorCode;
 use super::{ApiError, AppState};
 
 /// The configured registers and the admin key.
@@ -109,8 +109,7 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 }
 
 fn bearer_key(parts: &Parts) -> Result<&str, ApiError> {
-    let unauthorized =
-        |message: &str| ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", message.to_owned());
+    let unauthorized = |message: &str| ApiError::new(ErrorCode::Unauthorized, message.to_owned());
     let header = parts
         .headers
         .get(axum::http::header::AUTHORIZATION)
@@ -131,13 +130,10 @@ impl FromRequestParts<AppState> for Viewer {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         let key = bearer_key(parts)?;
-        state.registers.find(key).ok_or_else(|| {
-            ApiError::new(
-                StatusCode::UNAUTHORIZED,
-                "unauthorized",
-                "unknown register key",
-            )
-        })
+        state
+            .registers
+            .find(key)
+            .ok_or_else(|| ApiError::new(ErrorCode::Unauthorized, "unknown register key"))
     }
 }
 
@@ -148,8 +144,7 @@ impl FromRequestParts<AppState> for Register {
         match Viewer::from_request_parts(parts, state).await? {
             Viewer::Register(register) => Ok(register),
             Viewer::Admin => Err(ApiError::new(
-                StatusCode::FORBIDDEN,
-                "admin_read_only",
+                ErrorCode::AdminReadOnly,
                 "the admin key only reads payments, refunds and events; changing them, checking links, QR pictures and slips need a register's key",
             )),
         }
@@ -168,8 +163,7 @@ impl FromRequestParts<AppState> for Admin {
         match Viewer::from_request_parts(parts, state).await? {
             Viewer::Admin => Ok(Admin),
             Viewer::Register(_) => Err(ApiError::new(
-                StatusCode::FORBIDDEN,
-                "admin_only",
+                ErrorCode::AdminOnly,
                 "this needs the admin key (admin_api_key), not a register's",
             )),
         }

@@ -28,6 +28,8 @@ use axum::response::{IntoResponse, Response};
 use qrpayd_domain::ids::RegisterId;
 use tokio::sync::watch;
 
+use super::ErrorCode;
+use super::contract::*;
 use super::{ApiError, AppState};
 use crate::clock::Clock;
 use crate::display;
@@ -72,6 +74,25 @@ fn display_of(
 }
 
 /// `GET /display/{register_id}?key=…[&lang=en]`: the customer display page.
+#[utoipa::path(
+    get,
+    path = "/display/{register_id}",
+    operation_id = "customerDisplay",
+    tag = "display",
+    summary = "The customer display / kiosk page of a register",
+    description = include_str!("doc/customerDisplay.md"),
+    security(()),
+    params(
+        ("register_id" = String, Path, description = "The register's `id` in `[[registers]]`.", example = "pos-1"),
+        ("key" = String, Query, description = "The register's `display_key` from its `[[registers]]` entry (at least 16 printable characters; `QRPAYD_REGISTERS__<ID>__DISPLAY_KEY`). Not an API key: it opens only this page and its events. Logged as `key=***`.", min_length = 16),
+        ("lang" = Option<String>, Query, description = "`en` for English; Russian otherwise (any other value, as a kiosk's URL may carry).", example = "en"),
+    ),
+    responses(
+        (status = 200, description = "The page.", content_type = "text/html", body = String),
+        (status = 404, description = "An HTML page saying the display is not set up: unknown register, no `display_key`, or a wrong `key` (the three look the same).", content_type = "text/html", body = String),
+        (status = 429, description = "`rate_limited`: too many requests from this address to paths without a register key. `Retry-After` says when to try again.", content_type = "application/json", body = ErrorBody),
+    )
+)]
 pub(super) async fn page(
     State(state): State<AppState>,
     register: Result<Path<String>, PathRejection>,
@@ -84,6 +105,25 @@ pub(super) async fn page(
 }
 
 /// `GET /display/{register_id}/events?key=…`: the display's server-sent events.
+#[utoipa::path(
+    get,
+    path = "/display/{register_id}/events",
+    operation_id = "customerDisplayEvents",
+    tag = "display",
+    summary = "What the display shows, as server-sent events",
+    description = include_str!("doc/customerDisplayEvents.md"),
+    security(()),
+    params(
+        ("register_id" = String, Path, description = "The register's `id` in `[[registers]]`.", example = "pos-1"),
+        ("key" = String, Query, description = "The register's `display_key` from its `[[registers]]` entry (at least 16 printable characters; `QRPAYD_REGISTERS__<ID>__DISPLAY_KEY`). Not an API key: it opens only this page and its events. Logged as `key=***`.", min_length = 16),
+        ("Last-Event-ID" = Option<String>, Header, description = "Sent by the browser on a reconnect: the `id` of the last event it got."),
+    ),
+    responses(
+        (status = 200, description = "The event stream. Its `data` lines carry `DisplayState`, e.g. `event: state` / `id: 3f9c0e1a2b4d5c6e` / `retry: 2000` / `data: {\"status\":\"paid\",\"amount\":12345,\"amount_rubles\":\"123.45\",\"currency\":\"RUB\"}`.", content_type = "text/event-stream", body = DisplayEvent),
+        (status = 429, description = "`too_many_displays`: the register has `max_display_streams_per_register` streams open already (`Retry-After: 5`); or `rate_limited`.", content_type = "application/json", body = ErrorBody),
+        (status = 404, description = "`unknown_display`: unknown register, no `display_key`, or a wrong `key`.", content_type = "application/json", body = ErrorBody),
+    )
+)]
 pub(super) async fn events(
     State(state): State<AppState>,
     register: Result<Path<String>, PathRejection>,
@@ -91,17 +131,14 @@ pub(super) async fn events(
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let register = display_of(&state, register, query).ok_or_else(|| {
-        ApiError::new(
-            StatusCode::NOT_FOUND,
-            "unknown_display",
+        ApiError::new(ErrorCode::UnknownDisplay,
             "no customer display here: the register does not exist, has no display_key, or the key is wrong",
         )
     })?;
     let Some(slot) = state.limits.displays.try_enter(register.as_str()) else {
         return Ok(super::ops::retry_after(
             ApiError::new(
-                StatusCode::TOO_MANY_REQUESTS,
-                "too_many_displays",
+                ErrorCode::TooManyDisplays,
                 "this register has as many customer displays open as allowed (max_display_streams_per_register); retry later",
             ),
             REFUSED_RETRY,
@@ -201,6 +238,20 @@ impl Stream {
 }
 
 /// `GET /demo`: the cashier demo page (only when the sandbox bank is configured).
+#[utoipa::path(
+    get,
+    path = "/demo",
+    operation_id = "cashierDemo",
+    tag = "display",
+    summary = "The cashier demo page (with the sandbox bank only)",
+    description = include_str!("doc/cashierDemo.md"),
+    security(()),
+    responses(
+        (status = 200, description = "The page.", content_type = "text/html", body = String),
+        (status = 404, description = "`not_found`: no `[sandbox]` section in the configuration.", content_type = "application/json", body = ErrorBody),
+        (status = 429, description = "`rate_limited`: too many requests from this address to paths without a register key. `Retry-After` says when to try again.", content_type = "application/json", body = ErrorBody),
+    )
+)]
 pub(super) async fn demo(State(state): State<AppState>) -> Response {
     if state.demo {
         page_response(StatusCode::OK, display::DEMO_HTML)
@@ -210,11 +261,41 @@ pub(super) async fn demo(State(state): State<AppState>) -> Response {
 }
 
 /// `GET /admin`: the store admin's journal page (no key in it; it asks for the admin key).
+#[utoipa::path(
+    get,
+    path = "/admin",
+    operation_id = "adminPage",
+    tag = "admin",
+    summary = "The store admin's journal page",
+    description = include_str!("doc/adminPage.md"),
+    security(()),
+    responses(
+        (status = 200, description = "The page.", content_type = "text/html", body = String),
+        (status = 429, description = "`rate_limited`: too many requests from this address to paths without a register key. `Retry-After` says when to try again.", content_type = "application/json", body = ErrorBody),
+    )
+)]
 pub(super) async fn admin() -> Response {
     page_response(StatusCode::OK, display::ADMIN_HTML)
 }
 
 /// `GET /assets/{name}`: the pages' CSS and JavaScript, served by qrpayd itself.
+#[utoipa::path(
+    get,
+    path = "/assets/{name}",
+    operation_id = "pageAsset",
+    tag = "display",
+    summary = "The pages' CSS and JavaScript",
+    description = include_str!("doc/pageAsset.md"),
+    security(()),
+    params(
+        ("name" = inline(AssetName), Path),
+    ),
+    responses(
+        (status = 200, description = "The file.", content((String = "text/css"), (String = "text/javascript"))),
+        (status = 404, description = "`not_found`: no such asset.", content_type = "application/json", body = ErrorBody),
+        (status = 429, description = "`rate_limited`: too many requests from this address to paths without a register key. `Retry-After` says when to try again.", content_type = "application/json", body = ErrorBody),
+    )
+)]
 pub(super) async fn asset(name: Result<Path<String>, PathRejection>) -> Response {
     let found = name.ok().and_then(|Path(name)| display::asset(&name));
     match found {

@@ -14,12 +14,14 @@ use std::collections::HashMap;
 
 use axum::extract::rejection::{PathRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
-use axum::http::{StatusCode, header};
+use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use qrpayd_domain::ids::OrderRef;
 use qrpayd_domain::payment::{ApiStatus, PaymentState, QrType};
 use qrpayd_store::Payment;
 
+use super::ErrorCode;
+use super::contract::*;
 use super::payments::payment_id;
 use super::{ApiError, AppState, Register};
 use crate::media::qr::{self, QrError, QrMatrix};
@@ -35,15 +37,15 @@ type QueryMap = Result<Query<HashMap<String, String>>, QueryRejection>;
 
 /// The query's parameters, refusing any not in `known`.
 fn params(query: QueryMap, known: &[&str]) -> Result<HashMap<String, String>, ApiError> {
-    let Query(query) = query.map_err(|e| ApiError::bad_request("invalid_query", e.body_text()))?;
+    let Query(query) = query.map_err(|e| ApiError::new(ErrorCode::InvalidQuery, e.body_text()))?;
     if let Some(unknown) = query.keys().find(|k| !known.contains(&k.as_str())) {
         let hint = if known.is_empty() {
             "this endpoint takes none".to_owned()
         } else {
             format!("use: {}", known.join(", "))
         };
-        return Err(ApiError::bad_request(
-            "invalid_query",
+        return Err(ApiError::new(
+            ErrorCode::InvalidQuery,
             format!("unknown parameter `{unknown}`; {hint}"),
         ));
     }
@@ -61,7 +63,10 @@ fn choice<T>(
     match query.get(name) {
         None => Ok(default),
         Some(text) => parse(text).ok_or_else(|| {
-            ApiError::bad_request("invalid_option", format!("`{name}` must be {allowed}"))
+            ApiError::new(
+                ErrorCode::InvalidOption,
+                format!("`{name}` must be {allowed}"),
+            )
         }),
     }
 }
@@ -80,8 +85,7 @@ fn size(query: &HashMap<String, String>, matrix: &QrMatrix) -> Result<Option<u32
         .ok()
         .filter(|s| SIZES.contains(s) && *s >= needed)
         .ok_or_else(|| {
-            ApiError::bad_request(
-                "invalid_size",
+            ApiError::new(ErrorCode::InvalidSize,
                 format!(
                     "`size` must be a whole number of pixels from {needed} (two per module of this QR, {} modules with the {QUIET_ZONE}-module quiet zone) to {}",
                     matrix.side(),
@@ -94,7 +98,7 @@ fn size(query: &HashMap<String, String>, matrix: &QrMatrix) -> Result<Option<u32
 
 fn qr_error(e: &QrError) -> ApiError {
     match e {
-        QrError::TooSmall { .. } => ApiError::bad_request("invalid_size", e.to_string()),
+        QrError::TooSmall { .. } => ApiError::new(ErrorCode::InvalidSize, e.to_string()),
         QrError::TooLong | QrError::Png(_) => ApiError::internal(e),
     }
 }
@@ -109,15 +113,13 @@ async fn payable(
     let payment = state.payments.get(Some(&register.id), &id).await?;
     if payment.state == PaymentState::Creating {
         return Err(ApiError::new(
-            StatusCode::CONFLICT,
-            "payment_not_ready",
+            ErrorCode::PaymentNotReady,
             "the QR is still being issued by the bank; retry in a moment",
         ));
     }
     if payment.qr_type == QrType::Customer {
         return Err(ApiError::new(
-            StatusCode::CONFLICT,
-            "qr_not_payable",
+            ErrorCode::QrNotPayable,
             "the customer presents the QR for this payment: qrpayd has none to show or print",
         ));
     }
@@ -128,8 +130,7 @@ async fn payable(
             Ok((payment, payload))
         }
         _ => Err(ApiError::new(
-            StatusCode::CONFLICT,
-            "qr_not_payable",
+            ErrorCode::QrNotPayable,
             format!(
                 "the payment is {}: its QR can no longer be paid and must not be shown or printed",
                 status.as_str()
@@ -144,10 +145,8 @@ async fn render<T: Send + 'static>(
     work: impl FnOnce() -> T + Send + 'static,
 ) -> Result<T, ApiError> {
     state.limits.render.render(work).await.map_err(|e| match e {
-        crate::limits::RenderRefused::Busy => {
-            ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "overloaded", e.to_string())
-                .retry_after(std::time::Duration::from_secs(1))
-        }
+        crate::limits::RenderRefused::Busy => ApiError::new(ErrorCode::Overloaded, e.to_string())
+            .retry_after(std::time::Duration::from_secs(1)),
         crate::limits::RenderRefused::Failed(_) => ApiError::internal(&e),
     })
 }
@@ -169,6 +168,29 @@ fn reply(content_type: &'static str, body: impl IntoResponse) -> Response {
 }
 
 /// `GET /v1/payments/{id}/qr.svg[?size=N]`.
+#[utoipa::path(
+    get,
+    path = "/v1/payments/{id}/qr.svg",
+    operation_id = "getPaymentQrSvg",
+    tag = "qr",
+    summary = "The payment's QR as SVG",
+    description = include_str!("doc/getPaymentQrSvg.md"),
+    security(("registerKey" = [])),
+    params(
+        ("id" = String, Path, description = "The payment's `id`. An id that is malformed, unknown, or belongs to another register (for a register's key) answers `404 not_found`.", example = "pay_0190a1b2c3d47e5f8a6b7c8d9e0f1a2b"),
+        ("size" = Option<u64>, Query, description = "Optional: `width` and `height` of the SVG in pixels (98 to 4096); without it the SVG scales to its container.", minimum = 98, maximum = 4096),
+    ),
+    responses(
+        (status = 200, description = "The picture or slip.", content_type = "image/svg+xml", body = String, headers(("Cache-Control" = String, description = "`no-store`: a QR is shown only while it is payable."))),
+        (status = 400, description = "`invalid_size` (`size` out of range or not a number), `invalid_query` (a parameter this endpoint does not take).", content_type = "application/json", body = ErrorBody),
+        (status = 401, description = "No valid key (`unauthorized`).", content_type = "application/json", body = ErrorBody),
+        (status = 403, description = "`admin_read_only`: the admin key reads payments, refunds and events only; use a register's key.", content_type = "application/json", body = ErrorBody),
+        (status = 404, description = "No such payment for this key (`not_found`): unknown or malformed id, or another register's payment.", content_type = "application/json", body = ErrorBody),
+        (status = 409, description = "Not available: `qr_not_payable` (the payment is no longer `pending`: its QR must not be shown or printed) or `payment_not_ready` (the QR is still being issued; retry in a moment).", content_type = "application/json", body = ErrorBody),
+        (status = 500, description = "qrpayd could not complete the request (`internal_error`); retry.", content_type = "application/json", body = ErrorBody),
+        (status = 503, description = "`overloaded`: qrpayd is at its connection cap or its render pool is full; `Retry-After: 1`.", content_type = "application/json", body = ErrorBody),
+    )
+)]
 pub(super) async fn qr_svg(
     State(state): State<AppState>,
     register: Register,
@@ -183,6 +205,29 @@ pub(super) async fn qr_svg(
 }
 
 /// `GET /v1/payments/{id}/qr.png[?size=N]`.
+#[utoipa::path(
+    get,
+    path = "/v1/payments/{id}/qr.png",
+    operation_id = "getPaymentQrPng",
+    tag = "qr",
+    summary = "The payment's QR as PNG",
+    description = include_str!("doc/getPaymentQrPng.md"),
+    security(("registerKey" = [])),
+    params(
+        ("id" = String, Path, description = "The payment's `id`. An id that is malformed, unknown, or belongs to another register (for a register's key) answers `404 not_found`.", example = "pay_0190a1b2c3d47e5f8a6b7c8d9e0f1a2b"),
+        ("size" = Option<u64>, Query, description = "Width and height in pixels, 98 to 4096 (at least two pixels per module: an NSPK link is 41 modules plus the 4-module quiet zone on each side, 49 in all). Whole pixels per module, centred; the leftover pixels widen the quiet zone.", minimum = 98, maximum = 4096),
+    ),
+    responses(
+        (status = 200, description = "The picture or slip.", content_type = "image/png", body = inline(Binary), headers(("Cache-Control" = String, description = "`no-store`: a QR is shown only while it is payable."))),
+        (status = 400, description = "`invalid_size` (`size` out of range or not a number), `invalid_query` (a parameter this endpoint does not take).", content_type = "application/json", body = ErrorBody),
+        (status = 401, description = "No valid key (`unauthorized`).", content_type = "application/json", body = ErrorBody),
+        (status = 403, description = "`admin_read_only`: the admin key reads payments, refunds and events only; use a register's key.", content_type = "application/json", body = ErrorBody),
+        (status = 404, description = "No such payment for this key (`not_found`): unknown or malformed id, or another register's payment.", content_type = "application/json", body = ErrorBody),
+        (status = 409, description = "Not available: `qr_not_payable` (the payment is no longer `pending`: its QR must not be shown or printed) or `payment_not_ready` (the QR is still being issued; retry in a moment).", content_type = "application/json", body = ErrorBody),
+        (status = 500, description = "qrpayd could not complete the request (`internal_error`); retry.", content_type = "application/json", body = ErrorBody),
+        (status = 503, description = "`overloaded`: qrpayd is at its connection cap or its render pool is full; `Retry-After: 1`.", content_type = "application/json", body = ErrorBody),
+    )
+)]
 pub(super) async fn qr_png(
     State(state): State<AppState>,
     register: Register,
@@ -200,6 +245,29 @@ pub(super) async fn qr_png(
 }
 
 /// `GET /v1/payments/{id}/qr.txt[?background=dark|light]`.
+#[utoipa::path(
+    get,
+    path = "/v1/payments/{id}/qr.txt",
+    operation_id = "getPaymentQrText",
+    tag = "qr",
+    summary = "The payment's QR as terminal text",
+    description = include_str!("doc/getPaymentQrText.md"),
+    security(("registerKey" = [])),
+    params(
+        ("id" = String, Path, description = "The payment's `id`. An id that is malformed, unknown, or belongs to another register (for a register's key) answers `404 not_found`.", example = "pay_0190a1b2c3d47e5f8a6b7c8d9e0f1a2b"),
+        ("background" = inline(Option<TermBackground>), Query, description = "The terminal's background: `dark` (most terminals; the characters draw the light modules) or `light` (the characters draw the dark modules)."),
+    ),
+    responses(
+        (status = 200, description = "The picture or slip.", content_type = "text/plain", body = String, headers(("Cache-Control" = String, description = "`no-store`: a QR is shown only while it is payable."))),
+        (status = 400, description = "`invalid_option` (`background` is not `dark` or `light`), `invalid_query` (a parameter this endpoint does not take).", content_type = "application/json", body = ErrorBody),
+        (status = 401, description = "No valid key (`unauthorized`).", content_type = "application/json", body = ErrorBody),
+        (status = 403, description = "`admin_read_only`: the admin key reads payments, refunds and events only; use a register's key.", content_type = "application/json", body = ErrorBody),
+        (status = 404, description = "No such payment for this key (`not_found`): unknown or malformed id, or another register's payment.", content_type = "application/json", body = ErrorBody),
+        (status = 409, description = "Not available: `qr_not_payable` (the payment is no longer `pending`: its QR must not be shown or printed) or `payment_not_ready` (the QR is still being issued; retry in a moment).", content_type = "application/json", body = ErrorBody),
+        (status = 500, description = "qrpayd could not complete the request (`internal_error`); retry.", content_type = "application/json", body = ErrorBody),
+        (status = 503, description = "`overloaded`: qrpayd is at its connection cap or its render pool is full; `Retry-After: 1`.", content_type = "application/json", body = ErrorBody),
+    )
+)]
 pub(super) async fn qr_txt(
     State(state): State<AppState>,
     register: Register,
@@ -227,8 +295,8 @@ fn paper(query: &HashMap<String, String>) -> Result<Paper, ApiError> {
     match query.get("width") {
         None => Ok(Paper::Mm80),
         Some(text) => Paper::parse(text).ok_or_else(|| {
-            ApiError::bad_request(
-                "invalid_width",
+            ApiError::new(
+                ErrorCode::InvalidWidth,
                 "`width` must be 58 or 80 (the receipt paper's width in millimetres)",
             )
         }),
@@ -245,6 +313,32 @@ fn slip<'a>(payment: &'a Payment, payload: &'a str) -> Slip<'a> {
 }
 
 /// `GET /v1/payments/{id}/receipt.escpos[?width=58|80&qr=native|raster&lang=ru|en&cut=true|false]`.
+#[utoipa::path(
+    get,
+    path = "/v1/payments/{id}/receipt.escpos",
+    operation_id = "getPaymentReceiptEscpos",
+    tag = "qr",
+    summary = "The QR slip for the receipt printer (ESC/POS bytes)",
+    description = include_str!("doc/getPaymentReceiptEscpos.md"),
+    security(("registerKey" = [])),
+    params(
+        ("id" = String, Path, description = "The payment's `id`. An id that is malformed, unknown, or belongs to another register (for a register's key) answers `404 not_found`.", example = "pay_0190a1b2c3d47e5f8a6b7c8d9e0f1a2b"),
+        ("width" = inline(Option<PaperWidth>), Query, description = "Receipt paper width in millimetres: `58` (384 dots, 32 characters a line) or `80` (576 dots, 48 characters)."),
+        ("qr" = inline(Option<QrMode>), Query, description = "`native`: the printer's QR command (small, sharp; most printers made since about 2012). `raster`: a bitmap, for any printer that prints images."),
+        ("lang" = inline(Option<Language>), Query, description = "Language of the slip's text."),
+        ("cut" = inline(Option<TrueFalse>), Query, description = "`false` leaves out the final cut (to print the slip inside a longer receipt)."),
+    ),
+    responses(
+        (status = 200, description = "The picture or slip.", content_type = "application/octet-stream", body = inline(Binary), headers(("Cache-Control" = String, description = "`no-store`: a QR is shown only while it is payable."))),
+        (status = 400, description = "`invalid_width` (`width` is not 58 or 80), `invalid_option` (`qr`, `lang` or `cut` has an unknown value), `invalid_query` (a parameter this endpoint does not take).", content_type = "application/json", body = ErrorBody),
+        (status = 401, description = "No valid key (`unauthorized`).", content_type = "application/json", body = ErrorBody),
+        (status = 403, description = "`admin_read_only`: the admin key reads payments, refunds and events only; use a register's key.", content_type = "application/json", body = ErrorBody),
+        (status = 404, description = "No such payment for this key (`not_found`): unknown or malformed id, or another register's payment.", content_type = "application/json", body = ErrorBody),
+        (status = 409, description = "Not available: `qr_not_payable` (the payment is no longer `pending`: its QR must not be shown or printed) or `payment_not_ready` (the QR is still being issued; retry in a moment).", content_type = "application/json", body = ErrorBody),
+        (status = 500, description = "qrpayd could not complete the request (`internal_error`); retry.", content_type = "application/json", body = ErrorBody),
+        (status = 503, description = "`overloaded`: qrpayd is at its connection cap or its render pool is full; `Retry-After: 1`.", content_type = "application/json", body = ErrorBody),
+    )
+)]
 pub(super) async fn receipt_escpos(
     State(state): State<AppState>,
     register: Register,
@@ -282,6 +376,30 @@ pub(super) async fn receipt_escpos(
 }
 
 /// `GET /v1/payments/{id}/receipt.txt[?width=58|80&lang=ru|en]`.
+#[utoipa::path(
+    get,
+    path = "/v1/payments/{id}/receipt.txt",
+    operation_id = "getPaymentReceiptText",
+    tag = "qr",
+    summary = "The QR slip as plain text",
+    description = include_str!("doc/getPaymentReceiptText.md"),
+    security(("registerKey" = [])),
+    params(
+        ("id" = String, Path, description = "The payment's `id`. An id that is malformed, unknown, or belongs to another register (for a register's key) answers `404 not_found`.", example = "pay_0190a1b2c3d47e5f8a6b7c8d9e0f1a2b"),
+        ("width" = inline(Option<PaperWidth>), Query, description = "Receipt paper width in millimetres: `58` (384 dots, 32 characters a line) or `80` (576 dots, 48 characters)."),
+        ("lang" = inline(Option<Language>), Query, description = "Language of the slip's text."),
+    ),
+    responses(
+        (status = 200, description = "The picture or slip.", content_type = "text/plain", body = String, headers(("Cache-Control" = String, description = "`no-store`: a QR is shown only while it is payable."))),
+        (status = 400, description = "`invalid_width` (`width` is not 58 or 80), `invalid_option` (`qr`, `lang` or `cut` has an unknown value), `invalid_query` (a parameter this endpoint does not take).", content_type = "application/json", body = ErrorBody),
+        (status = 401, description = "No valid key (`unauthorized`).", content_type = "application/json", body = ErrorBody),
+        (status = 403, description = "`admin_read_only`: the admin key reads payments, refunds and events only; use a register's key.", content_type = "application/json", body = ErrorBody),
+        (status = 404, description = "No such payment for this key (`not_found`): unknown or malformed id, or another register's payment.", content_type = "application/json", body = ErrorBody),
+        (status = 409, description = "Not available: `qr_not_payable` (the payment is no longer `pending`: its QR must not be shown or printed) or `payment_not_ready` (the QR is still being issued; retry in a moment).", content_type = "application/json", body = ErrorBody),
+        (status = 500, description = "qrpayd could not complete the request (`internal_error`); retry.", content_type = "application/json", body = ErrorBody),
+        (status = 503, description = "`overloaded`: qrpayd is at its connection cap or its render pool is full; `Retry-After: 1`.", content_type = "application/json", body = ErrorBody),
+    )
+)]
 pub(super) async fn receipt_txt(
     State(state): State<AppState>,
     register: Register,

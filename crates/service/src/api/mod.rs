@@ -2,13 +2,17 @@
 //! customer display and the cashier demo page.
 //!
 //! Read in this order: [`router`] (every route and layer), `payments.rs` (the handlers),
-//! `error.rs` (the one error type and its stable codes), `view.rs` (the payment JSON);
+//! `error.rs` (the one error type and [`ErrorCode`]), `view.rs` (store records to the wire
+//! types of `qrpayd_domain::contract`), [`contract`] (the other answers and the derived OpenAPI
+//! document);
 //! `media.rs` (QR pictures and receipt slips), `display.rs` (the pages and the display's
 //! event stream).
-//! Architecture invariant: only this module knows the POS JSON shapes.
+//! Architecture invariant: only this module and `qrpayd_domain::contract` (the shapes it shares
+//! with the event feed and the displays) know the POS JSON shapes.
 
 mod admin;
 mod auth;
+pub mod contract;
 mod display;
 mod error;
 mod events;
@@ -26,22 +30,27 @@ use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::get;
 use axum::{Json, Router};
 use qrpayd_domain::money::Kopecks;
-use serde_json::json;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::sensitive_headers::SetSensitiveRequestHeadersLayer;
 use tower_http::trace::TraceLayer;
+use utoipa::OpenApi as _;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 pub use auth::{Admin, Displays, Register, Registers, Viewer};
-pub use error::ApiError;
+pub use contract::derived_openapi_json;
+use contract::{CallbackAnswer, HealthOk, HealthUnavailable, RaiffeisenPaymentNotification};
+pub use error::{ApiError, ErrorBody, ErrorCode};
 
 use crate::clock::Clock;
 use crate::metrics::Metrics;
 use crate::payments::{CallbackOutcome, CallbackProblem, Payments};
 
-/// The OpenAPI 3.1 document served at `/openapi.json`.
+/// The OpenAPI 3.1 document served at `/openapi.json`: the committed derivation of the code
+/// (`contract::derived_openapi_json`; the golden test keeps them equal).
 pub const OPENAPI: &str = include_str!("openapi.json");
 
 /// Largest request body we read (a create request is a few hundred bytes).
@@ -76,39 +85,43 @@ pub struct AppState {
     pub screens: Arc<crate::screens::Screens>,
 }
 
+/// Every documented route: the handlers carry their OpenAPI descriptions, so the document
+/// ([`contract`]) lists exactly what is routed.
+fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(contract::ApiDoc::openapi())
+        .routes(routes!(payments::create, payments::list))
+        .routes(routes!(payments::get))
+        .routes(routes!(payments::cancel))
+        .routes(routes!(media::qr_svg))
+        .routes(routes!(media::qr_png))
+        .routes(routes!(media::qr_txt))
+        .routes(routes!(media::receipt_escpos))
+        .routes(routes!(media::receipt_txt))
+        .routes(routes!(refunds::create))
+        .routes(routes!(refunds::get))
+        .routes(routes!(events::feed))
+        .routes(routes!(links::check))
+        .routes(routes!(callback))
+        .routes(routes!(admin::day))
+        .routes(routes!(admin::search))
+        .routes(routes!(admin::payment))
+        .routes(routes!(admin::attention))
+        .routes(routes!(admin::reconciliation))
+        .routes(routes!(healthz))
+        .routes(routes!(ops::readyz))
+        .routes(routes!(ops::metrics))
+        .routes(routes!(openapi))
+        .routes(routes!(display::page))
+        .routes(routes!(display::events))
+        .routes(routes!(display::demo))
+        .routes(routes!(display::admin))
+        .routes(routes!(display::asset))
+}
+
 /// All routes with their layers. `extra` is merged in (the embedded sandbox bank).
 pub fn router(state: AppState, extra: Option<Router>) -> Router {
-    let api = Router::new()
-        .route("/v1/payments", post(payments::create).get(payments::list))
-        .route("/v1/payments/{id}", get(payments::get))
-        .route("/v1/payments/{id}/cancel", post(payments::cancel))
-        .route("/v1/payments/{id}/qr.svg", get(media::qr_svg))
-        .route("/v1/payments/{id}/qr.png", get(media::qr_png))
-        .route("/v1/payments/{id}/qr.txt", get(media::qr_txt))
-        .route(
-            "/v1/payments/{id}/receipt.escpos",
-            get(media::receipt_escpos),
-        )
-        .route("/v1/payments/{id}/receipt.txt", get(media::receipt_txt))
-        .route("/v1/payments/{id}/refunds", post(refunds::create))
-        .route("/v1/refunds/{id}", get(refunds::get))
-        .route("/v1/events", get(events::feed))
-        .route("/v1/links/check", post(links::check))
-        .route("/v1/callbacks/{provider}", post(callback))
-        .route("/v1/admin/day", get(admin::day))
-        .route("/v1/admin/search", get(admin::search))
-        .route("/v1/admin/payments/{id}", get(admin::payment))
-        .route("/v1/admin/attention", get(admin::attention))
-        .route("/v1/admin/reconciliation", get(admin::reconciliation))
-        .route("/healthz", get(healthz))
-        .route("/readyz", get(ops::readyz))
-        .route("/metrics", get(ops::metrics))
-        .route("/openapi.json", get(openapi))
-        .route("/display/{register_id}", get(display::page))
-        .route("/display/{register_id}/events", get(display::events))
-        .route("/demo", get(display::demo))
-        .route("/admin", get(display::admin))
-        .route("/assets/{name}", get(display::asset))
+    let (api, _) = routes().split_for_parts();
+    let api = api
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
@@ -152,37 +165,66 @@ pub fn metrics_router(state: AppState) -> Router {
 }
 
 async fn not_found() -> ApiError {
-    ApiError::new(
-        StatusCode::NOT_FOUND,
-        "not_found",
-        "no such endpoint; see /openapi.json",
-    )
+    ApiError::new(ErrorCode::NotFound, "no such endpoint; see /openapi.json")
 }
 
 async fn method_not_allowed() -> ApiError {
     ApiError::new(
-        StatusCode::METHOD_NOT_ALLOWED,
-        "method_not_allowed",
+        ErrorCode::MethodNotAllowed,
         "this endpoint does not accept that method; see /openapi.json",
     )
 }
 
+#[utoipa::path(
+    get,
+    path = "/healthz",
+    operation_id = "health",
+    tag = "operations",
+    summary = "Health check",
+    description = include_str!("doc/health.md"),
+    security(()),
+    responses(
+        (status = 200, description = "Healthy.", content_type = "application/json", body = HealthOk),
+        (status = 503, description = "The journal database does not answer.", content_type = "application/json", body = HealthUnavailable),
+    )
+)]
 async fn healthz(State(state): State<AppState>) -> Response {
     match state.payments.store().ping().await {
-        Ok(()) => {
-            Json(json!({ "status": "ok", "version": env!("CARGO_PKG_VERSION") })).into_response()
-        }
+        Ok(()) => Json(contract::HealthOk {
+            status: "ok".to_owned(),
+            version: env!("CARGO_PKG_VERSION").to_owned(),
+        })
+        .into_response(),
         Err(e) => {
             tracing::error!("health check: {e}");
             (
                 StatusCode::SERVICE_UNAVAILABLE,
-                Json(json!({ "status": "unavailable", "error": { "code": "database_unavailable", "message": "the journal database does not answer" } })),
+                Json(contract::HealthUnavailable {
+                    status: "unavailable".to_owned(),
+                    error: error::ErrorDetail {
+                        code: ErrorCode::DatabaseUnavailable,
+                        message: "the journal database does not answer".to_owned(),
+                    },
+                }),
             )
                 .into_response()
         }
     }
 }
 
+#[utoipa::path(
+    get,
+    path = "/openapi.json",
+    operation_id = "openapi",
+    tag = "operations",
+    summary = "This OpenAPI document",
+    description = include_str!("doc/openapi.md"),
+    security(()),
+    responses(
+        (status = 200, description = "The document.", content_type = "application/json", body = Object),
+        (status = 429, description = "`rate_limited`: too many requests from this address to paths without a register key. `Retry-After` says when to try again.", content_type = "application/json", body = ErrorBody),
+    )
+)]
 async fn openapi() -> Response {
     (
         [(axum::http::header::CONTENT_TYPE, "application/json")],
@@ -195,6 +237,30 @@ async fn openapi() -> Response {
 /// signature authenticates it. Answers 200 for anything verified and settled (applied after
 /// the bank confirmed it, or not ours), so the bank stops retrying; 503 when the bank could not
 /// be asked to confirm it, so the bank sends it again.
+#[utoipa::path(
+    post,
+    path = "/v1/callbacks/{provider}",
+    operation_id = "receiveBankNotification",
+    tag = "callbacks",
+    summary = "Receive a bank's payment notification",
+    description = include_str!("doc/receiveBankNotification.md"),
+    security(()),
+    params(
+        ("provider" = String, Path, description = "The provider's `name` in the configuration.", example = "raiffeisen"),
+        ("X-Api-Signature-SHA256" = Option<String>, Header, description = "Raiffeisen (`kind = \"raiffeisen\"`, the only kind this version supports): lowercase hex HMAC-SHA256 of `amount|sbpMerchantId|order|paymentStatus|transactionDate` with the provider's secret key. Missing or wrong: `401 invalid_signature`.", pattern = "^[0-9a-fA-F]{64}$"),
+    ),
+    request_body(content = RaiffeisenPaymentNotification, content_type = "application/json", description = "The bank's notification, in the bank's own format: for Raiffeisen its `paymentNotification` JSON."),
+    responses(
+        (status = 200, description = "Verified and accepted, or verified and deferred (qrpayd asks the bank instead of trusting it).", content_type = "application/json", body = CallbackAnswer),
+        (status = 400, description = "`malformed_notification`: signed header present but the body is not an acceptable notification.", content_type = "application/json", body = ErrorBody),
+        (status = 401, description = "`invalid_signature`: the signature is missing or does not verify.", content_type = "application/json", body = ErrorBody),
+        (status = 404, description = "`unknown_provider`: no provider of that name is configured.", content_type = "application/json", body = ErrorBody),
+        (status = 413, description = "`body_too_large`: the body is larger than 16 KiB.", content_type = "application/json", body = ErrorBody),
+        (status = 500, description = "qrpayd could not complete the request (`internal_error`); retry.", content_type = "application/json", body = ErrorBody),
+        (status = 503, description = "`bank_unavailable`: verified and ours, but the bank could not be asked to confirm it; the bank sends it again (qrpayd keeps asking the bank meanwhile).", content_type = "application/json", body = ErrorBody),
+        (status = 429, description = "`rate_limited`: too many requests from this address to paths without a register key. `Retry-After` says when to try again.", content_type = "application/json", body = ErrorBody),
+    )
+)]
 async fn callback(
     State(state): State<AppState>,
     Path(provider): Path<String>,
@@ -236,22 +302,28 @@ async fn callback(
         return Ok(body.into_response());
     }
     match outcome {
-        Ok(CallbackOutcome::Accepted) => Ok(Json(json!({ "status": "accepted" })).into_response()),
-        Ok(CallbackOutcome::Deferred(why)) => {
-            Ok(Json(json!({ "status": "ignored", "reason": why })).into_response())
-        }
+        Ok(CallbackOutcome::Accepted) => Ok(Json(contract::CallbackAnswer {
+            status: contract::CallbackStatus::Accepted,
+            reason: None,
+        })
+        .into_response()),
+        Ok(CallbackOutcome::Deferred(why)) => Ok(Json(contract::CallbackAnswer {
+            status: contract::CallbackStatus::Ignored,
+            reason: Some(why.to_string()),
+        })
+        .into_response()),
         // Not acknowledged on purpose: the bank sends it again, and the payment's job keeps
         // asking the bank meanwhile.
-        Ok(CallbackOutcome::Unconfirmed(why)) => Err(ApiError::new(
+        Ok(CallbackOutcome::Unconfirmed(why)) => Err(ApiError::with_status(
             StatusCode::SERVICE_UNAVAILABLE,
-            "bank_unavailable",
+            ErrorCode::BankUnavailable,
             format!(
                 "the notification could not be confirmed with the bank yet ({why}); send it again"
             ),
         )),
-        Err(CallbackProblem::UnknownProvider) => Err(ApiError::new(
+        Err(CallbackProblem::UnknownProvider) => Err(ApiError::with_status(
             StatusCode::NOT_FOUND,
-            "unknown_provider",
+            ErrorCode::UnknownProvider,
             format!("provider {provider:?} is not configured"),
         )),
         Err(CallbackProblem::Refused(qrpayd_bank::CallbackError::BadSignature)) => {
@@ -260,13 +332,12 @@ async fn callback(
                 "notification with a bad or missing signature refused"
             );
             Err(ApiError::new(
-                StatusCode::UNAUTHORIZED,
-                "invalid_signature",
+                ErrorCode::InvalidSignature,
                 "the notification's signature does not verify",
             ))
         }
         Err(CallbackProblem::Refused(qrpayd_bank::CallbackError::Malformed(m))) => {
-            Err(ApiError::bad_request("malformed_notification", m))
+            Err(ApiError::new(ErrorCode::MalformedNotification, m))
         }
         // 5xx on purpose: the bank retries, and the notification is not lost.
         Err(CallbackProblem::Store(e)) => Err(ApiError::internal(&e)),

@@ -15,61 +15,165 @@ use axum::http::{StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use qrpayd_domain::health::Health;
-use serde_json::{Value, json};
+use serde::Serialize;
+use utoipa::ToSchema;
 
+use super::ErrorCode;
+use super::contract::*;
 use super::{Admin, ApiError, AppState};
+
+/// `GET /readyz`: whether this instance can take payments, part by part.
+#[derive(Debug, Serialize, ToSchema)]
+pub(super) struct Readiness {
+    /// `ready` (200) or `not_ready` (503).
+    status: ReadyStatus,
+    /// qrpayd's version.
+    version: String,
+    /// The journal database answers.
+    database: Part,
+    /// The journal's schema is the one this binary expects.
+    schema: Part,
+    /// Each configured provider's health (its circuit breaker), by name.
+    providers: std::collections::BTreeMap<String, ProviderReadiness>,
+}
+
+/// Ready or not.
+#[derive(Debug, Clone, Copy, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub(super) enum ReadyStatus {
+    /// Takes payments.
+    Ready,
+    /// Does not (see the parts).
+    NotReady,
+}
+
+/// One part of readiness.
+#[derive(Debug, Default, Serialize, ToSchema)]
+#[schema(as = ReadinessPart)]
+pub(super) struct Part {
+    /// This part is fine.
+    ok: bool,
+    /// Why not (database).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<String>,
+    /// The journal's schema version (schema).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    version: Option<i64>,
+    /// The version this binary expects (schema).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    expected: Option<i64>,
+}
+
+impl Part {
+    fn ok() -> Part {
+        Part {
+            ok: true,
+            ..Part::default()
+        }
+    }
+}
+
+/// A provider's health.
+#[derive(Debug, Serialize, ToSchema)]
+pub(super) struct ProviderReadiness {
+    /// Not down.
+    ok: bool,
+    /// `up`, `down` (after failed calls in a row) or `probing` (one call decides).
+    state: ProviderState,
+    /// While `down`: until when (then one probe).
+    down_until: Option<String>,
+    /// Calls so far.
+    calls: u64,
+    /// Failed calls in a row.
+    consecutive_failures: u32,
+    /// The last failure.
+    last_error: Option<String>,
+}
+
+/// A provider's circuit breaker.
+#[derive(Debug, Clone, Copy, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub(super) enum ProviderState {
+    /// Calls go through.
+    Up,
+    /// Calls are not tried.
+    Down,
+    /// One call decides.
+    Probing,
+}
 
 /// `GET /readyz`: ready when the database answers, its schema is the one this binary
 /// expects, and at least one provider is not down (its last calls did not all fail). Each
 /// part is reported; 503 when not ready.
+#[utoipa::path(
+    get,
+    path = "/readyz",
+    operation_id = "ready",
+    tag = "operations",
+    summary = "Readiness: can this instance take payments?",
+    description = include_str!("doc/ready.md"),
+    security(()),
+    responses(
+        (status = 200, description = "Ready.", content_type = "application/json", body = Readiness),
+        (status = 503, description = "Not ready: which part fails is in the body.", content_type = "application/json", body = Readiness),
+    )
+)]
 pub(super) async fn readyz(State(state): State<AppState>) -> Response {
     let store = state.payments.store();
     let database = match store.ping().await {
-        Ok(()) => json!({"ok": true}),
+        Ok(()) => Part::ok(),
         Err(e) => {
             tracing::error!("readiness: the database does not answer: {e}");
-            json!({"ok": false, "error": "the journal database does not answer"})
+            Part {
+                ok: false,
+                error: Some("the journal database does not answer".to_owned()),
+                ..Part::default()
+            }
         }
     };
     let schema = match store.schema_status().await {
-        Ok(status) => json!({
-            "ok": status.is_current(),
-            "version": status.current(),
-            "expected": status.latest_known,
-        }),
-        Err(_) => json!({"ok": false}),
+        Ok(status) => Part {
+            ok: status.is_current(),
+            version: Some(status.current()),
+            expected: Some(status.latest_known),
+            ..Part::default()
+        },
+        Err(_) => Part::default(),
     };
-    let mut providers = serde_json::Map::new();
+    let mut providers = std::collections::BTreeMap::new();
     let mut any_up = false;
     for name in state.payments.provider_names() {
         let health = state.payments.health().get(name.as_str());
         any_up |= !health.is_down();
         let (state_text, down_until) = match health.health {
-            Health::Up => ("up", None),
-            Health::Down { until } => ("down", Some(until.to_rfc3339())),
-            Health::Probing => ("probing", None),
+            Health::Up => (ProviderState::Up, None),
+            Health::Down { until } => (ProviderState::Down, Some(until.to_rfc3339())),
+            Health::Probing => (ProviderState::Probing, None),
         };
         providers.insert(
             name.to_string(),
-            json!({
-                "ok": !health.is_down(),
-                "state": state_text,
-                "down_until": down_until,
-                "calls": health.calls,
-                "consecutive_failures": health.consecutive_failures,
-                "last_error": health.last_error,
-            }),
+            ProviderReadiness {
+                ok: !health.is_down(),
+                state: state_text,
+                down_until,
+                calls: health.calls,
+                consecutive_failures: health.consecutive_failures,
+                last_error: health.last_error.clone(),
+            },
         );
     }
-    let ok = |v: &Value| v["ok"] == json!(true);
-    let ready = ok(&database) && ok(&schema) && any_up;
-    let body = json!({
-        "status": if ready { "ready" } else { "not_ready" },
-        "version": env!("CARGO_PKG_VERSION"),
-        "database": database,
-        "schema": schema,
-        "providers": providers,
-    });
+    let ready = database.ok && schema.ok && any_up;
+    let body = Readiness {
+        status: if ready {
+            ReadyStatus::Ready
+        } else {
+            ReadyStatus::NotReady
+        },
+        version: env!("CARGO_PKG_VERSION").to_owned(),
+        database,
+        schema,
+        providers,
+    };
     let status = if ready {
         StatusCode::OK
     } else {
@@ -79,6 +183,22 @@ pub(super) async fn readyz(State(state): State<AppState>) -> Response {
 }
 
 /// `GET /metrics` on the API listener: the admin key only.
+#[utoipa::path(
+    get,
+    path = "/metrics",
+    operation_id = "metrics",
+    tag = "operations",
+    summary = "Prometheus metrics",
+    description = include_str!("doc/metrics.md"),
+    security(("adminKey" = [])),
+    responses(
+        (status = 200, description = "The metrics.", content_type = "application/openmetrics-text", body = String),
+        (status = 401, description = "No valid key (`unauthorized`).", content_type = "application/json", body = ErrorBody),
+        (status = 403, description = "`admin_only`: a register's key; these endpoints need the admin key.", content_type = "application/json", body = ErrorBody),
+        (status = 500, description = "qrpayd could not complete the request (`internal_error`); retry.", content_type = "application/json", body = ErrorBody),
+        (status = 429, description = "`rate_limited`: too many requests from this address to paths without a register key. `Retry-After` says when to try again.", content_type = "application/json", body = ErrorBody),
+    )
+)]
 pub(super) async fn metrics(State(state): State<AppState>, _admin: Admin) -> Response {
     render_metrics(&state).await
 }
@@ -142,8 +262,7 @@ pub(super) async fn rate_limit(
     {
         return retry_after(
             ApiError::new(
-                StatusCode::TOO_MANY_REQUESTS,
-                "rate_limited",
+                ErrorCode::RateLimited,
                 "too many requests from this address to paths without a register key; retry after the time in Retry-After",
             ),
             after,

@@ -1,56 +1,74 @@
-//! The payment and refund objects as registers see them (the API's JSON shapes).
+//! The payment and refund objects as registers see them: the store's records turned into the
+//! wire types of `qrpayd_domain::contract` (the API's JSON shapes, with their schemas).
 
-use chrono::{DateTime, SecondsFormat, Utc};
+use qrpayd_domain::contract::{
+    Failure, LateAction, PaymentView, QrKind, QrView, RefundView, wire_time,
+};
 use qrpayd_domain::money::Kopecks;
+use qrpayd_domain::payment::QrType;
 use qrpayd_domain::refund::RefundState;
 use qrpayd_store::{Payment, Refund};
-use serde_json::{Value, json};
 
-fn time(t: DateTime<Utc>) -> String {
-    t.to_rfc3339_opts(SecondsFormat::Millis, true)
+fn failure(failure: Option<&(String, String)>) -> Option<Failure> {
+    failure.map(|(code, message)| Failure {
+        code: code.clone(),
+        message: message.clone(),
+    })
+}
+
+/// The wire form of a QR type.
+pub(super) fn qr_kind(qr_type: QrType) -> QrKind {
+    match qr_type {
+        QrType::Dynamic => QrKind::Dynamic,
+        QrType::CashRegister => QrKind::CashRegister,
+        QrType::Customer => QrKind::Customer,
+    }
 }
 
 /// The payment object, with its refunds (oldest first).
-pub(super) fn payment_json(p: &Payment, refunds: &[Refund]) -> Value {
+pub(super) fn payment_view(p: &Payment, refunds: &[Refund]) -> PaymentView {
     let refunded = refunds
         .iter()
         .filter(|r| r.state == RefundState::Succeeded)
         .try_fold(Kopecks::ZERO, |sum, r| sum.checked_add(r.amount))
         .unwrap_or(Kopecks::MAX);
-    json!({
-        "id": p.id.as_str(),
-        "status": p.state.api_status().as_str(),
-        "amount": p.amount.get(),
-        "currency": p.currency.code(),
-        "provider": p.provider.as_str(),
-        "order": p.order.as_ref().map(|o| o.as_str()),
-        "description": p.description,
-        "qr_type": p.qr_type.as_str(),
-        "qr": p.qr.as_ref().map(|(qr_id, payload)| json!({ "payload": payload, "qr_id": qr_id.as_str() })),
-        "late": p.late,
-        "late_action": p.late_action,
-        "failure": p.failure.as_ref().map(|(code, message)| json!({ "code": code, "message": message })),
-        "refunded_amount": refunded.get(),
-        "refunds": refunds.iter().map(refund_json).collect::<Vec<_>>(),
-        "created_at": time(p.created_at),
-        "expires_at": time(p.expires_at),
-        "updated_at": time(p.updated_at),
-        "paid_at": p.paid_at.map(time),
-    })
+    PaymentView {
+        id: p.id.as_str().to_owned(),
+        status: p.state.api_status(),
+        amount: p.amount,
+        currency: p.currency,
+        provider: p.provider.as_str().to_owned(),
+        order: p.order.as_ref().map(|o| o.as_str().to_owned()),
+        description: p.description.clone(),
+        qr_type: qr_kind(p.qr_type),
+        qr: p.qr.as_ref().map(|(qr_id, payload)| QrView {
+            payload: payload.clone(),
+            qr_id: qr_id.as_str().to_owned(),
+        }),
+        late: p.late,
+        late_action: p.late_action.as_deref().and_then(LateAction::parse),
+        failure: failure(p.failure.as_ref()),
+        refunded_amount: refunded,
+        refunds: refunds.iter().map(refund_view).collect(),
+        created_at: wire_time(p.created_at),
+        expires_at: wire_time(p.expires_at),
+        updated_at: wire_time(p.updated_at),
+        paid_at: p.paid_at.map(wire_time),
+    }
 }
 
 /// The refund object.
-pub(super) fn refund_json(r: &Refund) -> Value {
-    json!({
-        "id": r.id.as_str(),
-        "payment_id": r.payment_id.as_str(),
-        "amount": r.amount.get(),
-        "status": r.state.api_status(),
-        "reason": r.reason,
-        "automatic": r.automatic,
-        "failure": r.failure.as_ref().map(|(code, message)| json!({ "code": code, "message": message })),
-        "created_at": time(r.created_at),
-        "updated_at": time(r.updated_at),
-        "finished_at": r.finished_at.map(time),
-    })
+pub(super) fn refund_view(r: &Refund) -> RefundView {
+    RefundView {
+        id: r.id.as_str().to_owned(),
+        payment_id: r.payment_id.as_str().to_owned(),
+        amount: r.amount,
+        status: r.state.into(),
+        reason: r.reason.clone(),
+        automatic: r.automatic,
+        failure: failure(r.failure.as_ref()),
+        created_at: wire_time(r.created_at),
+        updated_at: wire_time(r.updated_at),
+        finished_at: r.finished_at.map(wire_time),
+    }
 }
