@@ -606,13 +606,8 @@ fn no_import_circles_inside_crates() {
     for krate in std::fs::read_dir(root.join("crates")).unwrap() {
         crates.push(krate.unwrap().path().join("src"));
     }
-    // Being untangled (issue 12): their files still have circles. Remove as each is done.
-    let pending = ["crates/service/src"];
     let mut circles = Vec::new();
     for src in crates {
-        if pending.iter().any(|p| src.ends_with(p)) {
-            continue;
-        }
         let graph = import_graph(&src);
         if std::env::var_os("QRPAYD_PRINT_IMPORTS").is_some() {
             eprintln!("{}: {graph:#?}", src.display());

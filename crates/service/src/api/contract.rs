@@ -433,7 +433,7 @@ impl Modify for SecuritySchemes {
 /// The examples of the document (`doc/examples.json`): per schema, and per operation (by
 /// `operationId`) for its request body and its answers by status, each named with a summary.
 /// They are data for readers; the contract test checks every one against its schema.
-struct Examples;
+pub(super) struct Examples;
 
 impl Examples {
     fn named(
@@ -523,15 +523,4 @@ impl Modify for Examples {
             }
         }
     }
-}
-
-/// The derived document, as pretty JSON with a final newline (the committed file's form).
-pub fn derived_openapi_json() -> String {
-    let (_, mut doc) = super::routes().split_for_parts();
-    Examples.modify(&mut doc);
-    let mut text = doc
-        .to_pretty_json()
-        .unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"));
-    text.push('\n');
-    text
 }

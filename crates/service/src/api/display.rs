@@ -256,7 +256,7 @@ pub(super) async fn demo(State(state): State<AppState>) -> Response {
     if state.demo {
         page_response(StatusCode::OK, display::DEMO_HTML)
     } else {
-        super::not_found().await.into_response()
+        super::error::not_found().await.into_response()
     }
 }
 
@@ -308,7 +308,7 @@ pub(super) async fn asset(name: Result<Path<String>, PathRejection>) -> Response
             asset.body,
         )
             .into_response(),
-        None => super::not_found().await.into_response(),
+        None => super::error::not_found().await.into_response(),
     }
 }
 

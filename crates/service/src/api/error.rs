@@ -480,3 +480,16 @@ impl IntoResponse for ApiError {
         response
     }
 }
+
+/// The answer to a path no route serves.
+pub(super) async fn not_found() -> ApiError {
+    ApiError::new(ErrorCode::NotFound, "no such endpoint; see /openapi.json")
+}
+
+/// The answer to a method a route does not serve.
+pub(super) async fn method_not_allowed() -> ApiError {
+    ApiError::new(
+        ErrorCode::MethodNotAllowed,
+        "this endpoint does not accept that method; see /openapi.json",
+    )
+}

@@ -16,15 +16,14 @@ pub mod contract;
 mod display;
 mod error;
 mod events;
+mod keys;
 mod links;
 mod media;
 mod ops;
 mod payments;
 mod refunds;
+mod state;
 mod view;
-
-use std::sync::Arc;
-use std::time::Duration;
 
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, Path, State};
@@ -32,58 +31,24 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
-use qrpayd_domain::money::Kopecks;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::sensitive_headers::SetSensitiveRequestHeadersLayer;
 use tower_http::trace::TraceLayer;
+use utoipa::Modify as _;
 use utoipa::OpenApi as _;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-pub use auth::{Admin, Displays, Register, Registers, Viewer};
-pub use contract::derived_openapi_json;
 use contract::{CallbackAnswer, HealthOk, HealthUnavailable, RaiffeisenPaymentNotification};
 pub use error::{ApiError, ErrorBody, ErrorCode};
+pub use keys::{Admin, Displays, Register, Registers, Viewer};
+pub use state::{AppState, MAX_BODY_BYTES};
 
-use crate::clock::Clock;
-use crate::metrics::Metrics;
-use crate::payments::{CallbackOutcome, CallbackProblem, Payments};
+use crate::payments::{CallbackOutcome, CallbackProblem};
 
 /// The OpenAPI 3.1 document served at `/openapi.json`: the committed derivation of the code
-/// (`contract::derived_openapi_json`; the golden test keeps them equal).
+/// (`derived_openapi_json`; the golden test keeps them equal).
 pub const OPENAPI: &str = include_str!("openapi.json");
-
-/// Largest request body we read (a create request is a few hundred bytes).
-pub const MAX_BODY_BYTES: usize = 16 * 1024;
-
-/// What every handler can reach.
-#[derive(Clone, Debug)]
-pub struct AppState {
-    /// The orchestrator.
-    pub payments: Payments,
-    /// Registers and their keys.
-    pub registers: Arc<Registers>,
-    /// Cap of `?wait=`.
-    pub max_wait: Duration,
-    /// Largest amount of one payment.
-    pub max_amount: Kopecks,
-    /// The provider used when a request names none and the register has no default, if
-    /// exactly one is configured.
-    /// Customer-display keys.
-    pub displays: Arc<Displays>,
-    /// Serve the cashier demo page (`/demo`): the configuration has a `[sandbox]`.
-    pub demo: bool,
-    /// Business time (countdowns and how long a display shows an outcome).
-    pub clock: Arc<dyn Clock>,
-    /// Metrics and the providers' health.
-    pub metrics: Arc<Metrics>,
-    /// A broker is configured (the outbox backlog is worth reporting).
-    pub outbox: bool,
-    /// Rate limits, per-register caps, the render pool.
-    pub limits: Arc<crate::limits::Limits>,
-    /// The registers' shared display screens.
-    pub screens: Arc<crate::screens::Screens>,
-}
 
 /// Every documented route: the handlers carry their OpenAPI descriptions, so the document
 /// ([`contract`]) lists exactly what is routed.
@@ -122,8 +87,8 @@ fn routes() -> OpenApiRouter<AppState> {
 pub fn router(state: AppState, extra: Option<Router>) -> Router {
     let (api, _) = routes().split_for_parts();
     let api = api
-        .fallback(not_found)
-        .method_not_allowed_fallback(method_not_allowed)
+        .fallback(error::not_found)
+        .method_not_allowed_fallback(error::method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
@@ -160,19 +125,8 @@ pub fn router(state: AppState, extra: Option<Router>) -> Router {
 pub fn metrics_router(state: AppState) -> Router {
     Router::new()
         .route("/metrics", get(ops::metrics_open))
-        .fallback(not_found)
+        .fallback(error::not_found)
         .with_state(state)
-}
-
-async fn not_found() -> ApiError {
-    ApiError::new(ErrorCode::NotFound, "no such endpoint; see /openapi.json")
-}
-
-async fn method_not_allowed() -> ApiError {
-    ApiError::new(
-        ErrorCode::MethodNotAllowed,
-        "this endpoint does not accept that method; see /openapi.json",
-    )
 }
 
 #[utoipa::path(
@@ -342,4 +296,15 @@ async fn callback(
         // 5xx on purpose: the bank retries, and the notification is not lost.
         Err(CallbackProblem::Store(e)) => Err(ApiError::internal(&e)),
     }
+}
+
+/// The derived document, as pretty JSON with a final newline (the committed file's form).
+pub fn derived_openapi_json() -> String {
+    let (_, mut doc) = routes().split_for_parts();
+    contract::Examples.modify(&mut doc);
+    let mut text = doc
+        .to_pretty_json()
+        .unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"));
+    text.push('\n');
+    text
 }
