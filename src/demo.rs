@@ -92,7 +92,7 @@ Register pos-1's API key: {key}
      -H 'Idempotency-Key: sale-1' -H 'Content-Type: application/json' \
      -d '{{"amount": 12345, "currency": "RUB", "provider": "{provider}", "order": "receipt-1"}}'
 
-2. "Pay" it as the customer would, through the sandbox bank (qr_id from step 1):
+2. "Pay" it as the customer would, through the sandbox bank (qr.qr_id in step 1's answer):
    curl -s -X POST {base}/sandbox-bank/api/nspc-mock/v01/rfuture/payment/init \
      -H 'Content-Type: application/json' -d '{{"qrId": "<qr_id>", "amount": 123.45}}'
 
